@@ -1,0 +1,35 @@
+"""personalize-tracker: batched, retried, accounted-for event delivery to Amazon Personalize.
+
+Typical use::
+
+    from personalize_tracker import Tracker
+
+    with Tracker("your-tracking-id", region_name="us-east-1") as tracker:
+        tracker.track("click", session_id="s-1", user_id="u-1", item_id="i-9")
+
+See ``Tracker`` for the options, and ``personalize_tracker.testing`` for a local PutEvents endpoint.
+"""
+
+from __future__ import annotations
+
+from ._errors import InvalidEventError, TrackerClosedError
+from ._event import Event, to_camel_case
+from ._limits import LIMITS, PutEventsLimits
+from ._records import FailedEvent, FailureReason, TrackerStats
+from .tracker import Tracker
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LIMITS",
+    "Event",
+    "FailedEvent",
+    "FailureReason",
+    "InvalidEventError",
+    "PutEventsLimits",
+    "Tracker",
+    "TrackerClosedError",
+    "TrackerStats",
+    "__version__",
+    "to_camel_case",
+]

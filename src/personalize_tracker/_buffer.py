@@ -1,0 +1,122 @@
+"""The pending-event buffer: events grouped by (user_id, session_id), taken in PutEvents batches.
+
+A PutEvents call carries one ``userId`` and one ``sessionId``, so events are grouped by that pair.
+A group holding a full batch (10 events) is ready at once; any other group is ready when its oldest
+pending event has waited ``flush_interval`` seconds, or at once while a flush is under way.
+
+The buffer is a plain data structure: the Tracker holds its lock around every call.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from typing import Generic, TypeVar
+
+__all__ = ["GroupBuffer", "GroupKey"]
+
+T = TypeVar("T")
+#: (user_id, session_id) of a PutEvents call.
+GroupKey = tuple["str | None", str]
+
+
+class _Group(Generic[T]):
+    __slots__ = ("items", "since")
+
+    def __init__(self, since: float) -> None:
+        self.items: deque[T] = deque()
+        # Monotonic time the oldest pending item arrived. Kept when part of the group is taken:
+        # the rest arrived later, so they go no later than flush_interval after their arrival.
+        self.since = since
+
+
+class GroupBuffer(Generic[T]):
+    """Pending items grouped by key, in arrival order within each group.
+
+    Args:
+        batch_size: items per batch (the PutEvents maximum, 10).
+        flush_interval: seconds the oldest item of a group may wait before the group is ready.
+    """
+
+    def __init__(self, batch_size: int, flush_interval: float) -> None:
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.size = 0  #: items held
+        # Groups in the order they were created, which is the order of their ``since``: the
+        # first group is always the next one due.
+        self._groups: OrderedDict[GroupKey, _Group[T]] = OrderedDict()
+        # Keys of groups that reached a full batch; may hold stale keys, checked when taken.
+        self._full: deque[GroupKey] = deque()
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, key: GroupKey, item: T, now: float) -> bool:
+        """Append ``item`` to its group; return True when a batch just became ready.
+
+        ``now`` is ``time.monotonic()``. A new group becomes the next one due when the buffer was
+        empty, which also counts as "ready changed" so that a waiting worker recomputes its wait.
+        """
+        group = self._groups.get(key)
+        first = False
+        if group is None:
+            first = not self._groups
+            group = self._groups[key] = _Group(now)
+        group.items.append(item)
+        self.size += 1
+        if len(group.items) == self.batch_size:
+            self._full.append(key)
+            return True
+        return first
+
+    def take(self, now: float, force: bool = False) -> tuple[GroupKey, list[T]] | None:
+        """Remove and return the next ready batch, or None when nothing is ready.
+
+        Full batches go first; then the group whose oldest item is longest waiting, if it has
+        waited ``flush_interval`` seconds or ``force`` is set (a flush).
+        """
+        while self._full:
+            key = self._full.popleft()
+            group = self._groups.get(key)
+            if group is not None and len(group.items) >= self.batch_size:
+                return key, self._take_from(key, group)
+        if not self._groups:
+            return None
+        key, group = next(iter(self._groups.items()))
+        if force or now - group.since >= self.flush_interval:
+            return key, self._take_from(key, group)
+        return None
+
+    def seconds_until_due(self, now: float) -> float | None:
+        """Seconds until the next group is due (0 if one is ready now), None when empty."""
+        if self._full:
+            return 0.0
+        if not self._groups:
+            return None
+        group = next(iter(self._groups.values()))
+        return max(0.0, group.since + self.flush_interval - now)
+
+    def has_ready(self, now: float, force: bool = False) -> bool:
+        """Whether :meth:`take` would return a batch now."""
+        wait = self.seconds_until_due(now)
+        return wait is not None and (force or wait == 0.0)
+
+    def drain(self) -> list[tuple[GroupKey, list[T]]]:
+        """Remove and return everything, as batches of at most ``batch_size`` items."""
+        batches: list[tuple[GroupKey, list[T]]] = []
+        while self._groups:
+            key, group = next(iter(self._groups.items()))
+            batches.append((key, self._take_from(key, group)))
+        self._full.clear()
+        return batches
+
+    def _take_from(self, key: GroupKey, group: _Group[T]) -> list[T]:
+        items = group.items
+        if len(items) <= self.batch_size:
+            batch = list(items)
+            del self._groups[key]
+        else:
+            batch = [items.popleft() for _ in range(self.batch_size)]
+            if len(items) >= self.batch_size:
+                self._full.append(key)
+        self.size -= len(batch)
+        return batch

@@ -1,0 +1,299 @@
+"""Delivery of one batch: the PutEvents call, tenacity retries, and splitting of poison batches.
+
+The sender is stateless apart from its configuration and a stop signal, so any number of threads
+can share one instance (and the one boto3 client inside it, which is thread-safe).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+import boto3
+import botocore.config
+import botocore.exceptions
+import botocore.serialize
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_random_exponential,
+)
+
+from ._event import Event
+from ._records import FailedEvent, FailureReason
+
+__all__ = ["DeliveryOutcome", "RetryPolicy", "Sender", "build_client", "classify_error"]
+
+# Error codes retried whatever their HTTP status.
+_THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "Throttling",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+        "ProvisionedThroughputExceededException",
+    }
+)
+# Error codes never retried, whatever their HTTP status.
+_FINAL_CODES = frozenset(
+    {
+        "InvalidInputException",
+        "ResourceNotFoundException",
+        "AccessDeniedException",
+        "AccessDenied",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "ExpiredTokenException",
+        "ResourceInUseException",
+    }
+)
+_INVALID = "InvalidInputException"
+
+
+@attrs.frozen
+class ErrorInfo:
+    """What a send error means for delivery."""
+
+    retryable: bool
+    code: str
+    message: str
+
+
+def classify_error(exc: BaseException) -> ErrorInfo:
+    """Classify an exception raised by ``put_events``.
+
+    Retryable: throttling codes (``ThrottlingException``, ``TooManyRequestsException``, …), HTTP
+    429 and 5xx answers, and botocore connection errors and timeouts. Not retryable:
+    ``InvalidInputException``, ``ResourceNotFoundException``, access-denied and credential errors,
+    and everything else.
+    """
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code") or "Unknown")
+        message = str(error.get("Message") or exc)
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        retryable = code not in _FINAL_CODES and (
+            code in _THROTTLING_CODES or status == 429 or status >= 500
+        )
+        return ErrorInfo(retryable, code, message)
+    code = type(exc).__name__
+    retryable = isinstance(
+        exc, (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)
+    )
+    return ErrorInfo(retryable, code, str(exc))
+
+
+@attrs.frozen
+class RetryPolicy:
+    """The tenacity retry policy for one PutEvents call.
+
+    Attributes:
+        max_attempts: calls at most, the first included (>= 1).
+        max_backoff: cap in seconds of one wait between attempts.
+        deadline: seconds after the first attempt past which no new attempt starts.
+        base_backoff: seconds; attempt n waits a uniform random time in
+            [0, min(max_backoff, base_backoff * 2**n)] ("full jitter").
+    """
+
+    max_attempts: int = 8
+    max_backoff: float = 30.0
+    deadline: float = 120.0
+    base_backoff: float = 0.1
+
+
+@attrs.define
+class DeliveryOutcome:
+    """What became of one batch."""
+
+    delivered: int = 0
+    failed: list[FailedEvent] = attrs.field(factory=list)
+
+
+class Aborted(Exception):
+    """Raised inside a retry wait when the Tracker stops waiting (close or exit timeout)."""
+
+
+class Sender:
+    """Delivers batches of one (user_id, session_id) group through PutEvents.
+
+    Args:
+        client: a boto3 ``personalize-events`` client (shared by all sender threads).
+        tracking_id: the event tracker's ``trackingId``.
+        policy: the retry policy.
+        on_request: called (with no lock held) before each PutEvents call, with
+            ``retry=True`` when the call is a retry; it keeps the Tracker's live counters.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        tracking_id: str,
+        policy: RetryPolicy,
+        on_request: Callable[[bool], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.tracking_id = tracking_id
+        self.policy = policy
+        self._on_request = on_request
+        self._stop = threading.Event()
+        self._stop_at: float | None = None  # monotonic time after which waits end
+
+    # -- stopping --------------------------------------------------------------------------
+
+    def stop_waiting_at(self, when: float | None) -> None:
+        """Make retry waits end (failing their batch with reason ``closed``) at monotonic ``when``.
+
+        ``None`` clears the limit. A time already past interrupts waits under way at once.
+        """
+        self._stop_at = when
+        if when is not None and when <= time.monotonic():
+            self._stop.set()
+        else:
+            self._stop.clear()
+
+    def _sleep(self, seconds: float) -> None:
+        stop_at = self._stop_at
+        if stop_at is not None:
+            remaining = stop_at - time.monotonic()
+            if remaining <= 0:
+                raise Aborted
+            if remaining < seconds:
+                self._stop.wait(remaining)
+                raise Aborted
+        if self._stop.wait(seconds):
+            raise Aborted
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def send(
+        self, user_id: str | None, session_id: str, events: Sequence[Event]
+    ) -> DeliveryOutcome:
+        """Deliver ``events`` (1-10, one user and session), splitting a batch the service rejects.
+
+        On ``InvalidInputException`` a batch of more than one event is halved and each half is
+        sent again, until the offending event stands alone: only it fails (reason ``invalid``),
+        the others are delivered. Never raises: every event ends delivered or in ``failed``.
+        """
+        outcome = DeliveryOutcome()
+        stack: list[Sequence[Event]] = [events]
+        while stack:
+            batch = stack.pop()
+            try:
+                self._put_with_retries(user_id, session_id, batch)
+            except Aborted:
+                outcome.failed.extend(
+                    FailedEvent(e, FailureReason.CLOSED, None, "the tracker stopped waiting")
+                    for e in batch
+                )
+            except Exception as exc:
+                info = classify_error(exc)
+                if info.code == _INVALID and len(batch) > 1:
+                    half = len(batch) // 2
+                    stack.append(batch[half:])
+                    stack.append(batch[:half])  # popped first: order kept
+                    continue
+                if info.code == _INVALID:
+                    reason = FailureReason.INVALID
+                elif info.retryable:
+                    reason = FailureReason.RETRIES_EXHAUSTED
+                elif isinstance(exc, botocore.exceptions.ClientError):
+                    reason = FailureReason.REJECTED
+                else:
+                    reason = FailureReason.ERROR
+                outcome.failed.extend(
+                    FailedEvent(e, reason, info.code, info.message) for e in batch
+                )
+            else:
+                outcome.delivered += len(batch)
+        return outcome
+
+    def _put_with_retries(
+        self,
+        user_id: str | None,
+        session_id: str,
+        batch: Sequence[Event],
+    ) -> None:
+        params: dict[str, Any] = {
+            "trackingId": self.tracking_id,
+            "sessionId": session_id,
+            "eventList": [event.to_put_events() for event in batch],
+        }
+        if user_id is not None:
+            params["userId"] = user_id
+        policy = self.policy
+
+        on_request = self._on_request
+        is_retry = False
+
+        def attempt() -> None:
+            nonlocal is_retry
+            if on_request is not None:
+                on_request(is_retry)
+            is_retry = True
+            self.client.put_events(**params)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(policy.max_attempts) | stop_before_delay(policy.deadline),
+            wait=wait_random_exponential(multiplier=policy.base_backoff, max=policy.max_backoff),
+            retry=retry_if_exception(lambda exc: classify_error(exc).retryable),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        retrying(attempt)
+
+
+def _millisecond_sent_at(serializer_kwargs: dict[str, Any], **_: Any) -> None:
+    """``creating-serializer`` handler: serialise timestamps (``sentAt``) with milliseconds.
+
+    botocore 1.40.76 added the ``creating-serializer`` event and a handler doing the same
+    (``botocore.handlers.enable_millisecond_timestamp_precision``); botocore 1.44 dropped that
+    handler but kept the event and the serializer option, so we set the option ourselves.
+    """
+    serializer_kwargs["timestamp_precision"] = getattr(
+        botocore.serialize, "TIMESTAMP_PRECISION_MILLISECOND", "millisecond"
+    )
+
+
+def build_client(
+    *,
+    session: boto3.Session | None,
+    region_name: str | None,
+    endpoint_url: str | None,
+    max_workers: int,
+) -> Any:
+    """Build the ``personalize-events`` client the Tracker uses when not given one.
+
+    - botocore's own retries are set to a single attempt: tenacity retries instead, so the two
+      layers do not multiply;
+    - the connection pool holds ``max_workers`` connections, one per sender thread;
+    - ``sentAt`` is serialised with millisecond precision (botocore's default is whole seconds);
+    - botocore's parameter validation is off: ``track()`` already checked every field against the
+      same service model, including the maxima botocore does not check.
+    """
+    session = session if session is not None else boto3.Session()
+    session.events.register(
+        "creating-serializer.personalize-events",
+        _millisecond_sent_at,
+        unique_id="personalize_tracker.millisecond_sent_at",
+    )
+    config = botocore.config.Config(
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        max_pool_connections=max(10, max_workers),
+        parameter_validation=False,
+        connect_timeout=5,
+        read_timeout=15,
+        tcp_keepalive=True,
+        user_agent_extra="personalize-tracker",
+    )
+    return session.client(
+        "personalize-events", region_name=region_name, endpoint_url=endpoint_url, config=config
+    )

@@ -1,0 +1,442 @@
+"""The event record and its validation: everything ``track()`` checks before an event is queued.
+
+Every rule here is a PutEvents rule (limits read from botocore's service model, see ``_limits``) or
+one that botocore would otherwise get silently wrong (naive datetimes, milliseconds for seconds).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import re
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from itertools import count
+from numbers import Real
+from typing import Any, Union
+
+import attrs
+
+from ._errors import InvalidEventError
+from ._limits import LIMITS
+
+__all__ = [
+    "Event",
+    "PropertiesInput",
+    "SentAtInput",
+    "encode_properties",
+    "new_event_id",
+    "to_camel_case",
+]
+
+#: What ``sent_at`` accepts: an aware datetime, or epoch seconds.
+SentAtInput = Union[_dt.datetime, float, int, None]  # noqa: UP007 - a runtime alias
+#: What ``properties`` accepts: a mapping, or a string holding a JSON object.
+PropertiesInput = Union[Mapping[str, Any], str, None]  # noqa: UP007 - a runtime alias
+
+# Epoch seconds above this are far in the future (year 5138): such a number is almost surely in
+# milliseconds, microseconds or nanoseconds. Each unit is a factor 1000 further.
+_MAX_EPOCH_SECONDS = 1e11
+_UNIT_NAMES = ("milliseconds", "microseconds", "nanoseconds")
+
+# Keys PutEvents forbids in properties (compared in lower case, after normalising), with the
+# argument that carries each instead.
+_RESERVED_KEYS = {
+    "userid": "user_id",
+    "sessionid": "session_id",
+    "eventtype": "event_type",
+    "timestamp": "sent_at",
+    "recommendationid": "recommendation_id",
+    "impression": "impression",
+    "itemid": "item_id",
+    "eventvalue": "event_value",
+}
+
+_ID_LIMIT = "1-{max} characters (PutEvents API)"
+
+
+# --------------------------------------------------------------------------------------------
+# event ids
+
+
+class _EventIdSource:
+    """Cheap unique event ids: a random per-process prefix and a counter.
+
+    ``uuid4()`` costs an ``os.urandom`` call per event; this costs a counter step and a format.
+    The prefix is renewed in a forked child, so parent and child never hand out the same id.
+    """
+
+    def __init__(self) -> None:
+        self._renew()
+
+    def _renew(self) -> None:
+        self._prefix = os.urandom(8).hex() + "-"
+        self._counter = count(1)
+
+    def next(self) -> str:
+        return self._prefix + format(next(self._counter), "x")
+
+
+_ids = _EventIdSource()
+if hasattr(os, "register_at_fork"):  # pragma: no branch - always on POSIX
+    os.register_at_fork(after_in_child=_ids._renew)
+
+
+def new_event_id() -> str:
+    """Return a new event id (str, 18+ characters), unique across processes and forks."""
+    return _ids.next()
+
+
+# --------------------------------------------------------------------------------------------
+# the record
+
+
+@attrs.frozen
+class Event:
+    """One validated interaction event, as it will be sent in a PutEvents ``eventList``.
+
+    Build one with :meth:`Event.create` (which validates and normalises, as ``Tracker.track()``
+    does); the plain constructor trusts its arguments.
+
+    Attributes:
+        event_type: ``eventType``, 1-256 characters (e.g. ``"click"``).
+        session_id: ``sessionId`` of the PutEvents call that carries the event, 1-256 characters.
+        sent_at: ``sentAt`` as epoch seconds (float, UTC); sent with millisecond precision.
+        event_id: ``eventId``, 1-256 characters; Personalize ignores repeats of an id in training,
+            so a resent event is harmless.
+        user_id: ``userId`` of the call, or ``None`` for an anonymous visitor.
+        item_id: ``itemId``, or ``None``.
+        event_value: ``eventValue`` (float), or ``None``.
+        properties: ``properties``, a compact JSON object string of at most 1024 characters with
+            camelCase keys, or ``None``.
+        recommendation_id: ``recommendationId`` (implicit impressions), at most 40 characters.
+        impression: ``impression`` (explicit impressions), a tuple of 1-25 item ids, or ``None``.
+        metric_attribution_source: ``metricAttribution.eventAttributionSource``, or ``None``.
+    """
+
+    event_type: str
+    session_id: str
+    sent_at: float
+    event_id: str
+    user_id: str | None = None
+    item_id: str | None = None
+    event_value: float | None = None
+    properties: str | None = None
+    recommendation_id: str | None = None
+    impression: tuple[str, ...] | None = None
+    metric_attribution_source: str | None = None
+
+    @classmethod
+    def create(
+        cls,
+        event_type: str,
+        session_id: str | int,
+        *,
+        user_id: str | int | None = None,
+        item_id: str | int | None = None,
+        event_value: float | None = None,
+        properties: PropertiesInput = None,
+        sent_at: SentAtInput = None,
+        event_id: str | None = None,
+        recommendation_id: str | None = None,
+        impression: Iterable[str | int] | None = None,
+        metric_attribution_source: str | None = None,
+    ) -> Event:
+        """Validate and normalise the arguments of ``Tracker.track()`` into an Event.
+
+        Ids may be given as ``str`` or ``int`` (an ``int`` such as a database primary key is
+        converted with ``str()``). See ``Tracker.track`` for each argument.
+
+        Raises:
+            InvalidEventError: an argument breaks a PutEvents rule; the error names the field,
+                the problem and the limit.
+        """
+        return cls(
+            _text(event_type, "event_type", LIMITS.event_type_max),
+            _ident(session_id, "session_id", LIMITS.session_id_max),
+            _sent_at(sent_at),
+            new_event_id()
+            if event_id is None
+            else _text(event_id, "event_id", LIMITS.event_id_max),
+            None if user_id is None else _ident(user_id, "user_id", LIMITS.user_id_max),
+            None if item_id is None else _ident(item_id, "item_id", LIMITS.item_id_max),
+            None if event_value is None else _number(event_value, "event_value"),
+            None if properties is None else encode_properties(properties),
+            None
+            if recommendation_id is None
+            else _text(recommendation_id, "recommendation_id", LIMITS.recommendation_id_max),
+            None if impression is None else _impression(impression),
+            None
+            if metric_attribution_source is None
+            else _attribution_source(metric_attribution_source),
+        )
+
+    @property
+    def sent_at_datetime(self) -> _dt.datetime:
+        """``sent_at`` as an aware UTC datetime."""
+        return _dt.datetime.fromtimestamp(self.sent_at, _dt.timezone.utc)
+
+    def to_put_events(self) -> dict[str, Any]:
+        """Return the event as one entry of the PutEvents ``eventList`` (boto3's parameter names).
+
+        ``sentAt`` is the epoch-seconds float; botocore serialises it (with milliseconds when the
+        client was built by this library, see ``Tracker``).
+        """
+        entry: dict[str, Any] = {
+            "eventId": self.event_id,
+            "eventType": self.event_type,
+            "sentAt": self.sent_at,
+        }
+        if self.item_id is not None:
+            entry["itemId"] = self.item_id
+        if self.event_value is not None:
+            entry["eventValue"] = self.event_value
+        if self.properties is not None:
+            entry["properties"] = self.properties
+        if self.recommendation_id is not None:
+            entry["recommendationId"] = self.recommendation_id
+        if self.impression is not None:
+            entry["impression"] = list(self.impression)
+        if self.metric_attribution_source is not None:
+            entry["metricAttribution"] = {"eventAttributionSource": self.metric_attribution_source}
+        return entry
+
+
+# --------------------------------------------------------------------------------------------
+# field validators (each returns the normalised value or raises InvalidEventError)
+
+
+def _text(value: object, field: str, maximum: int) -> str:
+    if type(value) is not str:
+        if isinstance(value, str):
+            value = str(value)
+        else:
+            raise InvalidEventError(field, f"must be a str, got {type(value).__name__}")
+    if not value:
+        raise InvalidEventError(field, "is empty", _ID_LIMIT.format(max=maximum))
+    if len(value) > maximum:
+        raise InvalidEventError(
+            field, f"is {len(value)} characters long", _ID_LIMIT.format(max=maximum)
+        )
+    return value
+
+
+def _ident(value: object, field: str, maximum: int) -> str:
+    """An id: a str, or an int (not bool) converted with str()."""
+    if type(value) is int:
+        return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(int(value))
+    return _text(value, field, maximum)
+
+
+def _number(value: object, field: str) -> float:
+    if (
+        type(value) is float
+        or type(value) is int
+        or (isinstance(value, Real) and not isinstance(value, bool))
+    ):
+        number = float(value)
+    else:
+        raise InvalidEventError(field, f"must be a number, got {type(value).__name__}")
+    if not math.isfinite(number):
+        raise InvalidEventError(field, f"is {number}", "a finite number (PutEvents API)")
+    return number
+
+
+def _sent_at(value: SentAtInput) -> float:
+    if value is None:
+        return time.time()
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidEventError(
+                "sent_at",
+                "is a naive datetime; botocore would read it as UTC and shift it by this host's "
+                "UTC offset",
+                "an aware datetime (e.g. datetime.now(timezone.utc)) or epoch seconds",
+            )
+        return value.timestamp()
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise InvalidEventError(
+            "sent_at",
+            f"must be an aware datetime or epoch seconds, got {type(value).__name__}",
+        )
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise InvalidEventError("sent_at", f"is {seconds}", "epoch seconds, 0 or more")
+    if seconds >= _MAX_EPOCH_SECONDS:
+        unit = _UNIT_NAMES[min(int(math.log10(seconds / _MAX_EPOCH_SECONDS) // 3), 2)]
+        raise InvalidEventError(
+            "sent_at",
+            f"{value!r} looks like epoch {unit}, not seconds (it would be after the year 5000)",
+            "epoch seconds: divide by 1000 for milliseconds",
+        )
+    return seconds
+
+
+def _impression(value: Iterable[str | int]) -> tuple[str, ...]:
+    if isinstance(value, (str, bytes)):
+        raise InvalidEventError(
+            "impression", "must be a list of item ids, got a single string", "1-25 item ids"
+        )
+    try:
+        ids = [_ident(item, f"impression[{i}]", LIMITS.item_id_max) for i, item in enumerate(value)]
+    except TypeError:
+        raise InvalidEventError(
+            "impression", f"must be a list of item ids, got {type(value).__name__}"
+        ) from None
+    unique = tuple(dict.fromkeys(ids))  # order kept, repeats removed
+    limit = f"1-{LIMITS.impression_max_items} item ids (PutEvents API)"
+    if not unique:
+        raise InvalidEventError("impression", "is empty", limit)
+    if len(unique) > LIMITS.impression_max_items:
+        raise InvalidEventError("impression", f"has {len(unique)} distinct item ids", limit)
+    return unique
+
+
+def _attribution_source(value: object) -> str:
+    field = "metric_attribution_source"
+    if not isinstance(value, str):
+        raise InvalidEventError(field, f"must be a str, got {type(value).__name__}")
+    limit = f"printable ASCII, not blank, at most {LIMITS.attribution_source_max} characters"
+    if len(value) > LIMITS.attribution_source_max:
+        raise InvalidEventError(field, f"is {len(value)} characters long", limit)
+    if not LIMITS.attribution_source_pattern.match(value):
+        raise InvalidEventError(field, "is blank or has characters outside printable ASCII", limit)
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# properties (contextual metadata)
+
+_camel_cache: dict[str, str] = {}
+_camel_lock = threading.Lock()
+_UPPER_SNAKE = re.compile(r"^[A-Z0-9_]+$")
+
+
+def to_camel_case(name: str) -> str:
+    """Return the properties key Personalize expects for an Interactions schema field name.
+
+    ``"DEVICE_TYPE"``, ``"device_type"`` and ``"deviceType"`` all give ``"deviceType"``;
+    ``"LOCATION"`` gives ``"location"``. Results are cached (keys are few and repeat).
+    """
+    cached = _camel_cache.get(name)
+    if cached is not None:
+        return cached
+    if "_" in name or _UPPER_SNAKE.match(name):
+        parts = [part for part in name.split("_") if part]
+        result = "".join(
+            part.lower() if i == 0 else part[:1].upper() + part[1:].lower()
+            for i, part in enumerate(parts)
+        )
+    else:
+        result = name[:1].lower() + name[1:]
+    with _camel_lock:
+        if len(_camel_cache) < 10_000:  # bounded: keys are meant to be schema field names
+            _camel_cache[name] = result
+    return result
+
+
+def _property_value(key: str, value: object) -> str | int | float | bool:
+    if isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidEventError(
+                f"properties.{key}", f"is {value}", "a finite number, a string or a boolean"
+            )
+        return value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        # A multi-valued categorical field: Personalize reads values separated by "|".
+        parts = []
+        for part in value:
+            if isinstance(part, bool) or not isinstance(part, (str, int, float)):
+                raise InvalidEventError(
+                    f"properties.{key}",
+                    f"has a list item of type {type(part).__name__}",
+                    "a multi-valued field takes strings or numbers",
+                )
+            parts.append(str(part))
+        return "|".join(parts)
+    if isinstance(value, Real):
+        return float(value)
+    raise InvalidEventError(
+        f"properties.{key}",
+        f"has a value of type {type(value).__name__}",
+        "a string, number, boolean, or list of strings (multi-valued categorical field)",
+    )
+
+
+def _normalise_properties(raw: Mapping[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for key, value in raw.items():
+        if not isinstance(key, str) or not key:
+            raise InvalidEventError("properties", f"has a key {key!r} that is not a non-empty str")
+        name = to_camel_case(key)
+        reserved = _RESERVED_KEYS.get(name.lower())
+        if reserved is not None:
+            raise InvalidEventError(
+                f"properties.{key}",
+                f"is reserved by PutEvents; pass it as {reserved}= instead",
+            )
+        if name in origin:
+            raise InvalidEventError(
+                f"properties.{key}",
+                f"and properties.{origin[name]} are both the field {name!r} once in camelCase",
+            )
+        origin[name] = key
+        if value is None:  # an absent value: the field is left out
+            continue
+        result[name] = _property_value(key, value)
+    return result
+
+
+def encode_properties(properties: Mapping[str, Any] | str) -> str | None:
+    """Validate contextual metadata and encode it as the PutEvents ``properties`` string.
+
+    Args:
+        properties: a mapping of Interactions schema field names (``DEVICE_TYPE``,
+            ``device_type`` or ``deviceType``) to values (str, int, float, bool; a list or tuple
+            is a multi-valued categorical field, joined with ``"|"``; ``None`` leaves the field
+            out), or a string holding such a JSON object.
+
+    Returns:
+        A compact JSON object with camelCase keys, or ``None`` when nothing is left to send.
+
+    Raises:
+        InvalidEventError: not a JSON object, a key reserved by PutEvents (``userId``,
+            ``sessionId``, ``eventType``, ``timestamp``, ``recommendationId``, ``impression``;
+            ``itemId`` and ``eventValue`` have their own arguments), two keys that are the same
+            field once in camelCase, an unsupported value, or an encoding longer than 1024
+            characters (PutEvents API).
+    """
+    if isinstance(properties, str):
+        try:
+            parsed = json.loads(properties)
+        except json.JSONDecodeError as exc:
+            raise InvalidEventError("properties", f"is not valid JSON ({exc.msg})") from None
+        if not isinstance(parsed, dict):
+            raise InvalidEventError(
+                "properties", f"must hold a JSON object, got {type(parsed).__name__}"
+            )
+        properties = parsed
+    elif not isinstance(properties, Mapping):
+        raise InvalidEventError(
+            "properties",
+            f"must be a mapping or a JSON object string, got {type(properties).__name__}",
+        )
+    normalised = _normalise_properties(properties)
+    if not normalised:
+        return None
+    encoded = json.dumps(normalised, separators=(",", ":"), ensure_ascii=False)
+    if len(encoded) > LIMITS.properties_max:
+        raise InvalidEventError(
+            "properties",
+            f"encodes to {len(encoded)} characters",
+            f"at most {LIMITS.properties_max} characters of JSON (PutEvents API)",
+        )
+    return encoded

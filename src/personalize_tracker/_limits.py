@@ -1,0 +1,70 @@
+"""Limits of the PutEvents API, read from botocore's service model for personalize-events.
+
+Reading them at import time keeps our validation in step with the API description that ships with
+the installed botocore, instead of numbers copied by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import attrs
+import botocore.session
+
+__all__ = ["LIMITS", "PutEventsLimits"]
+
+
+@attrs.frozen
+class PutEventsLimits:
+    """The PutEvents limits this library validates against.
+
+    Every length is in characters; every count is a number of items. Each value comes from the
+    ``personalize-events`` service model (the ``min``/``max``/``pattern`` traits of the
+    ``PutEvents`` input shapes).
+    """
+
+    max_events_per_call: int  #: ``eventList`` max (10)
+    tracking_id_max: int  #: ``trackingId`` max length (256)
+    session_id_max: int  #: ``sessionId`` max length (256)
+    user_id_max: int  #: ``userId`` max length (256)
+    event_id_max: int  #: ``eventId`` max length (256)
+    event_type_max: int  #: ``eventType`` max length (256)
+    item_id_max: int  #: ``itemId`` max length (256)
+    properties_max: int  #: ``properties`` max length (1024)
+    recommendation_id_max: int  #: ``recommendationId`` max length (40)
+    impression_max_items: int  #: ``impression`` max ids (25)
+    attribution_source_max: int  #: ``eventAttributionSource`` max length (1024)
+    attribution_source_pattern: re.Pattern[str]  #: printable ASCII, not blank
+
+
+def _trait(shape: Any, name: str, default: int) -> int:
+    value = shape.metadata.get(name, default)
+    return int(value)
+
+
+def _load() -> PutEventsLimits:
+    model = botocore.session.get_session().get_service_model("personalize-events")
+    request: Any = model.operation_model("PutEvents").input_shape
+    event: Any = request.members["eventList"].member
+    members = event.members
+    source = members["metricAttribution"].members["eventAttributionSource"]
+    pattern = source.metadata.get("pattern", r"^[\x20-\x7E]*[\x21-\x7E]+[\x20-\x7E]*$")
+    return PutEventsLimits(
+        max_events_per_call=_trait(request.members["eventList"], "max", 10),
+        tracking_id_max=_trait(request.members["trackingId"], "max", 256),
+        session_id_max=_trait(request.members["sessionId"], "max", 256),
+        user_id_max=_trait(request.members["userId"], "max", 256),
+        event_id_max=_trait(members["eventId"], "max", 256),
+        event_type_max=_trait(members["eventType"], "max", 256),
+        item_id_max=_trait(members["itemId"], "max", 256),
+        properties_max=_trait(members["properties"], "max", 1024),
+        recommendation_id_max=_trait(members["recommendationId"], "max", 40),
+        impression_max_items=_trait(members["impression"], "max", 25),
+        attribution_source_max=_trait(source, "max", 1024),
+        attribution_source_pattern=re.compile(pattern),
+    )
+
+
+#: The limits of the installed botocore's PutEvents model.
+LIMITS: PutEventsLimits = _load()
