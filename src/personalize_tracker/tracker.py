@@ -30,6 +30,8 @@ FailureHandler = Callable[[Sequence[FailedEvent]], None]
 
 #: Seconds the exit flush may take, per Tracker, when the interpreter exits.
 DEFAULT_EXIT_TIMEOUT = 5.0
+# Seconds close() waits past its timeout for sender threads interrupted in a retry wait.
+_JOIN_GRACE = 0.1
 
 
 class Tracker:
@@ -280,7 +282,8 @@ class Tracker:
         Args:
             timeout: seconds to wait at most for pending events; ``None`` waits until done
                 (retries are bounded by ``retry_deadline``). Events still pending when it passes
-                fail with reason ``closed`` and are reported to ``on_failure``; a PutEvents call
+                fail with reason ``closed`` and are reported to ``on_failure`` (sender threads get
+                up to 0.1 s more to record the batches they were retrying); a PutEvents call
                 already on the wire finishes on its own and is accounted for when it does.
 
         After ``close()``, ``track()`` and ``flush()`` raise :class:`TrackerClosedError`.
@@ -354,7 +357,8 @@ class Tracker:
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         if deadline is not None:
             self._sender.stop_waiting_at(deadline)  # retry waits end at the deadline
-        self._flush(timeout)
+        if not self._flush(timeout):
+            self._sender.stop_waiting_at(time.monotonic())  # and any still waiting, now
         with self._lock:
             # Anything still queued now (timeout passed) fails; stop the workers.
             leftovers = self._buffer.drain()
@@ -368,10 +372,13 @@ class Tracker:
         ]
         if failed:
             self._record_failures(failed)
+        # Senders interrupted in a retry wait record their batch (as failed, reason closed)
+        # within moments: allow them _JOIN_GRACE seconds past the deadline. One still in a
+        # PutEvents call is left to finish; its batch stays pending until it does.
+        join_by = None if deadline is None else max(deadline, time.monotonic() + _JOIN_GRACE)
         for thread in threads:
-            if thread is threading.current_thread():
-                continue
-            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if thread is not threading.current_thread():
+                thread.join(None if join_by is None else max(0.0, join_by - time.monotonic()))
 
     def _exit_flush(self) -> None:
         """Flush at interpreter exit, for at most ``exit_timeout`` seconds, starting no thread."""

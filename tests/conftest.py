@@ -1,0 +1,86 @@
+"""Shared test helpers: a scriptable stand-in for the boto3 personalize-events client."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+
+def client_error(code: str, status: int, message: str = "boom") -> ClientError:
+    """A botocore ClientError as the service would produce it."""
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
+        "PutEvents",
+    )
+
+
+class FakeClient:
+    """Records ``put_events`` calls; ``script`` decides, per call, to raise or answer.
+
+    ``script`` is a callable given the call's parameters that returns None (success) or an
+    exception to raise. ``faults`` is a list of exceptions raised by the next calls, in order.
+    ``gate``, when set, makes every call wait for it (to hold batches in flight).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls: list[dict[str, Any]] = []  # every call, failed ones included
+        self.accepted: list[dict[str, Any]] = []  # calls that succeeded
+        self.faults: list[BaseException] = []
+        self.script: Callable[[dict[str, Any]], BaseException | None] | None = None
+        self.gate: threading.Event | None = None
+        self.threads: set[int] = set()
+        self.changed = threading.Condition(self.lock)
+
+    def put_events(self, **params: Any) -> dict[str, Any]:
+        if self.gate is not None:
+            assert self.gate.wait(30), "test gate never opened"
+        with self.lock:
+            self.calls.append(params)
+            self.threads.add(threading.get_ident())
+            error = self.faults.pop(0) if self.faults else None
+            if error is None and self.script is not None:
+                error = self.script(params)
+            if error is None:
+                self.accepted.append(params)
+            self.changed.notify_all()
+        if error is not None:
+            raise error
+        return {}
+
+    @property
+    def delivered_events(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [event for call in self.accepted for event in call["eventList"]]
+
+    def wait_for_accepted_events(self, count: int, timeout: float = 10.0) -> bool:
+        """Block until ``count`` events were accepted (no sleeping in tests)."""
+        with self.changed:
+            return self.changed.wait_for(
+                lambda: sum(len(c["eventList"]) for c in self.accepted) >= count, timeout
+            )
+
+
+@pytest.fixture
+def fake_client() -> Iterator[FakeClient]:
+    client = FakeClient()
+    yield client
+    if client.gate is not None:
+        client.gate.set()
+
+
+def throttled() -> ClientError:
+    """What PutEvents answers past its request-rate quota."""
+    return client_error("ThrottlingException", 400, "Rate exceeded")
+
+
+def connection_error() -> EndpointConnectionError:
+    """What botocore raises when the endpoint cannot be reached."""
+    return EndpointConnectionError(endpoint_url="https://personalize-events.invalid")

@@ -1,0 +1,88 @@
+"""The per-(user, session) buffer: grouping, order, full batches first, flush interval."""
+
+from __future__ import annotations
+
+from personalize_tracker._buffer import GroupBuffer
+
+
+def test_groups_keep_arrival_order_and_cut_at_batch_size() -> None:
+    buffer: GroupBuffer[int] = GroupBuffer(batch_size=10, flush_interval=1.0)
+    for n in range(25):
+        buffer.add(("u", "s"), n, now=0.0)
+    assert buffer.take(now=0.0) == (("u", "s"), list(range(10)))
+    assert buffer.take(now=0.0) == (("u", "s"), list(range(10, 20)))
+    assert buffer.take(now=0.0) is None  # 5 left, not yet due
+    assert buffer.take(now=1.0) == (("u", "s"), list(range(20, 25)))
+    assert len(buffer) == 0
+
+
+def test_add_reports_when_a_batch_becomes_ready_or_first_group_arrives() -> None:
+    buffer: GroupBuffer[int] = GroupBuffer(batch_size=3, flush_interval=1.0)
+    assert buffer.add(("u", "a"), 1, 0.0) is True  # first group: new deadline
+    assert buffer.add(("u", "b"), 1, 0.0) is False
+    assert buffer.add(("u", "b"), 2, 0.0) is False
+    assert buffer.add(("u", "b"), 3, 0.0) is True  # full batch
+
+
+def test_full_batches_go_before_older_partial_groups() -> None:
+    buffer: GroupBuffer[str] = GroupBuffer(batch_size=2, flush_interval=1.0)
+    buffer.add((None, "old"), "o1", 0.0)
+    buffer.add(("u", "new"), "n1", 0.5)
+    buffer.add(("u", "new"), "n2", 0.5)
+    assert buffer.take(now=2.0) == (("u", "new"), ["n1", "n2"])
+    assert buffer.take(now=2.0) == ((None, "old"), ["o1"])
+
+
+def test_users_and_sessions_are_separate_groups() -> None:
+    buffer: GroupBuffer[int] = GroupBuffer(batch_size=10, flush_interval=1.0)
+    buffer.add(("u1", "s"), 1, 0.0)
+    buffer.add(("u2", "s"), 2, 0.0)
+    buffer.add((None, "s"), 3, 0.0)
+    taken = [buffer.take(now=0.0, force=True) for _ in range(3)]
+    assert taken == [(("u1", "s"), [1]), (("u2", "s"), [2]), ((None, "s"), [3])]
+
+
+def test_seconds_until_due_follows_oldest_group() -> None:
+    buffer: GroupBuffer[int] = GroupBuffer(batch_size=10, flush_interval=2.0)
+    assert buffer.seconds_until_due(0.0) is None
+    buffer.add(("u", "a"), 1, now=10.0)
+    buffer.add(("u", "b"), 1, now=11.0)
+    assert buffer.seconds_until_due(10.5) == 1.5
+    assert not buffer.has_ready(10.5)
+    assert buffer.has_ready(10.5, force=True)
+    assert buffer.take(now=12.0) == (("u", "a"), [1])
+    assert buffer.seconds_until_due(12.0) == 1.0
+
+
+def test_partial_take_keeps_the_deadline_of_the_oldest() -> None:
+    buffer: GroupBuffer[int] = GroupBuffer(batch_size=2, flush_interval=1.0)
+    for n in range(3):
+        buffer.add(("u", "s"), n, now=float(n) / 10)
+    assert buffer.take(now=0.2) == (("u", "s"), [0, 1])
+    # the remaining item arrived at 0.2 but the group's deadline stays 0.0 + 1.0: never late
+    assert buffer.seconds_until_due(0.5) == 0.5
+
+
+def test_regrouped_key_after_drain_is_due_from_its_new_arrival() -> None:
+    buffer: GroupBuffer[int] = GroupBuffer(batch_size=10, flush_interval=1.0)
+    buffer.add(("u", "s"), 1, now=0.0)
+    buffer.add(("u", "t"), 1, now=0.5)
+    assert buffer.take(now=1.0) == (("u", "s"), [1])
+    buffer.add(("u", "s"), 2, now=1.2)
+    assert buffer.take(now=1.6) == (("u", "t"), [1])
+    assert buffer.take(now=1.6) is None
+    assert buffer.take(now=2.2) == (("u", "s"), [2])
+
+
+def test_drain_returns_everything_in_batches() -> None:
+    buffer: GroupBuffer[int] = GroupBuffer(batch_size=4, flush_interval=1.0)
+    for n in range(9):
+        buffer.add(("u", "s"), n, 0.0)
+    buffer.add(("v", "s"), 99, 0.0)
+    assert buffer.drain() == [
+        (("u", "s"), [0, 1, 2, 3]),
+        (("u", "s"), [4, 5, 6, 7]),
+        (("u", "s"), [8]),
+        (("v", "s"), [99]),
+    ]
+    assert len(buffer) == 0 and buffer.take(0.0, force=True) is None

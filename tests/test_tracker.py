@@ -1,0 +1,424 @@
+"""The Tracker's batching, retries, poison isolation, accounting and lifecycle (scripted client)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from conftest import FakeClient, client_error, connection_error, throttled
+
+from personalize_tracker import (
+    FailedEvent,
+    FailureReason,
+    InvalidEventError,
+    Tracker,
+    TrackerClosedError,
+    TrackerStats,
+)
+
+
+def balanced(stats: TrackerStats) -> bool:
+    return stats.tracked == stats.delivered + stats.failed + stats.dropped + stats.pending
+
+
+class Failures:
+    """An on_failure handler that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items: list[FailedEvent] = []
+
+    def __call__(self, failed: Sequence[FailedEvent]) -> None:
+        with self.lock:
+            self.items.extend(failed)
+
+    def reasons(self) -> list[str]:
+        return [f.reason.value for f in self.items]
+
+
+@pytest.fixture
+def failures() -> Failures:
+    return Failures()
+
+
+def make_tracker(client: FakeClient, **kwargs: Any) -> Tracker:
+    options: dict[str, Any] = {"flush_interval": 60.0, "max_backoff": 0.01}
+    options.update(kwargs)
+    return Tracker("tracking-1", client=client, **options)
+
+
+# -- batching ------------------------------------------------------------------------------------
+
+
+def test_events_of_one_session_go_in_batches_of_ten_in_order(fake_client: FakeClient) -> None:
+    with make_tracker(fake_client) as tracker:
+        events = [tracker.track("click", "s-1", "u-1", f"i-{n}") for n in range(25)]
+        assert fake_client.wait_for_accepted_events(20)  # two full batches go at once
+        assert tracker.flush(timeout=10)
+    sizes = [len(call["eventList"]) for call in fake_client.accepted]
+    assert sizes == [10, 10, 5]
+    sent_ids = [e["eventId"] for e in fake_client.delivered_events]
+    assert sent_ids == [e.event_id for e in events]
+    for call in fake_client.accepted:
+        assert call["trackingId"] == "tracking-1"
+        assert call["sessionId"] == "s-1"
+        assert call["userId"] == "u-1"
+
+
+def test_user_and_session_pairs_get_their_own_calls(fake_client: FakeClient) -> None:
+    with make_tracker(fake_client) as tracker:
+        tracker.track("view", "s-1")  # anonymous
+        tracker.track("view", "s-1", "u-1")  # same session after login
+        tracker.track("view", "s-2", "u-1")
+        assert tracker.flush(timeout=10)
+    keys = sorted((c.get("userId") or "", c["sessionId"]) for c in fake_client.accepted)
+    assert keys == [("", "s-1"), ("u-1", "s-1"), ("u-1", "s-2")]
+    anonymous = next(c for c in fake_client.accepted if "userId" not in c)
+    assert anonymous["sessionId"] == "s-1"
+
+
+def test_partial_batch_waits_for_flush_interval(fake_client: FakeClient) -> None:
+    with make_tracker(fake_client, flush_interval=0.05) as tracker:
+        tracker.track("click", "s-1", item_id="i")
+        # no flush() call: the sender sends it once it has waited flush_interval
+        assert fake_client.wait_for_accepted_events(1, timeout=10)
+        assert tracker.stats().delivered == 1 or fake_client.wait_for_accepted_events(1)
+
+
+def test_partial_batch_is_held_until_flush(fake_client: FakeClient) -> None:
+    with make_tracker(fake_client, flush_interval=3600) as tracker:
+        tracker.track("click", "s-1", item_id="i")
+        assert not fake_client.wait_for_accepted_events(1, timeout=0.2)
+        assert tracker.stats().pending == 1
+        assert tracker.flush(timeout=10)
+        assert tracker.stats().delivered == 1
+
+
+def test_track_returns_the_event_it_queued(fake_client: FakeClient) -> None:
+    with make_tracker(fake_client) as tracker:
+        event = tracker.track("rate", "s", "u", "i", event_value=4, properties={"DEVICE": "tv"})
+        tracker.flush(timeout=10)
+    (sent,) = fake_client.delivered_events
+    assert sent["eventId"] == event.event_id
+    assert sent["eventValue"] == 4.0
+    assert sent["properties"] == '{"device":"tv"}'
+    assert sent["sentAt"] == event.sent_at
+
+
+def test_invalid_event_raises_and_is_not_counted(fake_client: FakeClient) -> None:
+    with make_tracker(fake_client) as tracker:
+        with pytest.raises(InvalidEventError, match="recommendation_id"):
+            tracker.track("click", "s", recommendation_id="r" * 41)
+        assert tracker.stats().tracked == 0
+
+
+# -- retries -------------------------------------------------------------------------------------
+
+
+def test_throttling_is_retried_then_delivered(fake_client: FakeClient) -> None:
+    fake_client.faults = [throttled(), client_error("InternalServerError", 500), connection_error()]
+    with make_tracker(fake_client) as tracker:
+        tracker.track("click", "s-1")
+        assert tracker.flush(timeout=10)
+        stats = tracker.stats()
+    assert (stats.delivered, stats.failed, stats.requests, stats.retried) == (1, 0, 4, 3)
+    # every attempt sent the same eventId: a retry is harmless to training
+    assert len({c["eventList"][0]["eventId"] for c in fake_client.calls}) == 1
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        client_error("TooManyRequestsException", 429),
+        client_error("SomethingNew", 429),
+        client_error("ServiceUnavailable", 503),
+    ],
+)
+def test_429_and_5xx_are_retried(fake_client: FakeClient, error: Exception) -> None:
+    fake_client.faults = [error]
+    with make_tracker(fake_client) as tracker:
+        tracker.track("click", "s-1")
+        assert tracker.flush(timeout=10)
+        assert tracker.stats().retried == 1 and tracker.stats().delivered == 1
+
+
+def test_retries_exhausted_fail_with_reason(fake_client: FakeClient, failures: Failures) -> None:
+    fake_client.script = lambda params: throttled()
+    with make_tracker(fake_client, max_attempts=3, on_failure=failures) as tracker:
+        tracker.track("click", "s-1")
+        tracker.track("click", "s-1")
+        assert tracker.flush(timeout=10)
+        stats = tracker.stats()
+    assert stats.requests == 3 and stats.retried == 2
+    assert stats.failed == 2 and stats.failed_by_reason == {"retries_exhausted": 2}
+    assert failures.reasons() == ["retries_exhausted", "retries_exhausted"]
+    assert failures.items[0].error_code == "ThrottlingException"
+    assert failures.items[0].message == "Rate exceeded"
+
+
+def test_retry_deadline_limits_retries(fake_client: FakeClient, failures: Failures) -> None:
+    fake_client.script = lambda params: throttled()
+    tracker = make_tracker(
+        fake_client, max_attempts=1000, max_backoff=0.05, retry_deadline=0.2, on_failure=failures
+    )
+    tracker.track("click", "s-1")
+    assert tracker.flush(timeout=30)
+    tracker.close()
+    assert failures.reasons() == ["retries_exhausted"]
+    assert tracker.stats().requests < 1000
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (client_error("ResourceNotFoundException", 404, "no such tracker"), "rejected"),
+        (client_error("AccessDeniedException", 403), "rejected"),
+        (client_error("InvalidInputException", 400), "invalid"),
+        (RuntimeError("no credentials"), "error"),
+    ],
+)
+def test_final_errors_are_not_retried(
+    fake_client: FakeClient, failures: Failures, error: Exception, reason: str
+) -> None:
+    fake_client.script = lambda params: error
+    with make_tracker(fake_client, on_failure=failures) as tracker:
+        tracker.track("click", "s-1")
+        assert tracker.flush(timeout=10)
+        stats = tracker.stats()
+    assert stats.requests == 1 and stats.retried == 0
+    assert failures.reasons() == [reason]
+
+
+# -- poison batches ------------------------------------------------------------------------------
+
+
+def test_poison_event_is_isolated_and_the_rest_delivered(
+    fake_client: FakeClient, failures: Failures
+) -> None:
+    def reject_poison(params: dict[str, Any]) -> Exception | None:
+        if any(e.get("itemId") == "poison" for e in params["eventList"]):
+            return client_error("InvalidInputException", 400, "Invalid event")
+        return None
+
+    fake_client.script = reject_poison
+    with make_tracker(fake_client, on_failure=failures) as tracker:
+        for n in range(10):
+            tracker.track("click", "s-1", item_id="poison" if n == 6 else f"i-{n}")
+        assert tracker.flush(timeout=10)
+        stats = tracker.stats()
+    assert stats.delivered == 9 and stats.failed == 1
+    assert [f.event.item_id for f in failures.items] == ["poison"]
+    assert failures.items[0].reason is FailureReason.INVALID
+    assert failures.items[0].message == "Invalid event"
+    delivered = [e["itemId"] for e in fake_client.delivered_events]
+    assert sorted(delivered) == sorted(f"i-{n}" for n in range(10) if n != 6)
+    # 10 fails; 0-4 pass; 5-9 fail; 5-6 fail, 7-9 pass; 5 passes, 6 fails alone
+    assert stats.requests == 7
+
+
+# -- queue full ----------------------------------------------------------------------------------
+
+
+def test_queue_full_drops_new_event_and_reports_it(
+    fake_client: FakeClient, failures: Failures
+) -> None:
+    with make_tracker(fake_client, max_queue_size=3, on_failure=failures) as tracker:
+        kept = [tracker.track("click", f"s-{n}") for n in range(3)]
+        dropped = tracker.track("click", "s-x")
+        stats = tracker.stats()
+        assert (stats.tracked, stats.dropped, stats.pending) == (4, 1, 3)
+        assert balanced(stats)
+        assert [f.event for f in failures.items] == [dropped]
+        assert failures.items[0].reason is FailureReason.QUEUE_FULL
+        assert tracker.flush(timeout=10)
+    assert {e["eventId"] for e in fake_client.delivered_events} == {e.event_id for e in kept}
+
+
+def test_queue_full_without_handler_logs_without_user_data(
+    fake_client: FakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="personalize_tracker")
+    with make_tracker(fake_client, max_queue_size=1) as tracker:
+        tracker.track("click", "s-1", user_id="alice@example.com")
+        for _ in range(5):
+            tracker.track("click", "s-2", user_id="alice@example.com")
+        assert tracker.stats().dropped == 5
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 1  # rate-limited: one line, not five
+    assert "dropped" in messages[0] and "max_queue_size=1" in messages[0]
+    assert "alice" not in messages[0]
+
+
+def test_failures_without_handler_are_logged_without_user_data(
+    fake_client: FakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="personalize_tracker")
+    fake_client.script = lambda params: client_error("InvalidInputException", 400, "bad")
+    with make_tracker(fake_client) as tracker:
+        event = tracker.track(
+            "click", "s-1", user_id="alice@example.com", properties={"secret": "x"}
+        )
+        tracker.flush(timeout=10)
+    (record,) = caplog.records
+    text = record.getMessage()
+    assert event.event_id in text and "invalid" in text and "InvalidInputException" in text
+    assert "alice" not in text and "secret" not in text
+
+
+def test_on_failure_exception_is_logged_not_raised(
+    fake_client: FakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(failed: Sequence[FailedEvent]) -> None:
+        raise RuntimeError("handler bug")
+
+    fake_client.script = lambda params: client_error("InvalidInputException", 400)
+    with make_tracker(fake_client, on_failure=broken) as tracker:
+        tracker.track("click", "s-1")
+        assert tracker.flush(timeout=10)
+        assert tracker.stats().failed == 1
+    assert any("on_failure raised" in r.getMessage() for r in caplog.records)
+
+
+# -- lifecycle -----------------------------------------------------------------------------------
+
+
+def test_flush_returns_false_when_timeout_passes(fake_client: FakeClient) -> None:
+    fake_client.gate = threading.Event()
+    with make_tracker(fake_client) as tracker:
+        tracker.track("click", "s-1")
+        assert tracker.flush(timeout=0.05) is False
+        assert tracker.stats().pending == 1
+        fake_client.gate.set()
+        assert tracker.flush(timeout=10) is True
+        assert tracker.stats().delivered == 1
+
+
+def test_close_is_final_and_idempotent(fake_client: FakeClient) -> None:
+    tracker = make_tracker(fake_client)
+    tracker.track("click", "s-1")
+    tracker.close()
+    tracker.close()
+    assert tracker.closed
+    assert tracker.stats().delivered == 1
+    with pytest.raises(TrackerClosedError):
+        tracker.track("click", "s-1")
+    with pytest.raises(TrackerClosedError):
+        tracker.flush()
+
+
+def test_close_timeout_interrupts_retry_waits(
+    fake_client: FakeClient, failures: Failures
+) -> None:
+    fake_client.script = lambda params: throttled()
+    tracker = make_tracker(
+        fake_client, max_backoff=3600, retry_deadline=3600, max_attempts=100, on_failure=failures
+    )
+    tracker.track("click", "s-1")
+    tracker.track("click", "s-2")
+    tracker.close(timeout=0.3)
+    stats = tracker.stats()
+    assert stats.pending == 0 and stats.failed == 2
+    assert failures.reasons() == ["closed", "closed"]
+    assert balanced(stats)
+
+
+def test_close_timeout_fails_events_never_sent(fake_client: FakeClient, failures: Failures) -> None:
+    fake_client.gate = threading.Event()  # holds the one sender thread in its call
+    tracker = make_tracker(fake_client, max_workers=1, on_failure=failures)
+    tracker.track("click", "s-1")
+    assert tracker.flush(timeout=0.05) is False  # the first batch is in flight, held
+    tracker.track("click", "s-2")
+    tracker.close(timeout=0.05)
+    assert failures.reasons() == ["closed"]
+    assert failures.items[0].event.session_id == "s-2"
+    fake_client.gate.set()
+    # the call that was on the wire is accounted for when it ends
+    with fake_client.changed:
+        fake_client.changed.wait_for(lambda: len(fake_client.accepted) == 1, 10)
+    stats = tracker.stats()
+    assert balanced(stats)
+
+
+def test_sync_mode_delivers_on_callers_thread(fake_client: FakeClient) -> None:
+    with make_tracker(fake_client, sync=True) as tracker:
+        for n in range(10):
+            tracker.track("click", "s-1", item_id=f"i-{n}")
+        assert len(fake_client.accepted) == 1  # the full batch went during track()
+        tracker.track("click", "s-1", item_id="i-10")
+        assert tracker.stats().pending == 1
+        assert tracker.flush()
+        assert tracker.stats().delivered == 11
+    assert fake_client.threads == {threading.get_ident()}
+    assert not any(t.name.startswith("personalize-tracker") for t in threading.enumerate())
+
+
+def test_sync_mode_retries_and_splits_like_async(
+    fake_client: FakeClient, failures: Failures
+) -> None:
+    fake_client.faults = [throttled()]
+    fake_client.script = lambda p: (
+        client_error("InvalidInputException", 400)
+        if any(e["eventType"] == "bad" for e in p["eventList"])
+        else None
+    )
+    with make_tracker(fake_client, sync=True, on_failure=failures) as tracker:
+        tracker.track("click", "s-1")
+        tracker.track("bad", "s-1")
+        tracker.track("click", "s-1")
+        assert tracker.flush()
+        stats = tracker.stats()
+    assert (stats.delivered, stats.failed, stats.retried) == (2, 1, 1)
+    assert [f.event.event_type for f in failures.items] == ["bad"]
+
+
+def test_accounting_balances_under_concurrent_tracking_and_faults(
+    fake_client: FakeClient, failures: Failures
+) -> None:
+    def flaky(params: dict[str, Any]) -> Exception | None:
+        first = params["eventList"][0]["itemId"]
+        if first.endswith("7"):
+            return throttled()
+        if any(e["itemId"].endswith("3") for e in params["eventList"]):
+            return client_error("InvalidInputException", 400)
+        return None
+
+    fake_client.script = flaky
+    tracker = make_tracker(
+        fake_client, max_queue_size=500, max_attempts=2, on_failure=failures, flush_interval=0.01
+    )
+
+    def produce(worker: int) -> None:
+        for n in range(400):
+            tracker.track("click", f"s-{worker}-{n % 13}", f"u-{worker}", f"i-{n}")
+            if n % 50 == 0:
+                assert balanced(tracker.stats())
+
+    threads = [threading.Thread(target=produce, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert tracker.flush(timeout=30)
+    tracker.close()
+    stats = tracker.stats()
+    assert stats.tracked == 1600 and stats.pending == 0 and balanced(stats)
+    assert stats.failed + stats.dropped == len(failures.items)
+    accepted_ids = [e["eventId"] for e in fake_client.delivered_events]
+    assert len(accepted_ids) == len(set(accepted_ids)) == stats.delivered
+    assert stats.failed_by_reason.get("invalid", 0) > 0
+
+
+def test_constructor_rejects_bad_options(fake_client: FakeClient) -> None:
+    with pytest.raises(ValueError, match="flush_interval"):
+        Tracker("t", client=fake_client, flush_interval=0)
+    with pytest.raises(ValueError, match="max_workers"):
+        Tracker("t", client=fake_client, max_workers=0)
+    with pytest.raises(ValueError, match="max_queue_size"):
+        Tracker("t", client=fake_client, max_queue_size=True)
+    with pytest.raises(InvalidEventError, match="tracking_id"):
+        Tracker("", client=fake_client)
+    with pytest.raises(ValueError, match="not both"):
+        Tracker("t", client=fake_client, endpoint_url="http://127.0.0.1:1")
