@@ -1,0 +1,50 @@
+"""A faithful fake of Amazon Personalize's event and runtime APIs, built on moto.
+
+moto 5 implements neither ``personalize-events`` (PutEvents, PutUsers, PutItems, PutActions,
+PutActionInteractions) nor ``personalize-runtime`` (GetRecommendations, GetPersonalizedRanking).
+This package adds them, validating input against botocore's service model, recording every call,
+and injecting faults on demand:
+
+* :func:`mock_personalize_events` serves boto3 clients in this process (inside ``mock_aws()``);
+* :func:`serve_personalize_events` runs a local HTTP endpoint for clients that need a URL;
+* :class:`PersonalizeEventsMock` is the handle both yield;
+* the pytest plugin (``personalize_tracker.testing.pytest_plugin``) offers them as the fixtures
+  ``personalize_events`` and ``personalize_events_server``.
+
+Requires moto: ``pip install 'personalize-tracker[testing]'``. The package itself imports without
+it (so the pytest plugin loads for everyone); the first use of :func:`mock_personalize_events` or
+:func:`serve_personalize_events` raises :class:`ImportError` saying so if moto is missing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._handle import FAULT_KINDS, PersonalizeEventsMock
+from ._records import RecordedEvent, RecordedRequest
+
+if TYPE_CHECKING:
+    from ._moto import mock_personalize_events, serve_personalize_events
+
+__all__ = [
+    "FAULT_KINDS",
+    "PersonalizeEventsMock",
+    "RecordedEvent",
+    "RecordedRequest",
+    "mock_personalize_events",
+    "serve_personalize_events",
+]
+
+_NEEDS_MOTO = frozenset({"mock_personalize_events", "serve_personalize_events"})
+
+
+def __getattr__(name: str) -> Any:
+    # moto is imported on first use, not with the package: the pytest plugin in this package is
+    # loaded by pytest for everyone who installed personalize-tracker, with or without moto.
+    if name in _NEEDS_MOTO:
+        from . import _moto
+
+        value = getattr(_moto, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,173 @@
+"""Server-side input validation driven by botocore's service models.
+
+The limits (lengths, counts, patterns, required members) are read from the models that botocore
+ships, so they follow the real API. Messages imitate the service's validation layer:
+``1 validation error detected: Value at 'eventList.1.member.eventType' failed to satisfy
+constraint: Member must have length less than or equal to 256``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from typing import Any
+
+from botocore.model import ListShape, MapShape, ServiceModel, Shape, StructureShape
+from botocore.session import get_session
+
+__all__ = ["format_errors", "operation_input_shape", "service_model", "validate"]
+
+
+@functools.cache
+def service_model(service: str) -> ServiceModel:
+    """Return botocore's model of ``service`` (cached).
+
+    Raises:
+        botocore.exceptions.UnknownServiceError: if botocore does not know the service.
+    """
+    return get_session().get_service_model(service)
+
+
+def operation_input_shape(service: str, operation: str) -> StructureShape:
+    """Return the input structure of ``operation`` of ``service``.
+
+    Raises:
+        botocore.exceptions.OperationNotFoundError: if the operation is unknown.
+        RuntimeError: if the operation has no input structure.
+    """
+    shape = service_model(service).operation_model(operation).input_shape
+    if not isinstance(shape, StructureShape):
+        raise RuntimeError(f"{service} {operation} has no input structure in botocore's model")
+    return shape
+
+
+@functools.cache
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _length(value: str) -> int:
+    # The service counts UTF-16 code units (Java String.length), not code points.
+    return len(value.encode("utf-16-le")) // 2
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_size(shape: Shape, size: int, what: str, path: str, errors: list[str]) -> None:
+    low = shape.metadata.get("min")
+    high = shape.metadata.get("max")
+    if low is not None and size < low:
+        errors.append(_fail(path, f"Member must have {what} greater than or equal to {low}"))
+    if high is not None and size > high:
+        errors.append(_fail(path, f"Member must have {what} less than or equal to {high}"))
+
+
+def _fail(path: str, constraint: str) -> str:
+    return f"Value at '{path}' failed to satisfy constraint: {constraint}"
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def validate(shape: Shape, value: Any, path: str = "") -> list[str]:
+    """Check ``value`` (decoded JSON) against ``shape`` and its constraints.
+
+    Members that are absent or ``null`` are skipped unless required; unknown members are ignored,
+    as the service does.
+
+    Args:
+        shape: a botocore shape, usually an operation's input structure.
+        value: the decoded JSON value.
+        path: the dotted path of ``value`` used in messages (``""`` for the top level).
+
+    Returns:
+        One message per violation, in document order; empty when valid.
+    """
+    errors: list[str] = []
+    _validate(shape, value, path, errors)
+    return errors
+
+
+def _validate(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
+    kind = shape.type_name
+    if isinstance(shape, StructureShape):
+        if not isinstance(value, dict):
+            errors.append(_fail(path or "body", "Member must be a structure"))
+            return
+        for name in shape.required_members:
+            if value.get(name) is None:
+                errors.append(_fail(_join(path, name), "Member must not be null"))
+        for name, member in shape.members.items():
+            if value.get(name) is not None:
+                _validate(member, value[name], _join(path, name), errors)
+    elif isinstance(shape, ListShape):
+        if not isinstance(value, list):
+            errors.append(_fail(path, "Member must be a list"))
+            return
+        _check_size(shape, len(value), "length", path, errors)
+        for index, item in enumerate(value, start=1):
+            if item is None:
+                errors.append(_fail(f"{path}.{index}.member", "Member must not be null"))
+            else:
+                _validate(shape.member, item, f"{path}.{index}.member", errors)
+    elif isinstance(shape, MapShape):
+        if not isinstance(value, dict):
+            errors.append(_fail(path, "Member must be a map"))
+            return
+        _check_size(shape, len(value), "length", path, errors)
+        for key, item in value.items():
+            _validate(shape.key, key, f"{path}.key", errors)
+            if item is not None:
+                _validate(shape.value, item, f"{path}.{key}", errors)
+    elif kind == "string":
+        _validate_string(shape, value, path, errors)
+    elif kind in ("integer", "long"):
+        if not isinstance(value, int) or isinstance(value, bool):
+            errors.append(_fail(path, "Member must be an integer"))
+            return
+        low = shape.metadata.get("min")
+        high = shape.metadata.get("max")
+        if low is not None and value < low:
+            errors.append(_fail(path, f"Member must have value greater than or equal to {low}"))
+        if high is not None and value > high:
+            errors.append(_fail(path, f"Member must have value less than or equal to {high}"))
+    elif kind in ("float", "double"):
+        if not _is_number(value):
+            errors.append(_fail(path, "Member must be a number"))
+    elif kind == "timestamp":
+        if not _is_number(value):
+            errors.append(_fail(path, "Member must be a timestamp in epoch seconds"))
+    elif kind == "boolean" and not isinstance(value, bool):
+        errors.append(_fail(path, "Member must be a boolean"))
+
+
+def _validate_string(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
+    if not isinstance(value, str):
+        errors.append(_fail(path, "Member must be a string"))
+        return
+    _check_size(shape, _length(value), "length", path, errors)
+    pattern = shape.metadata.get("pattern")
+    if pattern is not None and _pattern(pattern).fullmatch(value) is None:
+        errors.append(_fail(path, f"Member must satisfy regular expression pattern: {pattern}"))
+    if shape.serialization.get("jsonvalue"):
+        try:
+            decoded = json.loads(value)
+        except ValueError as exc:
+            errors.append(_fail(path, f"Member must be a JSON object string ({exc})"))
+            return
+        if not isinstance(decoded, dict):
+            errors.append(_fail(path, "Member must be a JSON object string"))
+
+
+def format_errors(errors: list[str]) -> str:
+    """Join violation messages the way the service does.
+
+    Returns:
+        e.g. ``"2 validation errors detected: ...; ..."``.
+    """
+    plural = "s" if len(errors) != 1 else ""
+    return f"{len(errors)} validation error{plural} detected: " + "; ".join(errors)
