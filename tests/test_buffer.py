@@ -85,4 +85,5 @@ def test_drain_returns_everything_in_batches() -> None:
         (("u", "s"), [8]),
         (("v", "s"), [99]),
     ]
-    assert len(buffer) == 0 and buffer.take(0.0, force=True) is None
+    assert len(buffer) == 0
+    assert buffer.take(0.0, force=True) is None

@@ -103,7 +103,8 @@ def test_poison_event_isolated_by_service_rejection(
             tracker.track("click", "s-1", item_id="bad" if n == 3 else f"i-{n}")
     assert [f.event.item_id for f in failed] == ["bad"]
     assert failed[0].error_code == "InvalidInputException"
-    assert failed[0].message and "Invalid event" in failed[0].message
+    assert failed[0].message
+    assert "Invalid event" in failed[0].message
     assert sorted(e.item_id or "" for e in personalize_events.events) == sorted(
         f"i-{n}" for n in range(10) if n != 3
     )
@@ -135,7 +136,8 @@ def test_built_client_does_not_retry_inside_botocore(
 @pytest.mark.slow
 def test_over_http(personalize_events_server: PersonalizeEventsMock) -> None:
     endpoint = personalize_events_server.endpoint_url
-    assert endpoint is not None and endpoint.startswith("http://127.0.0.1:")
+    assert endpoint is not None
+    assert endpoint.startswith("http://127.0.0.1:")
     personalize_events_server.inject_fault("server_error")
     with Tracker(
         "tracking-1", session=session(), endpoint_url=endpoint, max_backoff=0.01
@@ -143,6 +145,7 @@ def test_over_http(personalize_events_server: PersonalizeEventsMock) -> None:
         ids = {tracker.track("click", f"s-{n % 4}", "u-1", f"i-{n}").event_id for n in range(57)}
         assert tracker.flush(timeout=60)
         stats = tracker.stats()
-    assert stats.delivered == 57 and stats.retried == 1
+    assert stats.delivered == 57
+    assert stats.retried == 1
     received = [e.event_id for e in personalize_events_server.events]
     assert sorted(received) == sorted(ids)

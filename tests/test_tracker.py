@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from conftest import FakeClient, client_error, connection_error, throttled
 
 from personalize_tracker import (
     FailedEvent,
@@ -18,6 +17,8 @@ from personalize_tracker import (
     TrackerClosedError,
     TrackerStats,
 )
+
+from conftest import FakeClient, client_error, connection_error, throttled
 
 
 def balanced(stats: TrackerStats) -> bool:
@@ -142,7 +143,8 @@ def test_429_and_5xx_are_retried(fake_client: FakeClient, error: Exception) -> N
     with make_tracker(fake_client) as tracker:
         tracker.track("click", "s-1")
         assert tracker.flush(timeout=10)
-        assert tracker.stats().retried == 1 and tracker.stats().delivered == 1
+        assert tracker.stats().retried == 1
+        assert tracker.stats().delivered == 1
 
 
 def test_retries_exhausted_fail_with_reason(fake_client: FakeClient, failures: Failures) -> None:
@@ -152,8 +154,10 @@ def test_retries_exhausted_fail_with_reason(fake_client: FakeClient, failures: F
         tracker.track("click", "s-1")
         assert tracker.flush(timeout=10)
         stats = tracker.stats()
-    assert stats.requests == 3 and stats.retried == 2
-    assert stats.failed == 2 and stats.failed_by_reason == {"retries_exhausted": 2}
+    assert stats.requests == 3
+    assert stats.retried == 2
+    assert stats.failed == 2
+    assert stats.failed_by_reason == {"retries_exhausted": 2}
     assert failures.reasons() == ["retries_exhausted", "retries_exhausted"]
     assert failures.items[0].error_code == "ThrottlingException"
     assert failures.items[0].message == "Rate exceeded"
@@ -188,7 +192,8 @@ def test_final_errors_are_not_retried(
         tracker.track("click", "s-1")
         assert tracker.flush(timeout=10)
         stats = tracker.stats()
-    assert stats.requests == 1 and stats.retried == 0
+    assert stats.requests == 1
+    assert stats.retried == 0
     assert failures.reasons() == [reason]
 
 
@@ -209,7 +214,8 @@ def test_poison_event_is_isolated_and_the_rest_delivered(
             tracker.track("click", "s-1", item_id="poison" if n == 6 else f"i-{n}")
         assert tracker.flush(timeout=10)
         stats = tracker.stats()
-    assert stats.delivered == 9 and stats.failed == 1
+    assert stats.delivered == 9
+    assert stats.failed == 1
     assert [f.event.item_id for f in failures.items] == ["poison"]
     assert failures.items[0].reason is FailureReason.INVALID
     assert failures.items[0].message == "Invalid event"
@@ -248,7 +254,8 @@ def test_queue_full_without_handler_logs_without_user_data(
         assert tracker.stats().dropped == 5
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 1  # rate-limited: one line, not five
-    assert "dropped" in messages[0] and "max_queue_size=1" in messages[0]
+    assert "dropped" in messages[0]
+    assert "max_queue_size=1" in messages[0]
     assert "alice" not in messages[0]
 
 
@@ -264,8 +271,11 @@ def test_failures_without_handler_are_logged_without_user_data(
         tracker.flush(timeout=10)
     (record,) = caplog.records
     text = record.getMessage()
-    assert event.event_id in text and "invalid" in text and "InvalidInputException" in text
-    assert "alice" not in text and "secret" not in text
+    assert event.event_id in text
+    assert "invalid" in text
+    assert "InvalidInputException" in text
+    assert "alice" not in text
+    assert "secret" not in text
 
 
 def test_on_failure_exception_is_logged_not_raised(
@@ -309,9 +319,7 @@ def test_close_is_final_and_idempotent(fake_client: FakeClient) -> None:
         tracker.flush()
 
 
-def test_close_timeout_interrupts_retry_waits(
-    fake_client: FakeClient, failures: Failures
-) -> None:
+def test_close_timeout_interrupts_retry_waits(fake_client: FakeClient, failures: Failures) -> None:
     fake_client.script = lambda params: throttled()
     tracker = make_tracker(
         fake_client, max_backoff=3600, retry_deadline=3600, max_attempts=100, on_failure=failures
@@ -320,7 +328,8 @@ def test_close_timeout_interrupts_retry_waits(
     tracker.track("click", "s-2")
     tracker.close(timeout=0.3)
     stats = tracker.stats()
-    assert stats.pending == 0 and stats.failed == 2
+    assert stats.pending == 0
+    assert stats.failed == 2
     assert failures.reasons() == ["closed", "closed"]
     assert balanced(stats)
 
@@ -404,7 +413,9 @@ def test_accounting_balances_under_concurrent_tracking_and_faults(
     assert tracker.flush(timeout=30)
     tracker.close()
     stats = tracker.stats()
-    assert stats.tracked == 1600 and stats.pending == 0 and balanced(stats)
+    assert stats.tracked == 1600
+    assert stats.pending == 0
+    assert balanced(stats)
     assert stats.failed + stats.dropped == len(failures.items)
     accepted_ids = [e["eventId"] for e in fake_client.delivered_events]
     assert len(accepted_ids) == len(set(accepted_ids)) == stats.delivered
