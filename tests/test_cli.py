@@ -1,0 +1,200 @@
+"""The command line: ``__main__`` without the cli extra, ``--version``, and the demo end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from personalize_tracker import __version__
+from personalize_tracker.__main__ import MISSING_EXTRA_MESSAGE, main
+from personalize_tracker.cli import cli
+from personalize_tracker.testing import serve_personalize_events
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give the default credential chain dummy keys, whatever this machine's AWS setup."""
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+def run_json(*args: str) -> tuple[int, dict[str, Any]]:
+    result = run("demo", "--json", "--no-progress", *args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+# ------------------------------------------------------------------------------ entry point
+
+
+@pytest.mark.parametrize("module", ["click", "tqdm"])
+def test_main_without_the_cli_extra_says_what_to_install(
+    module: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # makes ``import <module>`` fail
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == MISSING_EXTRA_MESSAGE
+    assert "pip install 'personalize-tracker[cli]'" in captured.err
+    assert captured.out == ""
+
+
+def test_main_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"personalize-tracker, version {__version__}"
+
+
+def test_python_dash_m_runs_the_command_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "personalize_tracker", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert __version__ in done.stdout
+
+
+def test_help_lists_the_demo_and_its_options() -> None:
+    assert "demo" in run("--help").output
+    text = run("demo", "--help").output
+    for option in ("--limit", "--endpoint-url", "--tracking-id", "--region", "--data"):
+        assert option in text
+    for option in ("--session-gap", "--no-progress", "--json"):
+        assert option in text
+
+
+# ------------------------------------------------------------------------------ the demo
+
+
+def test_the_demo_delivers_2000_ratings_exactly_once_to_the_local_endpoint() -> None:
+    code, summary = run_json("--limit", "2000")
+
+    assert code == 0, summary["problems"]
+    assert summary["result"] == "PASS"
+    assert summary["local_endpoint"] is True
+    assert summary["events_read"] == 2000
+    # The first 2,000 rows hold 15 users' ratings, in 99 sessions of 30-minute gaps.
+    assert (summary["users"], summary["sessions"], summary["calls_floor"]) == (15, 99, 260)
+    assert summary["tracked"] == summary["delivered"] == 2000
+    assert (summary["failed"], summary["dropped"], summary["pending"]) == (0, 0, 0)
+    assert summary["failed_by_reason"] == {}
+    assert summary["put_events_calls"] >= summary["calls_floor"]
+    assert summary["events_per_call"] == pytest.approx(2000 / summary["put_events_calls"], 1e-3)
+    assert summary["wall_seconds"] > 0
+    assert summary["events_per_second"] > 0
+    check = summary["endpoint_check"]
+    assert check["result"] == "PASS"
+    assert (check["expected"], check["received"]) == (2000, 2000)
+    assert (check["missing"], check["duplicated"]) == (0, 0)
+    assert (check["unexpected"], check["mismatched"]) == (0, 0)
+    assert check["put_events_calls"] == summary["put_events_calls"]
+    assert check["rejected_calls"] == 0
+
+
+def test_the_text_summary_says_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the default data path falls back to the repository's copy
+
+    result = run("demo", "--limit", "50", "--no-progress", "--session-gap", "10")
+
+    assert result.exit_code == 0, result.output
+    assert "Local PutEvents endpoint at http://127.0.0.1:" in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "PASS: all 50 events delivered exactly once"
+    assert any(line.split()[:2] == ["delivered", "50"] for line in lines)
+    assert any("endpoint check" in line and "PASS" in line for line in lines)
+
+
+def test_a_missing_data_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = run("demo", "--data", str(tmp_path / "absent.csv"), "--no-progress")
+
+    assert result.exit_code == 2
+    assert "ratings file not found" in result.stderr
+    assert "absent.csv" in result.stderr
+
+
+def test_a_malformed_data_file_fails_with_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("userId,movieId,rating,timestamp\n1,2,3,4\n1,2,x,4\n", encoding="utf-8")
+
+    result = run("demo", "--data", str(bad), "--no-progress")
+
+    assert result.exit_code == 1
+    assert f"{bad}:3: rating 'x'" in result.stderr
+
+
+def test_endpoint_url_needs_a_tracking_id() -> None:
+    result = run("demo", "--endpoint-url", "http://127.0.0.1:9", "--no-progress")
+
+    assert result.exit_code == 2
+    assert "--tracking-id is required with --endpoint-url" in result.stderr
+
+
+def test_a_given_endpoint_skips_the_check_and_a_failure_exits_1(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dummy_credentials(monkeypatch)
+    with serve_personalize_events() as endpoint:
+        endpoint.reject_events(lambda event: event.item_id == "1029", message="bad item")
+
+        code, summary = run_json(
+            "--limit", "30", "--endpoint-url", str(endpoint.endpoint_url), "--tracking-id", "t-1"
+        )
+
+        received = endpoint.events
+    assert code == 1
+    assert summary["result"] == "FAIL"
+    assert summary["local_endpoint"] is False
+    assert summary["endpoint_check"] is None
+    assert (summary["tracked"], summary["delivered"], summary["failed"]) == (30, 29, 1)
+    assert summary["failed_by_reason"] == {"invalid": 1}
+    assert summary["failures"][0]["error_code"] == "InvalidInputException"
+    assert "1 event(s) failed" in summary["problems"]
+    assert len(received) == 29
+    assert {event.tracking_id for event in received} == {"t-1"}
+
+
+def test_the_text_summary_says_fail_and_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    dummy_credentials(monkeypatch)
+    with serve_personalize_events() as endpoint:
+        endpoint.reject_events(lambda event: event.item_id == "31")
+        result = run(
+            "demo", "--limit", "5", "--no-progress", "--tracking-id", "t-1",
+            "--endpoint-url", str(endpoint.endpoint_url),
+        )  # fmt: skip
+
+    assert result.exit_code == 1
+    assert "endpoint check   skipped" in result.stdout
+    assert "failure: event" in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("FAIL: 1 event(s) failed")
+
+
+def test_the_demo_without_moto_says_to_install_the_testing_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "personalize_tracker.testing", None)
+
+    result = run("demo", "--limit", "5", "--no-progress")
+
+    assert result.exit_code == 1
+    assert "needs the 'testing' extra" in result.stderr
+    assert "pip install 'personalize-tracker[testing]'" in result.stderr
