@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from personalize_tracker import LIMITS, Event, InvalidEventError, to_camel_case
-from personalize_tracker._event import encode_properties
+from personalize_tracker._event import MAX_CATEGORY_LENGTH, encode_properties
 
 
 def make(**kwargs: object) -> Event:
@@ -256,14 +256,30 @@ def test_property_values_of_unsupported_types(value: object) -> None:
 
 @given(st.integers(min_value=1, max_value=1100))
 def test_properties_length_limit(length: int) -> None:
-    overhead = len('{"k":""}')
-    value = "v" * max(0, length - overhead)
-    size = len(json.dumps({"k": value}, separators=(",", ":")))
+    # Two values, each within the 1000-character limit of a categorical value.
+    overhead = len('{"a":"","b":""}')
+    total = max(0, length - overhead)
+    properties = {"a": "v" * (total // 2), "b": "w" * (total - total // 2)}
+    size = len(json.dumps(properties, separators=(",", ":")))
     if size <= LIMITS.properties_max:
-        assert encode_properties({"k": value}) is not None
+        assert encode_properties(properties) is not None
     else:
         with pytest.raises(InvalidEventError, match=f"encodes to {size} characters"):
-            encode_properties({"k": value})
+            encode_properties(properties)
+
+
+@pytest.mark.parametrize(
+    "value", ["x" * (MAX_CATEGORY_LENGTH + 1), ["ok", "y" * (MAX_CATEGORY_LENGTH + 1)]]
+)
+def test_categorical_value_limit(value: object) -> None:
+    with pytest.raises(
+        InvalidEventError, match=r"properties\.k: has a value 1001 characters"
+    ) as info:
+        encode_properties({"k": value})
+    assert "1000 characters per value" in str(info.value)
+    assert "xxx" not in str(info.value)
+    assert "yyy" not in str(info.value)
+    assert encode_properties({"k": "z" * MAX_CATEGORY_LENGTH}) is not None
 
 
 def test_error_does_not_echo_sensitive_values() -> None:

@@ -27,8 +27,10 @@ __all__ = [
     "Event",
     "PropertiesInput",
     "SentAtInput",
+    "encode_normalised",
     "encode_properties",
     "new_event_id",
+    "normalise_properties",
     "to_camel_case",
 ]
 
@@ -56,6 +58,12 @@ _RESERVED_KEYS = {
 }
 
 _ID_LIMIT = "1-{max} characters (PutEvents API)"
+
+#: Longest categorical value, in characters (Amazon Personalize dataset requirements: "Categorical
+#: values can have at most 1000 characters"). Checked for every string value of ``properties`` and
+#: every value of a multi-valued (list) field.
+MAX_CATEGORY_LENGTH = 1000
+_CATEGORY_LIMIT = f"at most {MAX_CATEGORY_LENGTH} characters per value (Personalize datasets)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,6 +182,46 @@ class Event:
             else _attribution_source(metric_attribution_source),
         )
 
+    @classmethod
+    def _assemble(
+        cls,
+        event_type: str,
+        session_id: str | int,
+        user_id: str | int | None,
+        item_id: str | int | None,
+        event_value: float | None,
+        encoded_properties: str | None,
+        sent_at: SentAtInput,
+        event_id: str | None,
+        recommendation_id: str | None,
+        impression: tuple[str, ...] | None,
+        metric_attribution_source: str | None,
+    ) -> Event:
+        """:meth:`create` for properties already encoded and an impression already checked.
+
+        Used by sessions and schema checks, which prepare those two fields themselves. Keep the
+        validators in step with :meth:`create`.
+        """
+        return cls(
+            _text(event_type, "event_type", LIMITS.event_type_max),
+            _ident(session_id, "session_id", LIMITS.session_id_max),
+            _sent_at(sent_at),
+            new_event_id()
+            if event_id is None
+            else _text(event_id, "event_id", LIMITS.event_id_max),
+            None if user_id is None else _ident(user_id, "user_id", LIMITS.user_id_max),
+            None if item_id is None else _ident(item_id, "item_id", LIMITS.item_id_max),
+            None if event_value is None else _number(event_value, "event_value"),
+            encoded_properties,
+            None
+            if recommendation_id is None
+            else _text(recommendation_id, "recommendation_id", LIMITS.recommendation_id_max),
+            impression,
+            None
+            if metric_attribution_source is None
+            else _attribution_source(metric_attribution_source),
+        )
+
     @property
     def sent_at_datetime(self) -> _dt.datetime:
         """``sent_at`` as an aware UTC datetime."""
@@ -277,23 +325,42 @@ def _sent_at(value: SentAtInput) -> float:
     return seconds
 
 
-def _impression(value: Iterable[str | int]) -> tuple[str, ...]:
+#: The PutEvents rule for ``impression``.
+IMPRESSION_LIMIT = f"1-{LIMITS.impression_max_items} item ids (PutEvents API)"
+
+
+def unique_item_ids(value: Iterable[str | int], field: str = "impression") -> tuple[str, ...]:
+    """Validate item ids (str or int, 1-256 characters) and return them distinct, in order.
+
+    Raises:
+        InvalidEventError: ``value`` is a single string or not iterable, an id is empty, too long
+            or not a str/int, or no id is left. The count is not checked (see ``_impression``).
+    """
     if isinstance(value, (str, bytes)):
         raise InvalidEventError(
-            "impression", "must be a list of item ids, got a single string", "1-25 item ids"
+            field, "must be a list of item ids, got a single string", IMPRESSION_LIMIT
         )
     try:
-        ids = [_ident(item, f"impression[{i}]", LIMITS.item_id_max) for i, item in enumerate(value)]
+        ids = [_ident(item, f"{field}[{i}]", LIMITS.item_id_max) for i, item in enumerate(value)]
     except TypeError:
         raise InvalidEventError(
-            "impression", f"must be a list of item ids, got {type(value).__name__}"
+            field, f"must be a list of item ids, got {type(value).__name__}"
         ) from None
     unique = tuple(dict.fromkeys(ids))  # order kept, repeats removed
-    limit = f"1-{LIMITS.impression_max_items} item ids (PutEvents API)"
     if not unique:
-        raise InvalidEventError("impression", "is empty", limit)
+        raise InvalidEventError(field, "is empty", IMPRESSION_LIMIT)
+    return unique
+
+
+def _impression(value: Iterable[str | int]) -> tuple[str, ...]:
+    unique = unique_item_ids(value)
     if len(unique) > LIMITS.impression_max_items:
-        raise InvalidEventError("impression", f"has {len(unique)} distinct item ids", limit)
+        raise InvalidEventError(
+            "impression",
+            f"has {len(unique)} distinct item ids; pass truncate_impressions=True to the Tracker "
+            "to keep the first ones",
+            IMPRESSION_LIMIT,
+        )
     return unique
 
 
@@ -340,9 +407,21 @@ def to_camel_case(name: str) -> str:
     return result
 
 
+def _category(key: str, value: str) -> str:
+    if len(value) > MAX_CATEGORY_LENGTH:
+        raise InvalidEventError(
+            f"properties.{key}", f"has a value {len(value)} characters long", _CATEGORY_LIMIT
+        )
+    return value
+
+
 def _property_value(key: str, value: object) -> str | int | float | bool:
-    if isinstance(value, (str, bool, int)):
+    if type(value) is str:
+        return value if len(value) <= MAX_CATEGORY_LENGTH else _category(key, value)
+    if isinstance(value, (bool, int)):
         return value
+    if isinstance(value, str):
+        return _category(key, str(value))
     if isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidEventError(
@@ -359,7 +438,7 @@ def _property_value(key: str, value: object) -> str | int | float | bool:
                     f"has a list item of type {type(part).__name__}",
                     "a multi-valued field takes strings or numbers",
                 )
-            parts.append(str(part))
+            parts.append(_category(key, str(part)))
         return "|".join(parts)
     if isinstance(value, Real):
         return float(value)
@@ -370,7 +449,7 @@ def _property_value(key: str, value: object) -> str | int | float | bool:
     )
 
 
-def _normalise_properties(raw: Mapping[str, Any]) -> dict[str, Any]:
+def _normalise_properties(raw: Mapping[str, Any], keep_none: bool = False) -> dict[str, Any]:
     result: dict[str, Any] = {}
     origin: dict[str, str] = {}
     for key, value in raw.items():
@@ -390,9 +469,79 @@ def _normalise_properties(raw: Mapping[str, Any]) -> dict[str, Any]:
             )
         origin[name] = key
         if value is None:  # an absent value: the field is left out
+            if keep_none:
+                result[name] = None
             continue
         result[name] = _property_value(key, value)
     return result
+
+
+def _as_mapping(properties: Mapping[str, Any] | str) -> Mapping[str, Any]:
+    if isinstance(properties, str):
+        try:
+            parsed = json.loads(properties)
+        except json.JSONDecodeError as exc:
+            raise InvalidEventError("properties", f"is not valid JSON ({exc.msg})") from None
+        if not isinstance(parsed, dict):
+            raise InvalidEventError(
+                "properties", f"must hold a JSON object, got {type(parsed).__name__}"
+            )
+        return parsed
+    if not isinstance(properties, Mapping):
+        raise InvalidEventError(
+            "properties",
+            f"must be a mapping or a JSON object string, got {type(properties).__name__}",
+        )
+    return properties
+
+
+def normalise_properties(
+    properties: Mapping[str, Any] | str, *, keep_none: bool = False
+) -> dict[str, Any]:
+    """Validate contextual metadata and return it with camelCase keys, not yet encoded.
+
+    The first half of :func:`encode_properties`: session context and event properties are
+    normalised separately, merged (event wins), checked against an Interactions schema, then
+    encoded with :func:`encode_normalised`.
+
+    Args:
+        properties: as for :func:`encode_properties`.
+        keep_none: keep ``None`` values (as "leave this field out" markers that override a
+            default when merged) instead of dropping them.
+
+    Returns:
+        A new dict from camelCase key to str, int, float, bool (or ``None`` with ``keep_none``);
+        a list value is already joined with ``"|"``.
+
+    Raises:
+        InvalidEventError: as :func:`encode_properties`, except for the encoded length.
+    """
+    return _normalise_properties(_as_mapping(properties), keep_none)
+
+
+def encode_normalised(normalised: Mapping[str, Any]) -> str | None:
+    """Encode normalised properties (see :func:`normalise_properties`) as the PutEvents string.
+
+    ``None`` values are left out.
+
+    Returns:
+        A compact JSON object, or ``None`` when nothing is left to send.
+
+    Raises:
+        InvalidEventError: the encoding is longer than 1024 characters (PutEvents API).
+    """
+    if None in normalised.values():
+        normalised = {k: v for k, v in normalised.items() if v is not None}
+    if not normalised:
+        return None
+    encoded = json.dumps(normalised, separators=(",", ":"), ensure_ascii=False)
+    if len(encoded) > LIMITS.properties_max:
+        raise InvalidEventError(
+            "properties",
+            f"encodes to {len(encoded)} characters",
+            f"at most {LIMITS.properties_max} characters of JSON (PutEvents API)",
+        )
+    return encoded
 
 
 def encode_properties(properties: Mapping[str, Any] | str) -> str | None:
@@ -411,25 +560,11 @@ def encode_properties(properties: Mapping[str, Any] | str) -> str | None:
         InvalidEventError: not a JSON object, a key reserved by PutEvents (``userId``,
             ``sessionId``, ``eventType``, ``timestamp``, ``recommendationId``, ``impression``;
             ``itemId`` and ``eventValue`` have their own arguments), two keys that are the same
-            field once in camelCase, an unsupported value, or an encoding longer than 1024
-            characters (PutEvents API).
+            field once in camelCase, an unsupported value, a string value or list item longer
+            than 1000 characters (Personalize's limit for categorical values), or an encoding
+            longer than 1024 characters (PutEvents API).
     """
-    if isinstance(properties, str):
-        try:
-            parsed = json.loads(properties)
-        except json.JSONDecodeError as exc:
-            raise InvalidEventError("properties", f"is not valid JSON ({exc.msg})") from None
-        if not isinstance(parsed, dict):
-            raise InvalidEventError(
-                "properties", f"must hold a JSON object, got {type(parsed).__name__}"
-            )
-        properties = parsed
-    elif not isinstance(properties, Mapping):
-        raise InvalidEventError(
-            "properties",
-            f"must be a mapping or a JSON object string, got {type(properties).__name__}",
-        )
-    normalised = _normalise_properties(properties)
+    normalised = _normalise_properties(_as_mapping(properties))
     if not normalised:
         return None
     encoded = json.dumps(normalised, separators=(",", ":"), ensure_ascii=False)
