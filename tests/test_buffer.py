@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from personalize_tracker._buffer import GroupBuffer
+from typing import Any
+
+from personalize_tracker._buffer import Batch, GroupBuffer, GroupKey
+
+
+def taken(
+    buffer: GroupBuffer[Any], now: float, force: bool = False
+) -> tuple[GroupKey, list[Any]] | None:
+    """``take()`` as a (key, items) pair, for compact assertions."""
+    batch = buffer.take(now, force)
+    return None if batch is None else (batch.key, batch.items)
 
 
 def test_groups_keep_arrival_order_and_cut_at_batch_size() -> None:
     buffer: GroupBuffer[int] = GroupBuffer(batch_size=10, flush_interval=1.0)
     for n in range(25):
         buffer.add(("u", "s"), n, now=0.0)
-    assert buffer.take(now=0.0) == (("u", "s"), list(range(10)))
-    assert buffer.take(now=0.0) == (("u", "s"), list(range(10, 20)))
-    assert buffer.take(now=0.0) is None  # 5 left, not yet due
-    assert buffer.take(now=1.0) == (("u", "s"), list(range(20, 25)))
+    assert taken(buffer, 0.0) == (("u", "s"), list(range(10)))
+    assert taken(buffer, 0.0) == (("u", "s"), list(range(10, 20)))
+    assert taken(buffer, 0.0) is None  # 5 left, not yet due
+    assert taken(buffer, 1.0) == (("u", "s"), list(range(20, 25)))
     assert len(buffer) == 0
 
 
@@ -29,8 +39,8 @@ def test_full_batches_go_before_older_partial_groups() -> None:
     buffer.add((None, "old"), "o1", 0.0)
     buffer.add(("u", "new"), "n1", 0.5)
     buffer.add(("u", "new"), "n2", 0.5)
-    assert buffer.take(now=2.0) == (("u", "new"), ["n1", "n2"])
-    assert buffer.take(now=2.0) == ((None, "old"), ["o1"])
+    assert taken(buffer, 2.0) == (("u", "new"), ["n1", "n2"])
+    assert taken(buffer, 2.0) == ((None, "old"), ["o1"])
 
 
 def test_users_and_sessions_are_separate_groups() -> None:
@@ -38,8 +48,8 @@ def test_users_and_sessions_are_separate_groups() -> None:
     buffer.add(("u1", "s"), 1, 0.0)
     buffer.add(("u2", "s"), 2, 0.0)
     buffer.add((None, "s"), 3, 0.0)
-    taken = [buffer.take(now=0.0, force=True) for _ in range(3)]
-    assert taken == [(("u1", "s"), [1]), (("u2", "s"), [2]), ((None, "s"), [3])]
+    batches = [taken(buffer, 0.0, force=True) for _ in range(3)]
+    assert batches == [(("u1", "s"), [1]), (("u2", "s"), [2]), ((None, "s"), [3])]
 
 
 def test_seconds_until_due_follows_oldest_group() -> None:
@@ -50,7 +60,7 @@ def test_seconds_until_due_follows_oldest_group() -> None:
     assert buffer.seconds_until_due(10.5) == 1.5
     assert not buffer.has_ready(10.5)
     assert buffer.has_ready(10.5, force=True)
-    assert buffer.take(now=12.0) == (("u", "a"), [1])
+    assert taken(buffer, 12.0) == (("u", "a"), [1])
     assert buffer.seconds_until_due(12.0) == 1.0
 
 
@@ -58,7 +68,7 @@ def test_partial_take_keeps_the_deadline_of_the_oldest() -> None:
     buffer: GroupBuffer[int] = GroupBuffer(batch_size=2, flush_interval=1.0)
     for n in range(3):
         buffer.add(("u", "s"), n, now=float(n) / 10)
-    assert buffer.take(now=0.2) == (("u", "s"), [0, 1])
+    assert taken(buffer, 0.2) == (("u", "s"), [0, 1])
     # the remaining item arrived at 0.2 but the group's deadline stays 0.0 + 1.0: never late
     assert buffer.seconds_until_due(0.5) == 0.5
 
@@ -67,11 +77,11 @@ def test_regrouped_key_after_drain_is_due_from_its_new_arrival() -> None:
     buffer: GroupBuffer[int] = GroupBuffer(batch_size=10, flush_interval=1.0)
     buffer.add(("u", "s"), 1, now=0.0)
     buffer.add(("u", "t"), 1, now=0.5)
-    assert buffer.take(now=1.0) == (("u", "s"), [1])
+    assert taken(buffer, 1.0) == (("u", "s"), [1])
     buffer.add(("u", "s"), 2, now=1.2)
-    assert buffer.take(now=1.6) == (("u", "t"), [1])
-    assert buffer.take(now=1.6) is None
-    assert buffer.take(now=2.2) == (("u", "s"), [2])
+    assert taken(buffer, 1.6) == (("u", "t"), [1])
+    assert taken(buffer, 1.6) is None
+    assert taken(buffer, 2.2) == (("u", "s"), [2])
 
 
 def test_drain_returns_everything_in_batches() -> None:
@@ -79,7 +89,7 @@ def test_drain_returns_everything_in_batches() -> None:
     for n in range(9):
         buffer.add(("u", "s"), n, 0.0)
     buffer.add(("v", "s"), 99, 0.0)
-    assert buffer.drain() == [
+    assert [(b.key, b.items) for b in buffer.drain()] == [
         (("u", "s"), [0, 1, 2, 3]),
         (("u", "s"), [4, 5, 6, 7]),
         (("u", "s"), [8]),
@@ -87,3 +97,14 @@ def test_drain_returns_everything_in_batches() -> None:
     ]
     assert len(buffer) == 0
     assert buffer.take(0.0, force=True) is None
+
+
+def test_arrival_times_are_kept_only_when_asked() -> None:
+    plain: GroupBuffer[int] = GroupBuffer(batch_size=2, flush_interval=1.0)
+    timed: GroupBuffer[int] = GroupBuffer(batch_size=2, flush_interval=1.0, keep_times=True)
+    for n in range(3):
+        plain.add(("u", "s"), n, now=float(n))
+        timed.add(("u", "s"), n, now=float(n))
+    assert plain.take(0.0) == Batch(("u", "s"), [0, 1], [])
+    assert timed.take(0.0) == Batch(("u", "s"), [0, 1], [0.0, 1.0])
+    assert timed.drain() == [Batch(("u", "s"), [2], [2.0])]

@@ -149,3 +149,18 @@ def test_over_http(personalize_events_server: PersonalizeEventsMock) -> None:
     assert stats.retried == 1
     received = [e.event_id for e in personalize_events_server.events]
     assert sorted(received) == sorted(ids)
+
+
+def test_one_poison_event_among_thousands(personalize_events: PersonalizeEventsMock) -> None:
+    personalize_events.reject_events(lambda e: e.item_id == "poison")
+    failed: list[FailedEvent] = []
+    with in_process_tracker(on_failure=failed.extend, flush_interval=0.05) as tracker:
+        for n in range(2000):
+            item = "poison" if n == 1234 else f"i-{n}"
+            tracker.track("view", f"s-{n % 200}", f"u-{n % 200}", item)
+    stats = tracker.stats()
+    assert (stats.delivered, stats.failed) == (1999, 1)
+    assert [f.event.item_id for f in failed] == ["poison"]
+    assert len({e.event_id for e in personalize_events.events}) == 1999
+    # only the poisoned batch was split: at most 2*log2(10)+1 = 9 calls for it
+    assert stats.requests <= 200 + 9

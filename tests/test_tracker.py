@@ -396,7 +396,12 @@ def test_accounting_balances_under_concurrent_tracking_and_faults(
 
     fake_client.script = flaky
     tracker = make_tracker(
-        fake_client, max_queue_size=500, max_attempts=2, on_failure=failures, flush_interval=0.01
+        fake_client,
+        max_queue_size=500,
+        max_attempts=2,
+        on_failure=failures,
+        flush_interval=0.01,
+        max_requests_per_second=None,  # throttling here is scripted, not a rate to adapt to
     )
 
     def produce(worker: int) -> None:

@@ -7,6 +7,9 @@ Typical use::
     with Tracker("your-tracking-id", region_name="us-east-1") as tracker:
         tracker.track("click", session_id="s-1", user_id="u-1", item_id="i-9")
 
+        visitor = tracker.session(context={"DEVICE_TYPE": "mobile"})  # one visitor
+        visitor.track("view", item_id="i-9")
+
 See ``Tracker`` for the options, and ``personalize_tracker.testing`` for a local PutEvents endpoint.
 """
 
@@ -16,6 +19,10 @@ from ._errors import InvalidEventError, TrackerClosedError
 from ._event import Event, to_camel_case
 from ._limits import LIMITS, PutEventsLimits
 from ._records import FailedEvent, FailureReason, TrackerStats
+from .recommendations import Recommendations
+from .schema import InteractionsSchema, SchemaField
+from .serverless import flush_after
+from .session import TrackingSession
 from .tracker import Tracker
 
 __version__ = "0.1.0"
@@ -25,11 +32,16 @@ __all__ = [
     "Event",
     "FailedEvent",
     "FailureReason",
+    "InteractionsSchema",
     "InvalidEventError",
     "PutEventsLimits",
+    "Recommendations",
+    "SchemaField",
     "Tracker",
     "TrackerClosedError",
     "TrackerStats",
+    "TrackingSession",
     "__version__",
+    "flush_after",
     "to_camel_case",
 ]

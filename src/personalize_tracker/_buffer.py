@@ -12,18 +12,36 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from typing import Generic, TypeVar
 
-__all__ = ["GroupBuffer", "GroupKey"]
+import attrs
+
+__all__ = ["Batch", "GroupBuffer", "GroupKey"]
 
 T = TypeVar("T")
 #: (user_id, session_id) of a PutEvents call.
 GroupKey = tuple["str | None", str]
 
 
+@attrs.frozen
+class Batch(Generic[T]):
+    """Items of one group taken together, in arrival order.
+
+    Attributes:
+        key: the group's (user_id, session_id).
+        items: 1 to ``batch_size`` items.
+        times: the monotonic arrival time of each item, or ``[]`` when the buffer keeps none.
+    """
+
+    key: GroupKey
+    items: list[T]
+    times: list[float]
+
+
 class _Group(Generic[T]):
-    __slots__ = ("items", "since")
+    __slots__ = ("items", "since", "times")
 
     def __init__(self, since: float) -> None:
         self.items: deque[T] = deque()
+        self.times: deque[float] = deque()
         # Monotonic time the oldest pending item arrived. Kept when part of the group is taken:
         # the rest arrived later, so they go no later than flush_interval after their arrival.
         self.since = since
@@ -35,11 +53,13 @@ class GroupBuffer(Generic[T]):
     Args:
         batch_size: items per batch (the PutEvents maximum, 10).
         flush_interval: seconds the oldest item of a group may wait before the group is ready.
+        keep_times: keep each item's arrival time (for an age limit); costs a float per item.
     """
 
-    def __init__(self, batch_size: int, flush_interval: float) -> None:
+    def __init__(self, batch_size: int, flush_interval: float, keep_times: bool = False) -> None:
         self.batch_size = batch_size
         self.flush_interval = flush_interval
+        self.keep_times = keep_times
         self.size = 0  #: items held
         # Groups in the order they were created, which is the order of their ``since``: the
         # first group is always the next one due.
@@ -62,13 +82,15 @@ class GroupBuffer(Generic[T]):
             first = not self._groups
             group = self._groups[key] = _Group(now)
         group.items.append(item)
+        if self.keep_times:
+            group.times.append(now)
         self.size += 1
         if len(group.items) == self.batch_size:
             self._full.append(key)
             return True
         return first
 
-    def take(self, now: float, force: bool = False) -> tuple[GroupKey, list[T]] | None:
+    def take(self, now: float, force: bool = False) -> Batch[T] | None:
         """Remove and return the next ready batch, or None when nothing is ready.
 
         Full batches go first; then the group whose oldest item is longest waiting, if it has
@@ -78,12 +100,12 @@ class GroupBuffer(Generic[T]):
             key = self._full.popleft()
             group = self._groups.get(key)
             if group is not None and len(group.items) >= self.batch_size:
-                return key, self._take_from(key, group)
+                return self._take_from(key, group)
         if not self._groups:
             return None
         key, group = next(iter(self._groups.items()))
         if force or now - group.since >= self.flush_interval:
-            return key, self._take_from(key, group)
+            return self._take_from(key, group)
         return None
 
     def seconds_until_due(self, now: float) -> float | None:
@@ -100,23 +122,28 @@ class GroupBuffer(Generic[T]):
         wait = self.seconds_until_due(now)
         return wait is not None and (force or wait == 0.0)
 
-    def drain(self) -> list[tuple[GroupKey, list[T]]]:
+    def drain(self) -> list[Batch[T]]:
         """Remove and return everything, as batches of at most ``batch_size`` items."""
-        batches: list[tuple[GroupKey, list[T]]] = []
+        batches: list[Batch[T]] = []
         while self._groups:
             key, group = next(iter(self._groups.items()))
-            batches.append((key, self._take_from(key, group)))
+            batches.append(self._take_from(key, group))
         self._full.clear()
         return batches
 
-    def _take_from(self, key: GroupKey, group: _Group[T]) -> list[T]:
-        items = group.items
+    def _take_from(self, key: GroupKey, group: _Group[T]) -> Batch[T]:
+        items, times = group.items, group.times
         if len(items) <= self.batch_size:
-            batch = list(items)
+            batch = Batch(key, list(items), list(times))
             del self._groups[key]
         else:
-            batch = [items.popleft() for _ in range(self.batch_size)]
+            count = self.batch_size
+            batch = Batch(
+                key,
+                [items.popleft() for _ in range(count)],
+                [times.popleft() for _ in range(count)] if times else [],
+            )
             if len(items) >= self.batch_size:
                 self._full.append(key)
-        self.size -= len(batch)
+        self.size -= len(batch.items)
         return batch

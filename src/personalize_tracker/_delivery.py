@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -25,6 +25,7 @@ from tenacity import (
 )
 
 from ._event import Event
+from ._ratelimit import AdaptiveRateLimiter
 from ._records import FailedEvent, FailureReason
 
 __all__ = ["DeliveryOutcome", "RetryPolicy", "Sender", "build_client", "classify_error"]
@@ -94,7 +95,7 @@ def classify_error(exc: BaseException) -> ErrorInfo:
 
 @attrs.frozen
 class RetryPolicy:
-    """The tenacity retry policy for one PutEvents call.
+    """The tenacity retry policy for one PutEvents call, and the event age limit.
 
     Attributes:
         max_attempts: calls at most, the first included (>= 1).
@@ -102,12 +103,15 @@ class RetryPolicy:
         deadline: seconds after the first attempt past which no new attempt starts.
         base_backoff: seconds; attempt n waits a uniform random time in
             [0, min(max_backoff, base_backoff * 2**n)] ("full jitter").
+        max_event_age: seconds after it was tracked past which an event is not sent (it fails
+            with reason ``expired``), or None for no limit.
     """
 
     max_attempts: int = 8
     max_backoff: float = 30.0
     deadline: float = 120.0
     base_backoff: float = 0.1
+    max_event_age: float | None = None
 
 
 @attrs.define
@@ -122,6 +126,23 @@ class Aborted(Exception):
     """Raised inside a retry wait when the Tracker stops waiting (close or exit timeout)."""
 
 
+class _Part:
+    """Events sent together in one PutEvents call (a batch, or a half of a rejected one)."""
+
+    __slots__ = ("events", "times")
+
+    def __init__(self, events: list[Event], times: list[float]) -> None:
+        self.events = events
+        self.times = times  # monotonic time each was tracked, or [] when unknown
+
+    def split(self) -> tuple[_Part, _Part]:
+        half = len(self.events) // 2
+        return (
+            _Part(self.events[:half], self.times[:half]),
+            _Part(self.events[half:], self.times[half:]),
+        )
+
+
 class Sender:
     """Delivers batches of one (user_id, session_id) group through PutEvents.
 
@@ -131,6 +152,7 @@ class Sender:
         policy: the retry policy.
         on_request: called (with no lock held) before each PutEvents call, with
             ``retry=True`` when the call is a retry; it keeps the Tracker's live counters.
+        limiter: the request-rate limit shared by all sender threads, or None.
     """
 
     def __init__(
@@ -139,10 +161,12 @@ class Sender:
         tracking_id: str,
         policy: RetryPolicy,
         on_request: Callable[[bool], None] | None = None,
+        limiter: AdaptiveRateLimiter | None = None,
     ) -> None:
         self.client = client
         self.tracking_id = tracking_id
         self.policy = policy
+        self.limiter = limiter
         self._on_request = on_request
         self._stop = threading.Event()
         self._stop_at: float | None = None  # monotonic time after which waits end
@@ -161,6 +185,7 @@ class Sender:
             self._stop.clear()
 
     def _sleep(self, seconds: float) -> None:
+        """Wait ``seconds``; raise :class:`Aborted` if the Tracker stops waiting first."""
         stop_at = self._stop_at
         if stop_at is not None:
             remaining = stop_at - time.monotonic()
@@ -175,31 +200,43 @@ class Sender:
     # -- sending ---------------------------------------------------------------------------
 
     def send(
-        self, user_id: str | None, session_id: str, events: Sequence[Event]
+        self,
+        user_id: str | None,
+        session_id: str,
+        events: list[Event],
+        tracked_at: list[float] | None = None,
     ) -> DeliveryOutcome:
         """Deliver ``events`` (1-10, one user and session), splitting a batch the service rejects.
 
+        Args:
+            user_id: the call's ``userId`` or None.
+            session_id: the call's ``sessionId``.
+            events: the events, in the order they were tracked.
+            tracked_at: the monotonic time each event was tracked (needed for
+                ``max_event_age``), or None.
+
         On ``InvalidInputException`` a batch of more than one event is halved and each half is
         sent again, until the offending event stands alone: only it fails (reason ``invalid``),
-        the others are delivered. Never raises: every event ends delivered or in ``failed``.
+        the others are delivered. Before each attempt, events older than ``max_event_age`` are
+        taken out (reason ``expired``). Never raises: every event ends delivered or in ``failed``.
         """
         outcome = DeliveryOutcome()
-        stack: list[Sequence[Event]] = [events]
+        stack = [_Part(events, tracked_at or [])]
         while stack:
-            batch = stack.pop()
+            part = stack.pop()
             try:
-                self._put_with_retries(user_id, session_id, batch)
+                self._put_with_retries(user_id, session_id, part, outcome)
             except Aborted:
                 outcome.failed.extend(
                     FailedEvent(e, FailureReason.CLOSED, None, "the tracker stopped waiting")
-                    for e in batch
+                    for e in part.events
                 )
             except Exception as exc:
                 info = classify_error(exc)
-                if info.code == _INVALID and len(batch) > 1:
-                    half = len(batch) // 2
-                    stack.append(batch[half:])
-                    stack.append(batch[:half])  # popped first: order kept
+                if info.code == _INVALID and len(part.events) > 1:
+                    first, second = part.split()
+                    stack.append(second)
+                    stack.append(first)  # popped first: order kept
                     continue
                 if info.code == _INVALID:
                     reason = FailureReason.INVALID
@@ -210,36 +247,72 @@ class Sender:
                 else:
                     reason = FailureReason.ERROR
                 outcome.failed.extend(
-                    FailedEvent(e, reason, info.code, info.message) for e in batch
+                    FailedEvent(e, reason, info.code, info.message) for e in part.events
                 )
             else:
-                outcome.delivered += len(batch)
+                outcome.delivered += len(part.events)
         return outcome
 
+    def _expire(self, part: _Part, outcome: DeliveryOutcome) -> None:
+        """Move events older than max_event_age out of ``part`` into ``outcome.failed``."""
+        max_age = self.policy.max_event_age
+        if max_age is None or not part.times:
+            return
+        oldest_allowed = time.monotonic() - max_age
+        if min(part.times) >= oldest_allowed:
+            return
+        keep_events: list[Event] = []
+        keep_times: list[float] = []
+        for event, tracked in zip(part.events, part.times, strict=True):
+            if tracked < oldest_allowed:
+                outcome.failed.append(
+                    FailedEvent(
+                        event,
+                        FailureReason.EXPIRED,
+                        None,
+                        f"still undelivered {max_age:g} s after it was tracked (max_event_age)",
+                    )
+                )
+            else:
+                keep_events.append(event)
+                keep_times.append(tracked)
+        part.events, part.times = keep_events, keep_times
+
     def _put_with_retries(
-        self,
-        user_id: str | None,
-        session_id: str,
-        batch: Sequence[Event],
+        self, user_id: str | None, session_id: str, part: _Part, outcome: DeliveryOutcome
     ) -> None:
-        params: dict[str, Any] = {
-            "trackingId": self.tracking_id,
-            "sessionId": session_id,
-            "eventList": [event.to_put_events() for event in batch],
-        }
+        """Send ``part`` with retries; on return every event left in it was delivered."""
+        params: dict[str, Any] = {"trackingId": self.tracking_id, "sessionId": session_id}
         if user_id is not None:
             params["userId"] = user_id
         policy = self.policy
-
         on_request = self._on_request
+        limiter = self.limiter
         is_retry = False
+        sent: list[Event] | None = None
 
         def attempt() -> None:
-            nonlocal is_retry
+            nonlocal is_retry, sent
+            self._expire(part, outcome)
+            if not part.events:
+                return  # every event expired: nothing left to send
+            if sent is not part.events:
+                sent = part.events
+                params["eventList"] = [event.to_put_events() for event in sent]
+            if limiter is not None:
+                wait = limiter.delay()
+                if wait > 0:
+                    self._sleep(wait)
+                sent_at = limiter.clock()
             if on_request is not None:
                 on_request(is_retry)
             is_retry = True
-            self.client.put_events(**params)
+            try:
+                self.client.put_events(**params)
+            except botocore.exceptions.ClientError as exc:
+                if limiter is not None and _is_throttling(exc):
+                    limiter.on_throttled(sent_at)
+                raise
 
         retrying = Retrying(
             stop=stop_after_attempt(policy.max_attempts) | stop_before_delay(policy.deadline),
@@ -249,6 +322,12 @@ class Sender:
             reraise=True,
         )
         retrying(attempt)
+
+
+def _is_throttling(exc: botocore.exceptions.ClientError) -> bool:
+    code = exc.response.get("Error", {}).get("Code")
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code in _THROTTLING_CODES or status == 429
 
 
 def _millisecond_sent_at(serializer_kwargs: dict[str, Any], **_: Any) -> None:

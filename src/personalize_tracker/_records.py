@@ -26,8 +26,11 @@ class FailureReason(str, enum.Enum):
     #: The queue held ``max_queue_size`` events when ``track()`` was called: the new event was
     #: dropped (counted in ``TrackerStats.dropped``).
     QUEUE_FULL = "queue_full"
-    #: ``close()`` (or the exit flush) ran out of time before the event could be delivered.
+    #: ``close()`` (or the exit flush) ran out of time before the event could be delivered,
+    #: and no spool was configured to keep it.
     CLOSED = "closed"
+    #: The event was still undelivered ``max_event_age`` seconds after it was tracked.
+    EXPIRED = "expired"
     #: Anything else raised while sending, e.g. missing credentials (``NoCredentialsError``).
     ERROR = "error"
 
@@ -70,10 +73,18 @@ class TrackerStats:
         delivered: events in a PutEvents call that succeeded.
         failed: events given up on (see ``failed_by_reason``).
         dropped: events refused because the queue was full (reason ``queue_full``).
-        pending: events queued or in a PutEvents call still under way.
+        pending: events queued in memory, in a PutEvents call still under way, or in the spool
+            on disk (see ``spooled``).
         retried: PutEvents attempts that were retried (calls, not events).
         requests: PutEvents calls made, including retries and the calls of split poison batches.
         failed_by_reason: ``failed`` broken down by :class:`FailureReason` value.
+        spooled: of ``pending``, events in the spool on disk (``overflow="spill"``).
+        recovered: of ``tracked``, events found in a spool left by an earlier process and
+            delivered by this one.
+        impressions_truncated: impression lists cut to their first 25 ids (the PutEvents
+            maximum) because the Tracker has ``truncate_impressions=True``: events tracked with
+            a longer ``impression``, and :meth:`Recommendations.shown` calls with more ids. Not
+            part of the identity above (it counts lists, and those events are tracked).
     """
 
     tracked: int = 0
@@ -84,3 +95,6 @@ class TrackerStats:
     retried: int = 0
     requests: int = 0
     failed_by_reason: dict[str, int] = attrs.field(factory=dict)
+    spooled: int = 0
+    recovered: int = 0
+    impressions_truncated: int = 0

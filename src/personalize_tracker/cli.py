@@ -4,12 +4,14 @@ Commands:
 
 - ``personalize-tracker demo``: replay the MovieLens ratings through a Tracker into a local
   PutEvents endpoint (or another endpoint) and check that every event arrived exactly once.
+- ``personalize-tracker resend FILE``: send the events of a dead-letter file again.
 - ``personalize-tracker --version``: print the version.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -28,7 +30,7 @@ from ._demo import (
 )
 from ._errors import InvalidEventError
 
-__all__ = ["cli", "demo"]
+__all__ = ["cli", "demo", "resend"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -135,3 +137,103 @@ def demo(
     else:
         click.echo(summary_text(result))
     ctx.exit(0 if result.passed else 1)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--tracking-id",
+    default=None,
+    help="Send to this event tracker. Default: the trackingId written in the file's lines.",
+)
+@click.option(
+    "--endpoint-url",
+    default=None,
+    metavar="URL",
+    help="PutEvents endpoint (default: the region's Amazon Personalize endpoint).",
+)
+@click.option("--region", default=None, help="AWS region (default: from the AWS configuration).")
+@click.option(
+    "--include-invalid",
+    is_flag=True,
+    help="Also resend events the service rejected as invalid (they are skipped by default).",
+)
+@click.option(
+    "--dead-letters",
+    "dead_letters",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where events that fail again are written. Default: FILE with '.retry.jsonl' added.",
+)
+@click.option("--no-progress", is_flag=True, help="Do not show the progress bar (stderr).")
+@click.pass_context
+def resend(
+    ctx: click.Context,
+    file: Path,
+    tracking_id: str | None,
+    endpoint_url: str | None,
+    region: str | None,
+    include_invalid: bool,
+    dead_letters: Path | None,
+    no_progress: bool,
+) -> None:
+    """Send the events of a dead-letter FILE again, through PutEvents.
+
+    FILE is a JSON Lines file written by Tracker(dead_letter_path=...). Events keep their event
+    ids, so an event that did reach Personalize before is ignored in training. Uses the default
+    AWS credential chain. Prints a summary; exits 1 when an event fails again or a line cannot
+    be read.
+    """
+    from tqdm import tqdm
+
+    from ._resend import dead_letter_tracking_ids, resend_dead_letters
+    from .tracker import Tracker
+
+    if tracking_id is None:
+        found = dead_letter_tracking_ids(file)
+        if len(found) != 1:
+            names = ", ".join(sorted(found)) or "none"
+            raise click.UsageError(
+                f"the file names {len(found)} tracking ids ({names}): pass --tracking-id"
+            )
+        (tracking_id,) = found
+    retry_path = dead_letters or file.with_name(file.name + ".retry.jsonl")
+    with file.open(encoding="utf-8") as f:
+        total = sum(1 for line in f if line.strip())
+    tracker = Tracker(
+        tracking_id,
+        region_name=region,
+        endpoint_url=endpoint_url,
+        dead_letter_path=retry_path,
+        overflow="block",
+        block_timeout=60.0,
+        on_failure=lambda failed: None,  # they are in the retry file; the summary counts them
+    )
+    with tqdm(
+        total=total, unit="event", file=sys.stderr, disable=True if no_progress else None
+    ) as bar:
+        try:
+            summary = resend_dead_letters(
+                file, tracker, include_invalid=include_invalid, on_event=bar.update
+            )
+        finally:
+            tracker.close()
+    stats = tracker.stats()
+    lines = [
+        f"personalize-tracker resend: {file}",
+        f"  tracking id      {tracking_id}",
+        f"  lines read       {summary.read:,}",
+        f"  resent           {summary.resent:,}",
+        f"  delivered        {stats.delivered:,}",
+        f"  failed again     {stats.failed + stats.dropped:,}"
+        + (f" (written to {retry_path})" if stats.failed + stats.dropped else ""),
+        f"  skipped invalid  {summary.skipped_invalid:,}"
+        + ("" if include_invalid or not summary.skipped_invalid else " (--include-invalid)"),
+        f"  unreadable lines {len(summary.bad_lines):,}",
+    ]
+    for bad in summary.bad_lines[:5]:
+        lines.append(f"    line {bad.line}: {bad.problem}")
+    ok = stats.failed + stats.dropped == 0 and not summary.bad_lines
+    lines.append("PASS: every resent event was delivered" if ok else "FAIL: see above")
+    click.echo("\n".join(lines))
+    ctx.exit(0 if ok else 1)

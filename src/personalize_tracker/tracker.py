@@ -9,18 +9,30 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 
-from ._buffer import GroupBuffer, GroupKey
+from ._buffer import Batch, GroupBuffer
+from ._compose import EventComposer
+from ._deadletter import DeadLetterWriter
 from ._delivery import RetryPolicy, Sender, build_client
 from ._errors import TrackerClosedError
 from ._event import Event, PropertiesInput, SentAtInput, _text
 from ._limits import LIMITS
+from ._ratelimit import AdaptiveRateLimiter
 from ._records import FailedEvent, FailureReason, TrackerStats
+from ._spool import Spool
+from .recommendations import (
+    Recommendations,
+    RuntimeClientSource,
+    ranking_params,
+    recommendation_params,
+)
+from .schema import InteractionsSchema
+from .session import DEFAULT_RECOMMENDATION_MEMORY, DEFAULT_RECOMMENDATION_TTL, TrackingSession
 
 __all__ = ["Tracker"]
 
@@ -31,7 +43,15 @@ FailureHandler = Callable[[Sequence[FailedEvent]], None]
 #: Seconds the exit flush may take, per Tracker, when the interpreter exits.
 DEFAULT_EXIT_TIMEOUT = 5.0
 # Seconds close() waits past its timeout for sender threads interrupted in a retry wait.
-_JOIN_GRACE = 0.1
+_JOIN_GRACE = 1.0
+#: Requests per second one Tracker sends at most by default: under the PutEvents quota of about
+#: 1000 requests per second per dataset group.
+DEFAULT_MAX_REQUESTS_PER_SECOND = 950.0
+# Events read back from the spool at a time.
+_REFILL_CHUNK = 1000
+
+#: What to do with an event that does not fit in the queue (see ``Tracker``).
+OverflowPolicy = Literal["drop", "block", "spill"]
 
 
 class Tracker:
@@ -63,6 +83,22 @@ class Tracker:
         max_attempts: PutEvents calls per batch at most, the first included (>= 1).
         max_backoff: cap in seconds of one wait between attempts (> 0).
         retry_deadline: seconds after a batch's first attempt past which it is not retried (> 0).
+        overflow: what to do with an event that does not fit in the queue: ``"drop"`` it
+            (reported with reason ``queue_full``); ``"block"`` the caller of ``track()`` up to
+            ``block_timeout`` seconds for room, then drop it; or ``"spill"`` it to the spool on
+            disk (``spool_path``), from where it is delivered when the queue drains.
+        block_timeout: seconds ``track()`` may wait for room with ``overflow="block"`` (>= 0).
+        spool_path: folder for the spool of ``overflow="spill"``. Events still spooled when the
+            process ends are delivered by the next Tracker given the same folder.
+        dead_letter_path: a JSON Lines file to which every failed or dropped event is appended
+            (reason, AWS error, the event as sent); ``personalize-tracker resend`` sends it again.
+        max_requests_per_second: PutEvents calls per second at most, shared by all sender
+            threads; it drops to 70% when the service throttles and recovers over about 30 s.
+            Default 950, under the PutEvents quota of about 1000 requests per second per dataset
+            group: processes feeding one dataset group share that quota, so divide it between
+            them. ``None``: no limit.
+        max_event_age: seconds after ``track()`` past which an undelivered event is no longer
+            sent or retried; it fails with reason ``expired``. ``None``: no limit.
         sync: deliver on the caller's thread (scripts, notebooks, AWS Lambda): ``track()`` sends a
             batch when one is ready, ``flush()`` sends the rest. Same batching, retries and
             accounting; no threads.
@@ -71,6 +107,19 @@ class Tracker:
             of ``track()`` for ``queue_full``). Without it, failures are logged at WARNING on the
             ``personalize_tracker`` logger (event ids, reason and AWS error; never user ids or
             properties). Exceptions it raises are logged and swallowed.
+        schema: an :class:`InteractionsSchema`: ``track()`` then also checks each event against
+            it (property keys are schema fields, values fit their types, ``event_value`` needs
+            ``EVENT_VALUE``, ``impression`` needs ``IMPRESSION``, a non-nullable ``ITEM_ID``
+            makes ``item_id`` required). Default: no schema check.
+        truncate_impressions: keep the first 25 distinct ids of a longer ``impression`` (the
+            PutEvents maximum) instead of raising; counted in
+            ``stats().impressions_truncated``.
+        metric_attribution_source: default ``metricAttribution.eventAttributionSource`` of
+            every event (a session's or an event's own value wins).
+        runtime_client: a boto3 ``personalize-runtime`` client for :meth:`get_recommendations`
+            and :meth:`get_personalized_ranking`, used as is. Default: one built at first use
+            from ``session``, ``region_name`` and ``endpoint_url`` (see
+            ``personalize_tracker.recommendations.build_runtime_client``).
         exit_timeout: seconds the flush at interpreter exit may take (>= 0).
 
     Raises:
@@ -95,8 +144,18 @@ class Tracker:
         max_attempts: int = 8,
         max_backoff: float = 30.0,
         retry_deadline: float = 120.0,
+        overflow: OverflowPolicy = "drop",
+        block_timeout: float = 1.0,
+        spool_path: str | os.PathLike[str] | None = None,
+        dead_letter_path: str | os.PathLike[str] | None = None,
+        max_requests_per_second: float | None = DEFAULT_MAX_REQUESTS_PER_SECOND,
+        max_event_age: float | None = None,
         sync: bool = False,
         on_failure: FailureHandler | None = None,
+        schema: InteractionsSchema | None = None,
+        truncate_impressions: bool = False,
+        metric_attribution_source: str | None = None,
+        runtime_client: Any = None,
         exit_timeout: float = DEFAULT_EXIT_TIMEOUT,
     ) -> None:
         _text(tracking_id, "tracking_id", LIMITS.tracking_id_max)
@@ -108,6 +167,16 @@ class Tracker:
         _positive("retry_deadline", retry_deadline)
         if exit_timeout < 0:
             raise ValueError(f"exit_timeout must be 0 or more seconds, got {exit_timeout!r}")
+        if overflow not in ("drop", "block", "spill"):
+            raise ValueError(f"overflow must be 'drop', 'block' or 'spill', got {overflow!r}")
+        if overflow == "spill" and spool_path is None:
+            raise ValueError("overflow='spill' needs spool_path= (a folder for the spool)")
+        if block_timeout < 0:
+            raise ValueError(f"block_timeout must be 0 or more seconds, got {block_timeout!r}")
+        if max_requests_per_second is not None:
+            _positive("max_requests_per_second", max_requests_per_second)
+        if max_event_age is not None:
+            _positive("max_event_age", max_event_age)
         if client is not None and (session is not None or endpoint_url is not None):
             raise ValueError("pass either client= or session=/endpoint_url=, not both")
 
@@ -118,8 +187,18 @@ class Tracker:
         self.sync = sync
         self.exit_timeout = exit_timeout
         self._on_failure = on_failure
+        self.overflow: OverflowPolicy = overflow
+        self.block_timeout = float(block_timeout)
+        self.max_requests_per_second = max_requests_per_second
+        self._spool_path = spool_path
+        self._dead_letters = (
+            None if dead_letter_path is None else DeadLetterWriter(dead_letter_path, tracking_id)
+        )
         self._policy = RetryPolicy(
-            max_attempts=max_attempts, max_backoff=float(max_backoff), deadline=retry_deadline
+            max_attempts=max_attempts,
+            max_backoff=float(max_backoff),
+            deadline=retry_deadline,
+            max_event_age=max_event_age,
         )
         self._own_client = client is None
         self._build_client = functools.partial(
@@ -130,6 +209,16 @@ class Tracker:
             max_workers=max_workers,
         )
         self._client = client if client is not None else self._build_client()
+        self._composer = EventComposer(schema, truncate_impressions, metric_attribution_source)
+        self._plain = self._composer.plain
+        self._default_source = self._composer.metric_attribution_source
+        self._runtime = RuntimeClientSource(
+            runtime_client,
+            session=session,
+            region_name=region_name,
+            endpoint_url=endpoint_url,
+            events_client=client,
+        )
         self._closed = False
         self._reset_state()
         _live_trackers.add(self)
@@ -140,14 +229,24 @@ class Tracker:
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)  # workers wait here for a ready batch
         self._idle = threading.Condition(self._lock)  # flush() waits here for pending == 0
+        self._room = threading.Condition(self._lock)  # overflow="block" waits here for room
         self._buffer: GroupBuffer[Event] = GroupBuffer(
-            LIMITS.max_events_per_call, self.flush_interval
+            LIMITS.max_events_per_call,
+            self.flush_interval,
+            keep_times=self._policy.max_event_age is not None,
         )
+        self._waiting_for_room = 0
+        # overflow="spill": the spool on disk; events being read back count in _refilling.
+        self._spool = None if self._spool_path is None else Spool(self._spool_path)
+        self._refilling = 0
+        self._close_spool_when_idle = False
+        self._recovered = 0 if self._spool is None else self._spool.recovered
+        self._spooled = self._recovered  # events on disk, not yet read back
         self._in_flight = 0
         self._flushing = 0
         self._stopping = False
         self._threads: list[threading.Thread] = []
-        self._tracked = 0
+        self._tracked = self._recovered  # events adopted from an ended process count as tracked
         self._delivered = 0
         self._dropped = 0
         self._requests = 0
@@ -155,7 +254,14 @@ class Tracker:
         self._failed_by_reason: dict[str, int] = {}
         self._unlogged_drops = 0
         self._next_drop_log = 0.0
-        self._sender = Sender(self._client, self.tracking_id, self._policy, self._count_request)
+        limiter = (
+            None
+            if self.max_requests_per_second is None
+            else AdaptiveRateLimiter(self.max_requests_per_second)
+        )
+        self._sender = Sender(
+            self._client, self.tracking_id, self._policy, self._count_request, limiter
+        )
 
     # ---------------------------------------------------------------------------------------
     # public API
@@ -208,21 +314,180 @@ class Tracker:
                 field, the problem and the limit). Nothing is queued.
             TrackerClosedError: the Tracker was closed.
         """
-        event = Event.create(
-            event_type,
-            session_id,
-            user_id=user_id,
-            item_id=item_id,
-            event_value=event_value,
-            properties=properties,
-            sent_at=sent_at,
-            event_id=event_id,
-            recommendation_id=recommendation_id,
-            impression=impression,
-            metric_attribution_source=metric_attribution_source,
-        )
+        if metric_attribution_source is None:
+            metric_attribution_source = self._default_source
+        if self._plain:  # no schema, no truncation: the fast path
+            event = Event.create(
+                event_type,
+                session_id,
+                user_id=user_id,
+                item_id=item_id,
+                event_value=event_value,
+                properties=properties,
+                sent_at=sent_at,
+                event_id=event_id,
+                recommendation_id=recommendation_id,
+                impression=impression,
+                metric_attribution_source=metric_attribution_source,
+            )
+        else:
+            composer = self._composer
+            event = composer.build(
+                event_type,
+                session_id,
+                user_id,
+                item_id,
+                event_value,
+                composer.properties(properties),
+                sent_at,
+                event_id,
+                recommendation_id,
+                impression,
+                metric_attribution_source,
+            )
         self.enqueue(event)
         return event
+
+    def session(
+        self,
+        user_id: str | int | None = None,
+        session_id: str | int | None = None,
+        context: PropertiesInput = None,
+        metric_attribution_source: str | None = None,
+        *,
+        max_recommendations: int = DEFAULT_RECOMMENDATION_MEMORY,
+        recommendation_ttl: float = DEFAULT_RECOMMENDATION_TTL,
+    ) -> TrackingSession:
+        """Return a :class:`TrackingSession` bound to one visitor (cheap; one per request is fine).
+
+        Args:
+            user_id: the visitor's ``userId``, or ``None`` while anonymous (events then carry
+                the ``sessionId`` alone; see :meth:`TrackingSession.identify`).
+            session_id: the ``sessionId``; default a new random UUID4 (``session.session_id``).
+            context: contextual metadata merged into every event's ``properties`` (event keys
+                win), in the forms ``track(properties=...)`` accepts; checked once, here.
+            metric_attribution_source: default attribution source of the session's events
+                (default: the Tracker's).
+            max_recommendations: recommendation lists the session remembers (>= 0, default 10).
+            recommendation_ttl: seconds a remembered list stays usable (> 0, default 1800).
+
+        Raises:
+            InvalidEventError: an id, the context or the source breaks a PutEvents or schema rule.
+            ValueError: ``max_recommendations`` or ``recommendation_ttl`` is out of range.
+        """
+        return TrackingSession(
+            self,
+            user_id,
+            session_id,
+            context,
+            metric_attribution_source,
+            max_recommendations=max_recommendations,
+            recommendation_ttl=recommendation_ttl,
+        )
+
+    def get_recommendations(
+        self,
+        *,
+        campaign_arn: str | None = None,
+        recommender_arn: str | None = None,
+        user_id: str | int | None = None,
+        item_id: str | int | None = None,
+        num_results: int | None = None,
+        context: Mapping[str, str] | None = None,
+        filter_arn: str | None = None,
+        filter_values: Mapping[str, str] | None = None,
+        promotions: Sequence[Mapping[str, Any]] | None = None,
+        metadata_columns: Mapping[str, Sequence[str]] | None = None,
+    ) -> Recommendations:
+        """Call ``personalize-runtime`` GetRecommendations, synchronously, on this thread.
+
+        The arguments are boto3's, in snake_case; ``None`` leaves one out. Give exactly one of
+        ``campaign_arn`` and ``recommender_arn``, and ``user_id`` and/or ``item_id``.
+
+        Args:
+            campaign_arn: ``campaignArn``.
+            recommender_arn: ``recommenderArn`` (domain dataset groups).
+            user_id: ``userId`` (for an anonymous visitor, the session id: see
+                :attr:`TrackingSession.recommendation_user_id`).
+            item_id: ``itemId`` (related-items recipes).
+            num_results: ``numResults`` (service default 25, at most 500).
+            context: ``context``: contextual metadata keyed by schema field name
+                (``{"DEVICE_TYPE": "mobile"}``), at most 150 entries.
+            filter_arn: ``filterArn``.
+            filter_values: ``filterValues``, at most 25 entries.
+            promotions: ``promotions`` (at most 1), each in boto3's camelCase form.
+            metadata_columns: ``metadataColumns``.
+
+        Returns:
+            :class:`Recommendations`: ``item_ids`` best first, ``scores``, ``recommendation_id``.
+            Not remembered: use :meth:`TrackingSession.get_recommendations` for that.
+
+        Raises:
+            botocore.exceptions.ClientError: the service refused the call
+                (``InvalidInputException``, ``ResourceNotFoundException``, throttling after the
+                client's retries...). Errors propagate: this is the application's request path.
+            botocore.exceptions.BotoCoreError: connection errors, timeouts, missing credentials.
+        """
+        params = recommendation_params(
+            campaign_arn=campaign_arn,
+            recommender_arn=recommender_arn,
+            user_id=user_id,
+            item_id=item_id,
+            num_results=num_results,
+            context=context,
+            filter_arn=filter_arn,
+            filter_values=filter_values,
+            promotions=promotions,
+            metadata_columns=metadata_columns,
+        )
+        response = self._runtime.get().get_recommendations(**params)
+        return Recommendations.from_response(response, policy=self._composer)
+
+    def get_personalized_ranking(
+        self,
+        *,
+        campaign_arn: str,
+        input_list: Iterable[str | int],
+        user_id: str | int,
+        context: Mapping[str, str] | None = None,
+        filter_arn: str | None = None,
+        filter_values: Mapping[str, str] | None = None,
+        metadata_columns: Mapping[str, Sequence[str]] | None = None,
+    ) -> Recommendations:
+        """Call ``personalize-runtime`` GetPersonalizedRanking, synchronously, on this thread.
+
+        Args:
+            campaign_arn: ``campaignArn``.
+            input_list: ``inputList``: the item ids to rank (at most 500).
+            user_id: ``userId``.
+            context: ``context`` (see :meth:`get_recommendations`).
+            filter_arn: ``filterArn``.
+            filter_values: ``filterValues``.
+            metadata_columns: ``metadataColumns``.
+
+        Returns:
+            :class:`Recommendations` with the items in ranked order.
+
+        Raises:
+            botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError: as
+                :meth:`get_recommendations`.
+        """
+        params = ranking_params(
+            campaign_arn=campaign_arn,
+            input_list=input_list,
+            user_id=user_id,
+            context=context,
+            filter_arn=filter_arn,
+            filter_values=filter_values,
+            metadata_columns=metadata_columns,
+        )
+        response = self._runtime.get().get_personalized_ranking(**params)
+        return Recommendations.from_response(response, policy=self._composer)
+
+    @property
+    def runtime_client(self) -> Any:
+        """The boto3 ``personalize-runtime`` client (built now if it was not given or built)."""
+        return self._runtime.get()
 
     def enqueue(self, event: Event) -> None:
         """Queue an already built :class:`Event` (see :meth:`Event.create`) for delivery.
@@ -232,31 +497,55 @@ class Tracker:
         """
         if self._pid != os.getpid():
             self._after_fork()
-        dropped = False
+        if self.sync and self.overflow == "block" and self._is_full():
+            self._pump(force=True, deadline=None, max_batches=1)  # make room on this thread
+        problem = None
         with self._lock:
             if self._closed:
                 raise TrackerClosedError("track() called on a closed Tracker")
             self._tracked += 1
-            if self._buffer.size >= self.max_queue_size:
-                self._dropped += 1
-                dropped = True
+            if self._spool is not None and (self._spooled or self._refilling or self._is_full()):
+                # Once spilling, events go to disk until the spool is drained: first in, first out.
+                problem = self._spill([event])
+            elif self._is_full() and not self._wait_for_room():
+                problem = f"the queue holds max_queue_size={self.max_queue_size} events"
             elif self._buffer.add((event.user_id, event.session_id), event, time.monotonic()):
                 self._work.notify()
-            if not self.sync and not self._threads and not dropped:
+            if problem is not None:
+                self._dropped += 1
+            elif not self.sync and not self._threads:
                 self._start_workers()
-        if dropped:
-            self._report(
-                [
-                    FailedEvent(
-                        event,
-                        FailureReason.QUEUE_FULL,
-                        None,
-                        f"the queue holds max_queue_size={self.max_queue_size} events",
-                    )
-                ]
-            )
+        if problem is not None:
+            self._report([FailedEvent(event, FailureReason.QUEUE_FULL, None, problem)])
         elif self.sync:
             self._pump(force=False, deadline=None)
+
+    def _is_full(self) -> bool:
+        return self._buffer.size + self._refilling >= self.max_queue_size
+
+    def _wait_for_room(self) -> bool:
+        """overflow="block": wait up to block_timeout for room (lock held); True if there is."""
+        if self.overflow != "block" or self.sync or self.block_timeout <= 0:
+            return False
+        if not self._threads:
+            self._start_workers()
+        self._waiting_for_room += 1
+        try:
+            return (
+                self._room.wait_for(lambda: not self._is_full() or self._closed, self.block_timeout)
+                and not self._is_full()
+            )
+        finally:
+            self._waiting_for_room -= 1
+
+    def _spill(self, events: list[Event]) -> str | None:
+        """Write events to the spool (lock held); return a problem if the disk refused them."""
+        assert self._spool is not None
+        try:
+            self._spooled += self._spool.append(events)
+        except OSError as exc:
+            return f"the spool could not be written ({exc})"
+        return None
 
     def flush(self, timeout: float | None = None) -> bool:
         """Send every pending event now, without waiting for batches to fill.
@@ -282,8 +571,10 @@ class Tracker:
         Args:
             timeout: seconds to wait at most for pending events; ``None`` waits until done
                 (retries are bounded by ``retry_deadline``). Events still pending when it passes
-                fail with reason ``closed`` and are reported to ``on_failure`` (sender threads get
-                up to 0.1 s more to record the batches they were retrying); a PutEvents call
+                go to the spool (``overflow="spill"``: the next Tracker with the same
+                ``spool_path`` delivers them), or fail with reason ``closed`` and are reported to
+                ``on_failure`` and the dead-letter file (sender threads get
+                up to 1 s more to record the batches they were retrying); a PutEvents call
                 already on the wire finishes on its own and is accounted for when it does.
 
         After ``close()``, ``track()`` and ``flush()`` raise :class:`TrackerClosedError`.
@@ -303,10 +594,13 @@ class Tracker:
                 delivered=self._delivered,
                 failed=sum(self._failed_by_reason.values()),
                 dropped=self._dropped,
-                pending=self._buffer.size + self._in_flight,
+                pending=self._pending(),
                 retried=self._retried,
                 requests=self._requests,
                 failed_by_reason=dict(self._failed_by_reason),
+                spooled=self._spooled + self._refilling,
+                recovered=self._recovered,
+                impressions_truncated=self._composer.impressions_truncated,
             )
 
     @property
@@ -347,11 +641,15 @@ class Tracker:
             self._work.notify_all()
             try:
                 return self._idle.wait_for(
-                    lambda: self._buffer.size == 0 and self._in_flight == 0,
+                    lambda: self._pending() == 0,
                     None if deadline is None else max(0.0, deadline - time.monotonic()),
                 )
             finally:
                 self._flushing -= 1
+
+    def _pending(self) -> int:
+        """Events not yet delivered, failed or dropped (lock held)."""
+        return self._buffer.size + self._in_flight + self._refilling + self._spooled
 
     def _shutdown(self, timeout: float | None) -> None:
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
@@ -360,25 +658,42 @@ class Tracker:
         if not self._flush(timeout):
             self._sender.stop_waiting_at(time.monotonic())  # and any still waiting, now
         with self._lock:
-            # Anything still queued now (timeout passed) fails; stop the workers.
-            leftovers = self._buffer.drain()
+            # Anything still queued now (timeout passed) goes to the spool, or fails.
+            leftovers = [e for batch in self._buffer.drain() for e in batch.items]
+            spill_problem = self._spill(leftovers) if leftovers and self._spool else None
             self._stopping = True
             self._work.notify_all()
+            self._room.notify_all()
             threads = list(self._threads)
-        failed = [
-            FailedEvent(e, FailureReason.CLOSED, None, "close() timed out before it was sent")
-            for _, batch in leftovers
-            for e in batch
-        ]
-        if failed:
-            self._record_failures(failed)
-        # Senders interrupted in a retry wait record their batch (as failed, reason closed)
-        # within moments: allow them _JOIN_GRACE seconds past the deadline. One still in a
-        # PutEvents call is left to finish; its batch stays pending until it does.
-        join_by = None if deadline is None else max(deadline, time.monotonic() + _JOIN_GRACE)
+        if leftovers and (self._spool is None or spill_problem is not None):
+            message = spill_problem or "close() timed out before it was sent"
+            self._record_failures(
+                [FailedEvent(e, FailureReason.CLOSED, None, message) for e in leftovers]
+            )
+        # Senders interrupted in a retry wait record their batch (spooled, or failed with reason
+        # closed) within moments: allow them _JOIN_GRACE seconds past the deadline. One still in
+        # a PutEvents call is left to finish; its batch stays pending until it does, and the
+        # spool stays open for it until then.
+        grace_until = None if deadline is None else max(deadline, time.monotonic()) + _JOIN_GRACE
+        spool = None
+        with self._lock:
+            self._idle.wait_for(
+                lambda: self._in_flight == 0 and self._refilling == 0,
+                None if grace_until is None else max(0.0, grace_until - time.monotonic()),
+            )
+            if self._in_flight == 0 and self._refilling == 0:
+                spool, self._spool = self._spool, None
+            else:
+                self._close_spool_when_idle = True
         for thread in threads:
             if thread is not threading.current_thread():
-                thread.join(None if join_by is None else max(0.0, join_by - time.monotonic()))
+                thread.join(
+                    None if grace_until is None else max(0.0, grace_until - time.monotonic())
+                )
+        if spool is not None:
+            spool.close()  # what is left stays on disk, for the next process to deliver
+        if self._dead_letters is not None:
+            self._dead_letters.close()
 
     def _exit_flush(self) -> None:
         """Flush at interpreter exit, for at most ``exit_timeout`` seconds, starting no thread."""
@@ -386,6 +701,7 @@ class Tracker:
             return
         with self._lock:
             self._closed = True
+            self._room.notify_all()
         # Worker threads (daemons) may still run; either way this thread helps deliver, since
         # Python 3.12+ refuses to start threads at shutdown.
         deadline = time.monotonic() + self.exit_timeout
@@ -412,59 +728,130 @@ class Tracker:
                 return
             self._threads.append(thread)
 
-    def _next_batch(self, force: bool) -> tuple[GroupKey, list[Event]] | None:
+    def _next_batch(self, force: bool) -> Batch[Event] | None:
         """Take a ready batch and count it in flight (lock held)."""
-        taken = self._buffer.take(time.monotonic(), force or self._flushing > 0 or self._stopping)
-        if taken is not None:
-            self._in_flight += len(taken[1])
-        return taken
+        batch = self._buffer.take(time.monotonic(), force or self._flushing > 0 or self._stopping)
+        if batch is not None:
+            self._in_flight += len(batch.items)
+            if self._waiting_for_room:
+                self._room.notify()
+        return batch
+
+    def _refill_due(self) -> int:
+        """How many spooled events to read back now (lock held); reserves them."""
+        if not self._spooled or self._refilling or self._spool is None or self._stopping:
+            return 0
+        if self._buffer.size > self.max_queue_size // 2:
+            return 0
+        count = min(self._spooled, self.max_queue_size - self._buffer.size, _REFILL_CHUNK)
+        self._spooled -= count
+        self._refilling += count
+        return count
+
+    def _refill(self, count: int) -> None:
+        """Read ``count`` reserved events back from the spool into the queue (no lock held)."""
+        spool = self._spool
+        try:
+            events = spool.read(count) if spool is not None else []
+        except OSError as exc:
+            logger.error("personalize-tracker: reading the spool failed: %s", exc)
+            events = []
+        now = time.monotonic()
+        with self._lock:
+            self._refilling -= count
+            lost = count - len(events)
+            if lost:  # unreadable lines (each logged by the spool) or a read error
+                self._failed_by_reason["error"] = self._failed_by_reason.get("error", 0) + lost
+            if self._stopping and self._spool is not None and self._spill(events) is None:
+                events = []  # close() began meanwhile: they stay on disk
+            for event in events:
+                self._buffer.add((event.user_id, event.session_id), event, now)
+            self._work.notify_all()
+            if self._pending() == 0 or (self._stopping and self._in_flight == 0):
+                self._idle.notify_all()
+            spool = None
+            if self._close_spool_when_idle and self._in_flight == 0 and self._refilling == 0:
+                spool, self._spool = self._spool, None
+        if spool is not None:
+            spool.close()
 
     def _worker(self) -> None:
         while True:
-            with self._lock:
-                while True:
-                    if self._pid != os.getpid():
-                        return  # a forked child's copy of this thread's state; never runs
-                    taken = self._next_batch(force=False)
-                    if taken is not None:
-                        if self._buffer.has_ready(time.monotonic(), self._flushing > 0):
-                            self._work.notify()  # more to do: wake another sender
-                        break
-                    if self._stopping:
-                        return
-                    self._work.wait(self._buffer.seconds_until_due(time.monotonic()))
-            self._deliver(*taken)
-
-    def _pump(self, force: bool, deadline: float | None) -> None:
-        """Deliver ready batches on the calling thread until none is ready or ``deadline``."""
-        while deadline is None or time.monotonic() < deadline:
-            with self._lock:
-                taken = self._next_batch(force)
-            if taken is None:
+            refill, batch = self._wait_for_work()
+            if refill:
+                self._refill(refill)
+            elif batch is not None:
+                self._deliver(batch)
+            else:
                 return
-            self._deliver(*taken)
 
-    def _deliver(self, key: GroupKey, events: list[Event]) -> None:
-        user_id, session_id = key
+    def _wait_for_work(self) -> tuple[int, Batch[Event] | None]:
+        """Block until there is spool to read back (a count) or a batch to send; (0, None) means
+        stop."""
+        with self._lock:
+            while True:
+                if self._pid != os.getpid():
+                    return 0, None  # a forked child's copy of this thread's state
+                refill = self._refill_due()
+                if refill:
+                    return refill, None
+                batch = self._next_batch(force=False)
+                if batch is not None:
+                    if self._buffer.has_ready(time.monotonic(), self._flushing > 0):
+                        self._work.notify()  # more to do: wake another sender
+                    return 0, batch
+                if self._stopping:
+                    return 0, None
+                self._work.wait(self._buffer.seconds_until_due(time.monotonic()))
+
+    def _pump(self, force: bool, deadline: float | None, max_batches: int | None = None) -> None:
+        """Deliver ready batches on the calling thread until none is ready, ``deadline`` passes
+        or ``max_batches`` were sent."""
+        sent = 0
+        while (deadline is None or time.monotonic() < deadline) and (
+            max_batches is None or sent < max_batches
+        ):
+            with self._lock:
+                refill = self._refill_due()
+                batch = None if refill else self._next_batch(force)
+            if refill:
+                self._refill(refill)
+            elif batch is None:
+                return
+            else:
+                self._deliver(batch)
+                sent += 1
+
+    def _deliver(self, batch: Batch[Event]) -> None:
+        user_id, session_id = batch.key
+        events = batch.items
         try:
-            outcome = self._sender.send(user_id, session_id, events)
-            delivered, failed = outcome.delivered, outcome.failed
+            outcome = self._sender.send(user_id, session_id, events, batch.times or None)
         except BaseException as exc:  # never lose count, even on KeyboardInterrupt
-            delivered = 0
             failed = [
                 FailedEvent(e, FailureReason.ERROR, type(exc).__name__, str(exc)) for e in events
             ]
-            self._finish(delivered, failed, len(events))
+            self._finish(0, failed, len(events))
             raise
-        self._finish(delivered, failed, len(events))
+        self._finish(outcome.delivered, outcome.failed, len(events))
 
     def _finish(self, delivered: int, failed: list[FailedEvent], taken: int) -> None:
         with self._lock:
             self._delivered += delivered
             self._in_flight -= taken
+            if failed and self._spool is not None:
+                # Batches cut short by close() stay pending, on disk, for the next process.
+                closed = [f.event for f in failed if f.reason is FailureReason.CLOSED]
+                if closed and self._spill(closed) is None:
+                    failed = [f for f in failed if f.reason is not FailureReason.CLOSED]
             self._count_failures(failed)
-            if self._in_flight == 0 and self._buffer.size == 0:
+            if self._pending() == 0 or (self._stopping and self._in_flight == 0):
                 self._idle.notify_all()
+            spool = None
+            if self._close_spool_when_idle and self._in_flight == 0 and self._refilling == 0:
+                spool, self._spool = self._spool, None
+        if spool is not None:
+            spool.close()  # the last call close() left running has ended
         if failed:
             self._report(failed)
 
@@ -484,12 +871,23 @@ class Tracker:
         """Count failures of events that were in the buffer, then report them."""
         with self._lock:
             self._count_failures(failed)
-            if self._in_flight == 0 and self._buffer.size == 0:
+            if self._pending() == 0:
                 self._idle.notify_all()
         self._report(failed)
 
     def _report(self, failed: Sequence[FailedEvent]) -> None:
-        """Pass failures to ``on_failure``, or log them (no lock held)."""
+        """Write failures to the dead-letter file, then pass them to ``on_failure`` or log them
+        (no lock held)."""
+        if self._dead_letters is not None:
+            try:
+                self._dead_letters.write(failed)
+            except OSError as exc:
+                logger.error(
+                    "personalize-tracker: could not write %d failed event(s) to %s: %s",
+                    len(failed),
+                    self._dead_letters.path,
+                    exc,
+                )
         if self._on_failure is not None:
             try:
                 self._on_failure(failed)
@@ -539,6 +937,8 @@ class Tracker:
             return
         if self._own_client:
             self._client = self._build_client()
+        if self._spool is not None:
+            self._spool.abandon()  # the parent's spool stays the parent's
         self._reset_state()
 
 
