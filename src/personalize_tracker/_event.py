@@ -58,6 +58,11 @@ _RESERVED_KEYS = {
 }
 
 _ID_LIMIT = "1-{max} characters (PutEvents API)"
+_MAX_EVENT_TYPE = LIMITS.event_type_max
+_MAX_SESSION_ID = LIMITS.session_id_max
+_MAX_USER_ID = LIMITS.user_id_max
+_MAX_ITEM_ID = LIMITS.item_id_max
+_time = time.time
 
 #: Longest categorical value, in characters (Amazon Personalize dataset requirements: "Categorical
 #: values can have at most 1000 characters"). Checked for every string value of ``properties`` and
@@ -81,16 +86,22 @@ class _EventIdSource:
         self._renew()
 
     def _renew(self) -> None:
-        self._prefix = os.urandom(8).hex() + "-"
-        self._counter = count(1)
+        self.prefix = os.urandom(8).hex() + "-"
+        self.counter = count(1)
+        self.pid = os.getpid()
+
+    def renew_after_fork(self) -> None:
+        """Renew the prefix if this process forked since it was drawn (idempotent)."""
+        if self.pid != os.getpid():
+            self._renew()
 
     def next(self) -> str:
-        return self._prefix + format(next(self._counter), "x")
+        return f"{self.prefix}{next(self.counter):x}"
 
 
 _ids = _EventIdSource()
 if hasattr(os, "register_at_fork"):  # pragma: no branch - always on POSIX
-    os.register_at_fork(after_in_child=_ids._renew)
+    os.register_at_fork(after_in_child=_ids.renew_after_fork)
 
 
 def new_event_id() -> str:
@@ -162,15 +173,29 @@ class Event:
             InvalidEventError: an argument breaks a PutEvents rule; the error names the field,
                 the problem and the limit.
         """
+        # The common cases are checked inline (this runs on the caller's request path); anything
+        # unusual goes through the full validators, which also build the error messages.
+        if type(event_type) is not str or not 0 < len(event_type) <= _MAX_EVENT_TYPE:
+            event_type = _text(event_type, "event_type", LIMITS.event_type_max)
+        if type(session_id) is not str or not 0 < len(session_id) <= _MAX_SESSION_ID:
+            session_id = _ident(session_id, "session_id", LIMITS.session_id_max)
+        if user_id is not None and (
+            type(user_id) is not str or not 0 < len(user_id) <= _MAX_USER_ID
+        ):
+            user_id = _ident(user_id, "user_id", LIMITS.user_id_max)
+        if item_id is not None and (
+            type(item_id) is not str or not 0 < len(item_id) <= _MAX_ITEM_ID
+        ):
+            item_id = _ident(item_id, "item_id", LIMITS.item_id_max)
         return cls(
-            _text(event_type, "event_type", LIMITS.event_type_max),
-            _ident(session_id, "session_id", LIMITS.session_id_max),
-            _sent_at(sent_at),
-            new_event_id()
+            event_type,
+            session_id,
+            _time() if sent_at is None else _sent_at(sent_at),
+            f"{_ids.prefix}{next(_ids.counter):x}"
             if event_id is None
             else _text(event_id, "event_id", LIMITS.event_id_max),
-            None if user_id is None else _ident(user_id, "user_id", LIMITS.user_id_max),
-            None if item_id is None else _ident(item_id, "item_id", LIMITS.item_id_max),
+            user_id,
+            item_id,
             None if event_value is None else _number(event_value, "event_value"),
             None if properties is None else encode_properties(properties),
             None
@@ -449,30 +474,54 @@ def _property_value(key: str, value: object) -> str | int | float | bool:
     )
 
 
+# Property keys seen before, mapped to their camelCase name once checked (not reserved). Keys are
+# schema field names: few, and repeated on every event. Bounded, in case keys are data.
+_checked_keys: dict[str, str] = {}
+
+
+def _property_name(key: object) -> str:
+    """Check a property key and return its camelCase name (cached)."""
+    if not isinstance(key, str) or not key:
+        raise InvalidEventError("properties", f"has a key {key!r} that is not a non-empty str")
+    name = to_camel_case(key)
+    reserved = _RESERVED_KEYS.get(name.lower())
+    if reserved is not None:
+        raise InvalidEventError(
+            f"properties.{key}",
+            f"is reserved by PutEvents; pass it as {reserved}= instead",
+        )
+    if len(_checked_keys) < 10_000:
+        _checked_keys[key] = name
+    return name
+
+
 def _normalise_properties(raw: Mapping[str, Any], keep_none: bool = False) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    origin: dict[str, str] = {}
+    absent: list[str] | None = None  # names whose value was None (dropped unless keep_none)
     for key, value in raw.items():
-        if not isinstance(key, str) or not key:
-            raise InvalidEventError("properties", f"has a key {key!r} that is not a non-empty str")
-        name = to_camel_case(key)
-        reserved = _RESERVED_KEYS.get(name.lower())
-        if reserved is not None:
+        name = _checked_keys.get(key)
+        if name is None:
+            name = _property_name(key)
+        if name in result or (absent is not None and name in absent):
+            other = next(
+                k for k in raw if k != key and _checked_keys.get(k, _property_name(k)) == name
+            )
             raise InvalidEventError(
                 f"properties.{key}",
-                f"is reserved by PutEvents; pass it as {reserved}= instead",
+                f"and properties.{other} are both the field {name!r} once in camelCase",
             )
-        if name in origin:
-            raise InvalidEventError(
-                f"properties.{key}",
-                f"and properties.{origin[name]} are both the field {name!r} once in camelCase",
-            )
-        origin[name] = key
-        if value is None:  # an absent value: the field is left out
+        kind = type(value)
+        if kind is str:
+            result[name] = value if len(value) <= MAX_CATEGORY_LENGTH else _category(key, value)
+        elif kind is int or kind is bool:
+            result[name] = value
+        elif value is None:  # an absent value: the field is left out
             if keep_none:
                 result[name] = None
-            continue
-        result[name] = _property_value(key, value)
+            else:
+                absent = [name] if absent is None else [*absent, name]
+        else:
+            result[name] = _property_value(key, value)
     return result
 
 
@@ -519,6 +568,20 @@ def normalise_properties(
     return _normalise_properties(_as_mapping(properties), keep_none)
 
 
+# Reused encoders: json.dumps() with non-default options builds a new encoder on every call.
+_ascii_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+_unicode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
+def _encode_json(value: Mapping[str, Any]) -> str:
+    """Compact JSON; non-ASCII text is kept as is (not \\u-escaped, which would count six
+    characters each against the 1024-character limit)."""
+    encoded = _ascii_json(value)
+    if "\\u" in encoded:  # non-ASCII text (or an escaped control character): keep it unescaped
+        encoded = _unicode_json(value)
+    return encoded
+
+
 def encode_normalised(normalised: Mapping[str, Any]) -> str | None:
     """Encode normalised properties (see :func:`normalise_properties`) as the PutEvents string.
 
@@ -534,7 +597,7 @@ def encode_normalised(normalised: Mapping[str, Any]) -> str | None:
         normalised = {k: v for k, v in normalised.items() if v is not None}
     if not normalised:
         return None
-    encoded = json.dumps(normalised, separators=(",", ":"), ensure_ascii=False)
+    encoded = _encode_json(normalised)
     if len(encoded) > LIMITS.properties_max:
         raise InvalidEventError(
             "properties",
@@ -567,7 +630,7 @@ def encode_properties(properties: Mapping[str, Any] | str) -> str | None:
     normalised = _normalise_properties(_as_mapping(properties))
     if not normalised:
         return None
-    encoded = json.dumps(normalised, separators=(",", ":"), ensure_ascii=False)
+    encoded = _encode_json(normalised)
     if len(encoded) > LIMITS.properties_max:
         raise InvalidEventError(
             "properties",

@@ -36,6 +36,9 @@ from .session import DEFAULT_RECOMMENDATION_MEMORY, DEFAULT_RECOMMENDATION_TTL, 
 
 __all__ = ["Tracker"]
 
+_getpid = os.getpid
+_monotonic = time.monotonic
+
 logger = logging.getLogger("personalize_tracker")
 
 FailureHandler = Callable[[Sequence[FailedEvent]], None]
@@ -188,6 +191,7 @@ class Tracker:
         self.exit_timeout = exit_timeout
         self._on_failure = on_failure
         self.overflow: OverflowPolicy = overflow
+        self._sync_block = sync and overflow == "block"
         self.block_timeout = float(block_timeout)
         self.max_requests_per_second = max_requests_per_second
         self._spool_path = spool_path
@@ -495,25 +499,30 @@ class Tracker:
         Raises:
             TrackerClosedError: the Tracker was closed.
         """
-        if self._pid != os.getpid():
+        if self._pid != _getpid():
             self._after_fork()
-        if self.sync and self.overflow == "block" and self._is_full():
+        if self._sync_block and self._is_full():
             self._pump(force=True, deadline=None, max_batches=1)  # make room on this thread
         problem = None
         with self._lock:
             if self._closed:
                 raise TrackerClosedError("track() called on a closed Tracker")
             self._tracked += 1
-            if self._spool is not None and (self._spooled or self._refilling or self._is_full()):
+            buffer = self._buffer
+            if self._spool is None and buffer.size + self._refilling < self.max_queue_size:
+                # The common case, kept short: this runs on the caller's request path.
+                if buffer.add((event.user_id, event.session_id), event, _monotonic()):
+                    self._work.notify()
+            elif self._spool is not None and (self._spooled or self._refilling or self._is_full()):
                 # Once spilling, events go to disk until the spool is drained: first in, first out.
                 problem = self._spill([event])
             elif self._is_full() and not self._wait_for_room():
                 problem = f"the queue holds max_queue_size={self.max_queue_size} events"
-            elif self._buffer.add((event.user_id, event.session_id), event, time.monotonic()):
+            elif buffer.add((event.user_id, event.session_id), event, _monotonic()):
                 self._work.notify()
             if problem is not None:
                 self._dropped += 1
-            elif not self.sync and not self._threads:
+            elif not self._threads and not self.sync:
                 self._start_workers()
         if problem is not None:
             self._report([FailedEvent(event, FailureReason.QUEUE_FULL, None, problem)])
