@@ -1,0 +1,244 @@
+"""The Django middleware through Django's test clients (sync and async views, real auth)."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+django = pytest.importorskip("django")
+pytest.importorskip("ua_parser")
+
+from django.conf import settings  # noqa: E402
+
+from personalize_tracker.integrations import device_type  # noqa: E402
+
+CAMPAIGN = "arn:aws:personalize:us-east-1:000000000000:campaign/shop"
+PHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
+_DB_DIR = tempfile.TemporaryDirectory(prefix="personalize-django-")
+
+if not settings.configured:  # this module is the only one configuring Django in-process
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="test",
+        ALLOWED_HOSTS=["testserver"],
+        ROOT_URLCONF=__name__,
+        INSTALLED_APPS=[
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "django.contrib.sessions",
+        ],
+        MIDDLEWARE=[
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "personalize_tracker.integrations.django.PersonalizeMiddleware",
+        ],
+        DATABASES={
+            "default": {
+                "ENGINE": "django.db.backends.sqlite3",
+                "NAME": str(Path(_DB_DIR.name) / "db.sqlite3"),
+            }
+        },
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        USE_TZ=True,
+        PERSONALIZE_TRACKER={"TRACKING_ID": "shop", "REGION": "us-east-1"},
+    )
+    django.setup()
+
+from django.contrib.auth import authenticate, login, logout  # noqa: E402
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.http import HttpRequest, HttpResponse, JsonResponse  # noqa: E402
+from django.test import AsyncClient, Client, override_settings  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from personalize_tracker.integrations.django import (  # noqa: E402
+    PersonalizeMiddleware,
+    get_tracker,
+    get_web_tracking,
+)
+from personalize_tracker.testing import PersonalizeEventsMock  # noqa: E402
+
+
+def catalog(request: HttpRequest) -> JsonResponse:
+    recs = request.personalize.get_recommendations(  # type: ignore[attr-defined]
+        campaign_arn=CAMPAIGN, num_results=5
+    )
+    return JsonResponse({"recommended": list(recs.item_ids)})
+
+
+def item(request: HttpRequest, item_id: str) -> HttpResponse:
+    request.personalize.track("view", item_id=item_id)  # type: ignore[attr-defined]
+    return HttpResponse("ok")
+
+
+async def async_click(request: HttpRequest, item_id: str) -> HttpResponse:
+    request.personalize.track("click", item_id=item_id)  # type: ignore[attr-defined]
+    return HttpResponse("ok")
+
+
+def log_in(request: HttpRequest) -> HttpResponse:
+    user = authenticate(request, username=request.POST["username"], password="pw")
+    assert user is not None
+    login(request, user)
+    request.personalize.track("login")  # type: ignore[attr-defined]
+    return HttpResponse("ok")
+
+
+def log_out(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return HttpResponse("ok")
+
+
+def whoami(request: HttpRequest) -> JsonResponse:
+    session = request.personalize  # type: ignore[attr-defined]
+    return JsonResponse({"session_id": session.session_id, "user_id": session.user_id})
+
+
+async def async_whoami(request: HttpRequest) -> JsonResponse:
+    return whoami(request)
+
+
+def bad(request: HttpRequest) -> HttpResponse:
+    event = request.personalize.track("click", item_id="")  # type: ignore[attr-defined]
+    return HttpResponse("tracked" if event else "not tracked")
+
+
+urlpatterns = [
+    path("", catalog),
+    path("items/<str:item_id>", item),
+    path("items/<str:item_id>/click", async_click),
+    path("login", log_in),
+    path("logout", log_out),
+    path("whoami", whoami),
+    path("async-whoami", async_whoami),
+    path("bad", bad),
+]
+
+
+@pytest.fixture(scope="module")
+def users() -> Iterator[None]:
+    call_command("migrate", verbosity=0, interactive=False)
+    User.objects.create_user("ada", password="pw")
+    User.objects.create_user("bob", password="pw")
+    yield
+    _DB_DIR.cleanup()
+
+
+def configured(**extra: Any) -> override_settings:
+    """PERSONALIZE_TRACKER for one test (a new Tracker; the old one is closed)."""
+    return override_settings(
+        PERSONALIZE_TRACKER={
+            "TRACKING_ID": "shop",
+            "REGION": "us-east-1",
+            "OPTIONS": {"flush_interval": 3600},
+            "CONTEXT": [device_type()],
+            **extra,
+        }
+    )
+
+
+def received(endpoint: PersonalizeEventsMock) -> list[Any]:
+    assert get_tracker().flush(5)
+    return sorted(endpoint.events, key=lambda e: e.sent_at)  # calls are per (user, session)
+
+
+@pytest.mark.usefixtures("users")
+def test_browse_log_in_and_click_sync_and_async(personalize_events: PersonalizeEventsMock) -> None:
+    with configured():
+        client = Client(headers={"user-agent": PHONE})
+        page = client.get("/")
+        assert page.status_code == 200
+        morsel = page.cookies["personalize_session"]
+        assert morsel["httponly"]
+        assert morsel["secure"]  # DEBUG is off
+        assert morsel["samesite"] == "Lax"
+        assert morsel["max-age"] == 365 * 24 * 3600
+        recommended = page.json()["recommended"]
+        client.get(f"/items/{recommended[0]}")
+        assert client.post("/login", {"username": "ada"}).status_code == 200
+        ada = User.objects.get(username="ada")
+        click = client.post(f"/items/{recommended[4]}/click")  # an async view
+        assert click.status_code == 200
+        assert "personalize_session" not in click.cookies  # the id is set once
+        events = received(personalize_events)
+    [recorded] = [r for r in personalize_events.requests if r.operation == "GetRecommendations"]
+    assert recorded.response is not None
+    assert [(e.event_type, e.item_id, e.user_id) for e in events] == [
+        ("view", recommended[0], None),
+        ("login", None, str(ada.pk)),  # login() identified the request's session at once
+        ("click", recommended[4], str(ada.pk)),
+    ]
+    assert {e.session_id for e in events} == {morsel.value}  # login kept the sessionId
+    assert events[2].recommendation_id == recorded.response["recommendationId"]
+    assert {e.properties for e in events} == {'{"deviceType":"mobile"}'}
+
+
+@pytest.mark.usefixtures("users")
+def test_async_stack(personalize_events: PersonalizeEventsMock) -> None:
+    async def browse() -> list[dict[str, Any]]:
+        client = AsyncClient()
+        first = await client.get("/async-whoami")
+        assert first.status_code == 200
+        await client.post("/login", {"username": "bob"})
+        second = await client.get("/async-whoami")
+        third = await client.get("/whoami")  # a sync view in the async stack
+        return [first.json(), second.json(), third.json()]
+
+    with configured():
+        anonymous, second, third = asyncio.run(browse())
+    assert anonymous["user_id"] is None
+    assert second["session_id"] == anonymous["session_id"] == third["session_id"]
+    assert second["user_id"] == third["user_id"] is not None
+
+
+@pytest.mark.usefixtures("users")
+def test_logout_starts_a_new_session(personalize_events: PersonalizeEventsMock) -> None:
+    with configured():
+        client = Client()
+        client.post("/login", {"username": "ada"})
+        before = client.get("/whoami").json()
+        client.post("/logout")
+        after = client.get("/whoami").json()
+    assert before["user_id"] is not None
+    assert after["user_id"] is None
+    assert after["session_id"] != before["session_id"]
+
+
+@pytest.mark.usefixtures("users")
+def test_session_id_kept_in_the_django_session(personalize_events: PersonalizeEventsMock) -> None:
+    with configured(USE_SESSION=True, USER_ID_ATTRIBUTE="username"):
+        client = Client()
+        first = client.get("/whoami")
+        assert "personalize_session" not in first.cookies
+        key_before = client.cookies["sessionid"].value
+        client.post("/login", {"username": "ada"})
+        assert client.cookies["sessionid"].value != key_before  # Django cycled its key...
+        after = client.get("/whoami").json()
+    assert after == {"session_id": first.json()["session_id"], "user_id": "ada"}  # ...not ours
+    assert key_before not in after["session_id"]  # never the session key itself
+
+
+@pytest.mark.usefixtures("users")
+def test_tracking_error_keeps_the_page(personalize_events: PersonalizeEventsMock) -> None:
+    with configured():
+        response = Client().get("/bad")
+        assert response.status_code == 200
+        assert response.content == b"not tracked"
+        assert get_web_tracking().errors_by_kind == {"track": 1}
+
+
+def test_bad_settings_fail_when_the_middleware_loads() -> None:
+    with (
+        override_settings(PERSONALIZE_TRACKER={"REGION": "us-east-1"}),
+        pytest.raises(ImproperlyConfigured, match="TRACKING_ID"),
+    ):
+        PersonalizeMiddleware(lambda request: HttpResponse())
