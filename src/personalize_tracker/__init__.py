@@ -19,6 +19,7 @@ from ._errors import InvalidEventError, TrackerClosedError
 from ._event import Event, to_camel_case
 from ._limits import LIMITS, PutEventsLimits
 from ._records import FailedEvent, FailureReason, TrackerStats
+from ._replay import BadRow, ReplaySample, ReplaySummary, replay
 from .recommendations import Recommendations
 from .schema import InteractionsSchema, SchemaField
 from .serverless import flush_after
@@ -29,6 +30,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LIMITS",
+    "BadRow",
     "Event",
     "FailedEvent",
     "FailureReason",
@@ -36,6 +38,8 @@ __all__ = [
     "InvalidEventError",
     "PutEventsLimits",
     "Recommendations",
+    "ReplaySample",
+    "ReplaySummary",
     "SchemaField",
     "Tracker",
     "TrackerClosedError",
@@ -43,5 +47,6 @@ __all__ = [
     "TrackingSession",
     "__version__",
     "flush_after",
+    "replay",
     "to_camel_case",
 ]

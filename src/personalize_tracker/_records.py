@@ -98,3 +98,26 @@ class TrackerStats:
     spooled: int = 0
     recovered: int = 0
     impressions_truncated: int = 0
+
+    def _repr_html_(self) -> str:
+        """An HTML table of the counters (Jupyter shows it for a cell's last value)."""
+        from ._html import html_table
+
+        reasons = ", ".join(f"{k}: {v:,}" for k, v in sorted(self.failed_by_reason.items()))
+        rows = [
+            ("tracked", f"{self.tracked:,}"),
+            ("delivered", f"{self.delivered:,}"),
+            ("failed", f"{self.failed:,}" + (f" ({reasons})" if reasons else "")),
+            ("dropped", f"{self.dropped:,}"),
+            (
+                "pending",
+                f"{self.pending:,}" + (f" ({self.spooled:,} spooled)" if self.spooled else ""),
+            ),
+            ("PutEvents calls", f"{self.requests:,} ({self.retried:,} retried)"),
+        ]
+        if self.recovered:
+            rows.append(("recovered from a spool", f"{self.recovered:,}"))
+        if self.impressions_truncated:
+            rows.append(("impressions truncated", f"{self.impressions_truncated:,}"))
+        ok = not (self.failed or self.dropped)
+        return html_table(rows, caption="TrackerStats", ok=ok)

@@ -5,14 +5,22 @@ Commands:
 - ``personalize-tracker demo``: replay the MovieLens ratings through a Tracker into a local
   PutEvents endpoint (or another endpoint) and check that every event arrived exactly once.
 - ``personalize-tracker resend FILE``: send the events of a dead-letter file again.
+- ``personalize-tracker replay FILE``: send an Interactions CSV or JSON Lines file through
+  PutEvents, with sessions, a progress bar and a summary.
+- ``personalize-tracker export FILE...``: write JSON Lines events (dead letters, recordings) as an
+  Interactions CSV for a dataset import job.
+- ``personalize-tracker serve``: run the local testing endpoint on 127.0.0.1.
 - ``personalize-tracker --version``: print the version.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -29,8 +37,12 @@ from ._demo import (
     summary_text,
 )
 from ._errors import InvalidEventError
+from ._event import Event
 
-__all__ = ["cli", "demo", "resend"]
+if TYPE_CHECKING:
+    from .testing import RecordedEvent
+
+__all__ = ["cli", "demo", "export", "replay", "resend", "serve"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -237,3 +249,429 @@ def resend(
     lines.append("PASS: every resent event was delivered" if ok else "FAIL: see above")
     click.echo("\n".join(lines))
     ctx.exit(0 if ok else 1)
+
+
+# --------------------------------------------------------------------------------------------
+# replay, export, serve: bulk data and the local endpoint (docs/command-line.md)
+
+#: Default port of ``personalize-tracker serve`` (0 picks a free one).
+DEFAULT_SERVE_PORT = 8765
+# Seconds serve keeps answering after --exit-after-events or --max-seconds is reached.
+_SERVE_EXIT_GRACE = 0.5
+
+
+@cli.command("replay")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["csv", "jsonl"]),
+    default=None,
+    help="The file's format. Default: from the extension (.csv; .jsonl, .ndjson, .json).",
+)
+@click.option("--tracking-id", required=True, help="The event tracker's tracking id.")
+@click.option(
+    "--endpoint-url",
+    default=None,
+    metavar="URL",
+    help="PutEvents endpoint (default: the region's Amazon Personalize endpoint), e.g. the URL "
+    "printed by 'personalize-tracker serve'.",
+)
+@click.option("--region", default=None, help="AWS region (default: from the AWS configuration).")
+@click.option(
+    "--event-type",
+    default=None,
+    help="Event type of rows without one (a CSV without EVENT_TYPE needs it).",
+)
+@click.option(
+    "--session-gap",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_SESSION_GAP_MINUTES,
+    show_default=True,
+    metavar="MINUTES",
+    help="A user's rows further apart than this many minutes are in different sessions "
+    "(rows with a sessionId keep it).",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Replay N rows at most."
+)
+@click.option(
+    "--dead-letters",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Append events that fail to this JSON Lines file (for 'personalize-tracker resend').",
+)
+@click.option("--no-progress", is_flag=True, help="Do not show the progress bar (stderr).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.pass_context
+def replay(
+    ctx: click.Context,
+    file: Path,
+    file_format: str | None,
+    tracking_id: str,
+    endpoint_url: str | None,
+    region: str | None,
+    event_type: str | None,
+    session_gap: float,
+    limit: int | None,
+    dead_letters: Path | None,
+    no_progress: bool,
+    as_json: bool,
+) -> None:
+    """Send the interactions of a bulk FILE through PutEvents.
+
+    FILE is an Interactions CSV, as for a dataset import job (USER_ID, ITEM_ID, TIMESTAMP in
+    epoch seconds, and optionally EVENT_TYPE, EVENT_VALUE, IMPRESSION with '|' between ids,
+    RECOMMENDATION_ID; any other column is contextual metadata, sent as a camelCase property),
+    or JSON Lines of events (dead letters, 'serve --record' recordings, or objects with the
+    PutEvents field names). Rows without a sessionId are cut into sessions per user at
+    --session-gap minutes of silence. Bad rows are reported with their line numbers and
+    skipped. Uses the default AWS credential chain. Prints a summary; exits 1 when a row was
+    bad or an event failed.
+    """
+    from ._bulk import (
+        BulkFormatError,
+        FieldMapping,
+        count_lines,
+        detect_format,
+        read_interactions_csv,
+        read_json_lines,
+    )
+    from ._demo import _FailureLog
+    from ._replay import replay_rows
+    from .tracker import Tracker
+
+    try:
+        kind = detect_format(file, file_format)
+        if kind == "csv":
+            with file.open(newline="", encoding="utf-8-sig") as stream:
+                header = next(csv.reader(stream), [])
+            if event_type is None and not any(
+                name.strip().upper().replace("_", "") == "EVENTTYPE" for name in header
+            ):
+                raise click.UsageError(
+                    f"{file} has no EVENT_TYPE column: pass --event-type for its rows"
+                )
+            rows = read_interactions_csv(file, limit=limit)
+            # A CSV's other columns are context; JSON Lines carry theirs in "properties".
+            fields = FieldMapping(None, event_type=event_type)
+        else:
+            rows = read_json_lines(file, limit=limit)
+            fields = FieldMapping({"context": ()}, event_type=event_type)
+        total = count_lines(file, header=kind == "csv", limit=limit)
+        failures = _FailureLog()
+        tracker = Tracker(
+            tracking_id,
+            region_name=region,
+            endpoint_url=endpoint_url,
+            dead_letter_path=dead_letters,
+            overflow="block",
+            block_timeout=60.0,
+            on_failure=failures,
+        )
+        try:
+            summary = replay_rows(
+                tracker,
+                rows,
+                fields,
+                session_gap_minutes=session_gap,
+                progress=not no_progress,
+                total=total,
+                located=True,
+                progress_file=sys.stderr,
+            )
+        finally:
+            tracker.close(timeout=10.0)
+    except BulkFormatError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    if as_json:
+        data = {
+            "file": str(file),
+            "format": kind,
+            "tracking_id": tracking_id,
+            "endpoint_url": endpoint_url,
+            "dead_letters": None if dead_letters is None else str(dead_letters),
+            **summary.to_dict(),
+            "failures": [
+                {
+                    "event_id": f.event.event_id,
+                    "reason": f.reason.value,
+                    "error_code": f.error_code,
+                    "message": f.message,
+                }
+                for f in failures.samples
+            ],
+        }
+        click.echo(json.dumps(data, indent=2))
+    else:
+        lines = [f"personalize-tracker replay: {file} ({kind}) -> tracking id {tracking_id}"]
+        lines.append(str(summary))
+        lines.extend(
+            f"    failure: event {f.event.event_id}: {f.reason.value} ({f.error_code}: {f.message})"
+            for f in failures.samples
+        )
+        if dead_letters is not None and (summary.failed or summary.dropped):
+            lines.append(f"Failed events were appended to {dead_letters}")
+        click.echo("\n".join(lines))
+    ctx.exit(0 if summary.ok else 1)
+
+
+@cli.command("export")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    default=Path("-"),
+    show_default=True,
+    help="The CSV file to write; '-' is stdout.",
+)
+@click.option(
+    "--exclude-invalid",
+    is_flag=True,
+    help="Leave out dead letters the service rejected as invalid.",
+)
+@click.option(
+    "--all-columns",
+    is_flag=True,
+    help="Write every Interactions column, even one no event has a value for "
+    "(default: EVENT_VALUE, IMPRESSION and RECOMMENDATION_ID only when used).",
+)
+@click.pass_context
+def export(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    output: Path,
+    exclude_invalid: bool,
+    all_columns: bool,
+) -> None:
+    """Write the events of JSON Lines FILES as an Interactions CSV for a dataset import job.
+
+    FILES hold dead letters (Tracker(dead_letter_path=...)) or event dicts with the PutEvents
+    field names plus sessionId and userId ('serve --record' recordings, the spool). The CSV has
+    the columns USER_ID, ITEM_ID, TIMESTAMP (whole epoch seconds), EVENT_TYPE, then EVENT_VALUE,
+    IMPRESSION ('|' between ids) and RECOMMENDATION_ID when used, then each property as an
+    UPPER_SNAKE context column (deviceType -> DEVICE_TYPE). Lines that cannot be exported (no
+    userId, torn JSON) are reported on stderr with their line numbers; exits 1 if there were any.
+    """
+    from ._bulk import (
+        INTERACTIONS_COLUMNS,
+        ExportLine,
+        read_export_events,
+        write_interactions_csv,
+    )
+
+    def usable(path: Path) -> Iterator[ExportLine | tuple[int, str]]:
+        for item in read_export_events(path):
+            if isinstance(item, ExportLine) and exclude_invalid and item.reason == "invalid":
+                continue
+            yield item
+
+    # First pass: the columns (the header comes first), and the problems.
+    context: dict[str, None] = {}
+    used = {"USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE"}
+    problems: list[str] = []
+    count = 0
+    try:
+        for path in files:
+            for item in usable(path):
+                if not isinstance(item, ExportLine):
+                    problems.append(f"{path}:{item[0]}: {item[1]}")
+                    continue
+                count += 1
+                event = item.event
+                if event.event_value is not None:
+                    used.add("EVENT_VALUE")
+                if event.impression:
+                    used.add("IMPRESSION")
+                if event.recommendation_id:
+                    used.add("RECOMMENDATION_ID")
+                if event.properties:
+                    context.update(dict.fromkeys(json.loads(event.properties)))
+
+        def events() -> Iterator[Event]:
+            for path in files:
+                for item in usable(path):
+                    if isinstance(item, ExportLine):
+                        yield item.event
+
+        columns = INTERACTIONS_COLUMNS if all_columns else tuple(used)
+        if str(output) == "-":
+            written = write_interactions_csv(
+                sys.stdout, events(), context=list(context), columns=columns
+            )
+        else:
+            with output.open("w", newline="", encoding="utf-8") as stream:
+                written = write_interactions_csv(
+                    stream, events(), context=list(context), columns=columns
+                )
+    except OSError as exc:
+        raise click.ClickException(str(exc)) from None
+    where = "stdout" if str(output) == "-" else str(output)
+    click.echo(
+        f"personalize-tracker export: {written:,} events to {where}, "
+        f"{len(problems):,} line(s) skipped",
+        err=True,
+    )
+    for problem in problems[:20]:
+        click.echo(f"  {problem}", err=True)
+    if len(problems) > 20:
+        click.echo(f"  ... and {len(problems) - 20:,} more", err=True)
+    ctx.exit(1 if problems else 0)
+
+
+@cli.command("serve")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_SERVE_PORT,
+    show_default=True,
+    help="TCP port on 127.0.0.1; 0 picks a free one.",
+)
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Append every event received to this JSON Lines file (for 'export' or 'replay').",
+)
+@click.option(
+    "--exit-after-events",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Stop once N events were received (half a second later, so the last calls are answered).",
+)
+@click.option(
+    "--max-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="S",
+    help="Stop after S seconds.",
+)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    port: int,
+    record: Path | None,
+    exit_after_events: int | None,
+    max_seconds: float | None,
+) -> None:
+    """Run the local Amazon Personalize endpoint on 127.0.0.1 for app development.
+
+    Serves PutEvents (and PutItems, PutUsers, GetRecommendations...) as the testing extension
+    does: requests are validated like the service does, and nothing leaves this machine. Prints
+    the endpoint_url to configure and a live count of received events, until Ctrl-C (or
+    --exit-after-events / --max-seconds). Any credentials are accepted. Needs the 'testing'
+    extra.
+    """
+    import time
+
+    try:
+        from .testing import serve_personalize_events
+
+        server = serve_personalize_events(host="127.0.0.1", port=port)
+        handle = server.__enter__()
+    except ImportError as exc:
+        raise click.ClickException(
+            f"serve needs the 'testing' extra ({exc}): pip install 'personalize-tracker[testing]'"
+        ) from None
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on 127.0.0.1:{port} ({exc}); pass --port 0 for a free port"
+        ) from None
+    url = handle.endpoint_url
+    live = sys.stdout.isatty()
+    out = sys.stdout
+
+    def say(text: str) -> None:
+        out.write(text + "\n")
+        out.flush()
+
+    say("personalize-tracker serve: a local Amazon Personalize endpoint (Ctrl-C stops it)")
+    say(f"  endpoint_url  {url}")
+    say(
+        f'  python        Tracker("any-tracking-id", endpoint_url="{url}", region_name="us-east-1")'
+    )
+    say("  credentials   any, e.g. AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
+    if record is not None:
+        say(f"  recording to  {record}")
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
+    interval = 0.2 if live else 0.5  # seconds between two updates of the count, at least
+    seen = 0
+    shown = -1
+
+    def counts() -> str:
+        calls = [r for r in handle.requests if r.operation == "PutEvents"]
+        rejected = sum(1 for r in calls if not r.accepted)
+        return f"received {seen:,} events in {len(calls):,} PutEvents calls ({rejected:,} rejected)"
+
+    recording = None
+    try:
+        if record is not None:
+            record.parent.mkdir(parents=True, exist_ok=True)
+            recording = record.open("a", encoding="utf-8")
+        while True:
+            if seen != shown:
+                if live:
+                    out.write("\r  " + counts())
+                    out.flush()
+                else:
+                    say("  " + counts())
+                shown = seen
+            now = time.monotonic()
+            if (exit_after_events is not None and seen >= exit_after_events) or (
+                deadline is not None and now >= deadline
+            ):
+                # An event is recorded just before its call is answered: let the last answers
+                # reach their clients before the server stops.
+                time.sleep(_SERVE_EXIT_GRACE)
+                break
+            # Wake at the next event (or after a second, or at the deadline).
+            handle.wait_for_events(
+                seen + 1, timeout=1.0 if deadline is None else min(1.0, deadline - now)
+            )
+            events = handle.events
+            fresh = events[seen:]
+            seen = len(events)
+            if recording is not None and fresh:
+                recording.writelines(_recorded_line(event) for event in fresh)
+                recording.flush()
+            if fresh and (exit_after_events is None or seen < exit_after_events):
+                time.sleep(interval)  # let a burst gather: a few updates a second at most
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if recording is not None:
+            recording.close()
+        server.__exit__(None, None, None)
+    if live:
+        out.write("\n")
+    say(f"stopped: {counts()}")
+    ctx.exit(0)
+
+
+def _recorded_line(event: RecordedEvent) -> str:
+    """A received event as one JSON line: the PutEvents event plus trackingId, sessionId,
+    userId (the shape 'export' and 'replay' read)."""
+    record: dict[str, object] = {
+        "trackingId": event.tracking_id,
+        "sessionId": event.session_id,
+        "userId": event.user_id,
+        "eventId": event.event_id,
+        "eventType": event.event_type,
+        "sentAt": event.sent_at,
+        "itemId": event.item_id,
+        "eventValue": event.event_value,
+        "properties": event.properties,
+        "recommendationId": event.recommendation_id,
+        "impression": None if event.impression is None else list(event.impression),
+        "metricAttribution": None
+        if event.metric_attribution_source is None
+        else {"eventAttributionSource": event.metric_attribution_source},
+    }
+    line = {key: value for key, value in record.items() if value is not None}
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"

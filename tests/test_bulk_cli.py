@@ -1,0 +1,481 @@
+"""The bulk-data commands: ``replay FILE``, ``export FILE...`` and ``serve``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from click.testing import CliRunner, Result
+
+from personalize_tracker import Tracker
+from personalize_tracker._bulk import detect_format, to_upper_snake
+from personalize_tracker.cli import _recorded_line, cli
+from personalize_tracker.testing import PersonalizeEventsMock
+
+CSV_TEXT = """\
+USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE,IMPRESSION,RECOMMENDATION_ID,DEVICE_TYPE
+u1,i1,1700000000,click,,i1|i2|i3,RID-1,mobile
+u1,i2,1700000600,purchase,19.99,,,mobile
+
+u2,i3,1700000000,click,,,,"tv"
+u2,i4,1700009000,click,,,,tv
+"""
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def endpoint(
+    personalize_events_server: PersonalizeEventsMock, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[PersonalizeEventsMock]:
+    """The local endpoint over HTTP, and dummy credentials for the command's default chain."""
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    return personalize_events_server
+
+
+def replay_args(endpoint: PersonalizeEventsMock, path: Path, *more: str) -> list[str]:
+    assert endpoint.endpoint_url is not None
+    return [
+        "replay",
+        str(path),
+        "--tracking-id",
+        "tracking-1",
+        "--endpoint-url",
+        endpoint.endpoint_url,
+        "--region",
+        "us-east-1",
+        "--no-progress",
+        *more,
+    ]
+
+
+def csv_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+# ------------------------------------------------------------------------------ replay
+
+
+def test_replay_sends_an_interactions_csv(endpoint: PersonalizeEventsMock, tmp_path: Path) -> None:
+    path = tmp_path / "interactions.csv"
+    path.write_text(CSV_TEXT)
+
+    result = run(*replay_args(endpoint, path))
+
+    assert result.exit_code == 0, result.output
+    assert "PASS: every row delivered" in result.output
+    events = sorted(endpoint.events, key=lambda e: (e.user_id or "", e.sent_at))
+    assert [(e.user_id, e.item_id, e.event_type) for e in events] == [
+        ("u1", "i1", "click"),
+        ("u1", "i2", "purchase"),
+        ("u2", "i3", "click"),
+        ("u2", "i4", "click"),
+    ]
+    first, second, third, fourth = events
+    assert first.impression == ("i1", "i2", "i3")
+    assert first.recommendation_id == "RID-1"
+    assert json.loads(first.properties or "") == {"deviceType": "mobile"}
+    assert second.event_value == 19.99
+    assert first.sent_at == 1_700_000_000
+    # u1's two rows are 10 minutes apart, u2's 2.5 hours: sessions at the 30-minute default.
+    assert first.session_id == second.session_id
+    assert third.session_id != fourth.session_id
+    assert {e.tracking_id for e in events} == {"tracking-1"}
+
+
+def test_replay_reports_bad_rows_with_their_line_numbers(
+    endpoint: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    path = tmp_path / "interactions.csv"
+    path.write_text(
+        "USER_ID,ITEM_ID,TIMESTAMP,COMMENT\n"
+        "u1,i1,1700000000,fine\n"
+        "u1,i2,1700000000000,milliseconds\n"
+        "\n"
+        'u2,i3,1700000000,"two\nlines"\n'
+        "u2,i4,yesterday,bad time\n"
+        "u3,i5\n"
+        ",i6,1700000000,no user\n"
+        "u4,i7,1700000000,fine\n"
+    )
+
+    result = run(*replay_args(endpoint, path, "--event-type", "view", "--json"))
+
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["result"] == "FAIL"
+    assert (data["rows_read"], data["tracked"], data["delivered"]) == (7, 3, 3)
+    assert [(b["line"], b["row"]) for b in data["bad_rows"]] == [(3, 1), (7, 3), (8, 4), (9, 5)]
+    messages = {b["line"]: b["message"] for b in data["bad_rows"]}
+    assert "milliseconds" in messages[3]
+    assert "'yesterday'" in messages[7]
+    assert messages[8] == "2 fields, the header has 4"
+    assert "no user id" in messages[9]
+    assert sorted(e.item_id or "" for e in endpoint.events) == ["i1", "i3", "i7"]
+    # The other column became a property: the multi-line cell arrived whole.
+    (multi,) = [e for e in endpoint.events if e.item_id == "i3"]
+    assert json.loads(multi.properties or "") == {"comment": "two\nlines"}
+
+    text = run(*replay_args(endpoint, path, "--event-type", "view")).output
+    assert "line 3: sent_at" in text
+    assert "line 8: 2 fields" in text
+    assert "FAIL: 4 bad row(s) skipped" in text
+
+
+def test_a_csv_without_event_type_needs_the_option(
+    endpoint: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    path = tmp_path / "i.csv"
+    path.write_text("USER_ID,ITEM_ID,TIMESTAMP\nu1,i1,1700000000\n")
+
+    refused = run(*replay_args(endpoint, path))
+    assert refused.exit_code == 2
+    assert "no EVENT_TYPE column: pass --event-type" in refused.output
+
+    result = run(*replay_args(endpoint, path, "--event-type", "watch", "--limit", "1"))
+    assert result.exit_code == 0, result.output
+    assert [e.event_type for e in endpoint.events] == ["watch"]
+
+
+def test_a_csv_without_the_required_columns_is_refused(
+    endpoint: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    path = tmp_path / "i.csv"
+    path.write_text("userId,movieId,rating\n1,2,3\n")
+
+    result = run(*replay_args(endpoint, path, "--event-type", "x"))
+
+    assert result.exit_code == 1
+    assert "the header lacks TIMESTAMP" in result.output
+    assert endpoint.events == []
+
+
+def test_replay_sends_dead_letters_again_keeping_their_event_ids(
+    endpoint: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    dead = tmp_path / "dead.jsonl"
+    endpoint.inject_fault("access_denied")  # the first call is refused for good
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    with Tracker(
+        "tracking-1", session=session, endpoint_url=endpoint.endpoint_url, dead_letter_path=dead
+    ) as tracker:
+        sent = [
+            tracker.track("click", "s-1", "u1", f"i{n}", properties={"DEVICE_TYPE": "tv"})
+            for n in range(3)
+        ]
+    assert len(dead.read_text().splitlines()) == 3
+    with dead.open("a") as f:
+        f.write('{"torn": \n')
+    endpoint.reset()
+
+    result = run(*replay_args(endpoint, dead, "--json"))
+
+    assert result.exit_code == 1  # the torn line
+    data = json.loads(result.stdout)
+    assert data["format"] == "jsonl"
+    assert data["delivered"] == 3
+    assert [b["line"] for b in data["bad_rows"]] == [4]
+    assert "not valid JSON" in data["bad_rows"][0]["message"]
+    got = {e.event_id: e for e in endpoint.events}
+    assert set(got) == {e.event_id for e in sent}
+    assert {e.session_id for e in got.values()} == {"s-1"}  # kept, not re-cut
+    assert {e.properties for e in got.values()} == {'{"deviceType":"tv"}'}
+
+
+def test_failed_events_go_to_the_dead_letter_file_and_exit_1(
+    endpoint: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    path = tmp_path / "i.csv"
+    path.write_text(CSV_TEXT)
+    endpoint.reject_events(lambda e: e.item_id == "i2")
+    dead = tmp_path / "failed.jsonl"
+
+    result = run(*replay_args(endpoint, path, "--dead-letters", str(dead)))
+
+    assert result.exit_code == 1
+    assert "FAIL: 1 event(s) failed" in result.output
+    assert "failure: event" in result.output
+    assert "invalid" in result.output
+    assert f"appended to {dead}" in result.output
+    (line,) = dead.read_text().splitlines()
+    assert json.loads(line)["event"]["itemId"] == "i2"
+
+
+# ------------------------------------------------------------------------------ export
+
+
+def serial(**fields: Any) -> str:
+    base = {"eventId": "e", "eventType": "click", "sentAt": 1_700_000_000.75, "sessionId": "s"}
+    return json.dumps({**base, **fields})
+
+
+def test_export_writes_an_interactions_csv(tmp_path: Path) -> None:
+    recording = tmp_path / "events.jsonl"
+    recording.write_text(
+        "\n".join(
+            [
+                serial(userId="u1", itemId="i1", impression=["i1", "i2"], recommendationId="R"),
+                serial(userId="u2", itemId="i2", eventValue=4.5, properties='{"deviceType":"tv"}'),
+                serial(userId="u3", properties='{"pageNumber":2,"isPromo":true}'),
+            ]
+        )
+        + "\n"
+    )
+    out = tmp_path / "out.csv"
+
+    result = run("export", str(recording), "-o", str(out))
+
+    assert result.exit_code == 0, result.output
+    assert "3 events to" in result.stderr
+    text = out.read_text()
+    assert text.splitlines()[0] == (
+        "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE,IMPRESSION,RECOMMENDATION_ID,"
+        "DEVICE_TYPE,PAGE_NUMBER,IS_PROMO"
+    )
+    assert text.splitlines()[1:] == [
+        "u1,i1,1700000000,click,,i1|i2,R,,,",
+        "u2,i2,1700000000,click,4.5,,,tv,,",
+        "u3,,1700000000,click,,,,,2,true",
+    ]
+
+
+def test_export_leaves_out_unused_optional_columns_unless_asked(tmp_path: Path) -> None:
+    recording = tmp_path / "events.jsonl"
+    recording.write_text(serial(userId="u1", itemId="i1") + "\n")
+
+    plain = run("export", str(recording))
+    full = run("export", str(recording), "--all-columns")
+
+    assert plain.stdout.splitlines() == [
+        "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE",
+        "u1,i1,1700000000,click",
+    ]
+    assert full.stdout.splitlines()[0] == ",".join(
+        [
+            "USER_ID",
+            "ITEM_ID",
+            "TIMESTAMP",
+            "EVENT_TYPE",
+            "EVENT_VALUE",
+            "IMPRESSION",
+            "RECOMMENDATION_ID",
+        ]
+    )
+
+
+def test_export_reads_dead_letters_and_reports_unusable_lines(tmp_path: Path) -> None:
+    def letter(reason: str, item: str) -> str:
+        return json.dumps(
+            {
+                "failedAt": 1.0,
+                "reason": reason,
+                "errorCode": "X",
+                "message": "m",
+                "trackingId": "t",
+                "sessionId": "s",
+                "userId": "u",
+                "event": {
+                    "eventId": item,
+                    "eventType": "view",
+                    "sentAt": 1_700_000_001,
+                    "itemId": item,
+                },
+            }
+        )
+
+    dead = tmp_path / "dead.jsonl"
+    dead.write_text(
+        "\n".join(
+            [
+                letter("retries_exhausted", "a"),
+                letter("invalid", "b"),
+                serial(itemId="no-user"),
+                "[1, 2]",
+            ]
+        )
+        + "\n"
+    )
+
+    everything = run("export", str(dead))
+    valid_only = run("export", str(dead), "--exclude-invalid")
+
+    assert everything.exit_code == 1
+    assert [r["ITEM_ID"] for r in csv_rows(everything.stdout)] == ["a", "b"]
+    assert [r["ITEM_ID"] for r in csv_rows(valid_only.stdout)] == ["a"]
+    assert f"{dead}:3: no userId" in everything.stderr
+    assert f"{dead}:4: a JSON list, not an object" in everything.stderr
+    assert "2 line(s) skipped" in everything.stderr
+
+
+def test_csv_to_endpoint_to_recording_to_csv_round_trips(
+    endpoint: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text(CSV_TEXT)
+    assert run(*replay_args(endpoint, source)).exit_code == 0
+    recording = tmp_path / "recording.jsonl"
+    recording.write_text("".join(_recorded_line(e) for e in endpoint.events))
+
+    exported = run("export", str(recording))
+
+    assert exported.exit_code == 0
+    key = "USER_ID", "TIMESTAMP"
+    want = sorted(csv_rows(CSV_TEXT), key=lambda r: tuple(r[k] for k in key))
+    got = sorted(csv_rows(exported.stdout), key=lambda r: tuple(r[k] for k in key))
+    assert got == want
+
+
+def test_helpers_name_columns_and_formats() -> None:
+    assert to_upper_snake("deviceType") == "DEVICE_TYPE"
+    assert to_upper_snake("location") == "LOCATION"
+    assert to_upper_snake("DEVICE_TYPE") == "DEVICE_TYPE"
+    assert to_upper_snake("httpURLPath") == "HTTP_URL_PATH"
+    assert detect_format("a.CSV") == "csv"
+    assert detect_format("a.ndjson") == "jsonl"
+    assert detect_format("a.txt", "jsonl") == "jsonl"
+    with pytest.raises(ValueError, match="pass --format"):
+        detect_format("a.txt")
+
+
+# ------------------------------------------------------------------------------ serve
+
+
+def start_serve(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
+    """Start ``personalize-tracker serve`` and read its banner up to the endpoint_url."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "personalize_tracker", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    for line in process.stdout:
+        lines.append(line)
+        found = re.search(r"endpoint_url\s+(http://127\.0\.0\.1:\d+)", line)
+        if found:
+            return process, found.group(1), lines
+    process.kill()
+    raise AssertionError("no endpoint_url in: " + "".join(lines))
+
+
+def rest_of_output(process: subprocess.Popen[str]) -> str:
+    """Read to the end of the output through the same buffered stream (``communicate()`` would
+    skip what it already buffered), then reap the process."""
+    assert process.stdout is not None
+    output = process.stdout.read()  # ends when the process exits (pytest-timeout guards it)
+    process.wait(timeout=30)
+    return output
+
+
+def send(url: str, count: int) -> None:
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    with Tracker("dev-tracker", session=session, endpoint_url=url) as tracker:
+        for n in range(count):
+            tracker.track("click", "s-1", "u-1", f"i-{n}", properties={"PAGE": "home"})
+
+
+@pytest.mark.slow
+def test_serve_prints_the_url_counts_and_records_events(tmp_path: Path) -> None:
+    recording = tmp_path / "dev" / "events.jsonl"
+    process, url, banner = start_serve("--exit-after-events", "3", "--record", str(recording))
+    try:
+        send(url, 3)
+        output = rest_of_output(process)
+    finally:
+        process.kill()
+
+    assert process.returncode == 0, output
+    assert any(f'endpoint_url="{url}"' in line for line in banner + output.splitlines())
+    assert "received 3 events in 1 PutEvents calls (0 rejected)" in output
+    assert output.rstrip().endswith("stopped: received 3 events in 1 PutEvents calls (0 rejected)")
+    lines = [json.loads(line) for line in recording.read_text().splitlines()]
+    assert [line["itemId"] for line in lines] == ["i-0", "i-1", "i-2"]
+    assert {line["trackingId"] for line in lines} == {"dev-tracker"}
+    # A recording exports as is.
+    exported = run("export", str(recording))
+    assert [r["ITEM_ID"] for r in csv_rows(exported.stdout)] == ["i-0", "i-1", "i-2"]
+    assert {r["PAGE"] for r in csv_rows(exported.stdout)} == {"home"}
+
+
+@pytest.mark.slow
+def test_serve_stops_cleanly_on_ctrl_c() -> None:
+    process, url, _ = start_serve()
+    try:
+        send(url, 2)
+        assert process.stdout is not None
+        for line in process.stdout:  # the live count reaches 2 before we interrupt
+            if "received 2 events" in line:
+                break
+        process.send_signal(signal.SIGINT)
+        output = rest_of_output(process)
+    finally:
+        process.kill()
+
+    assert process.returncode == 0, output
+    assert "stopped: received 2 events in 1 PutEvents calls (0 rejected)" in output
+    assert "Traceback" not in output
+
+
+def test_serve_says_when_the_port_is_taken() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = run("serve", "--port", str(port), "--max-seconds", "1")
+
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "--port 0" in result.output
+
+
+def test_serve_in_process_stops_after_max_seconds() -> None:
+    result = run("serve", "--port", "0", "--max-seconds", "0.2")
+
+    assert result.exit_code == 0
+    assert "endpoint_url  http://127.0.0.1:" in result.output
+    assert "stopped: received 0 events in 0 PutEvents calls (0 rejected)" in result.output
+
+
+def test_help_lists_the_bulk_commands() -> None:
+    text = run("--help").output
+    for command in ("demo", "resend", "replay", "export", "serve"):
+        assert command in text
+    replay_help = run("replay", "--help").output
+    for option in (
+        "--tracking-id",
+        "--endpoint-url",
+        "--region",
+        "--event-type",
+        "--session-gap",
+        "--limit",
+        "--dead-letters",
+        "--no-progress",
+        "--json",
+        "--format",
+    ):
+        assert option in replay_help
