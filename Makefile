@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest clean
+.PHONY: demo test bench lint typecheck pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,20 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/personalize-tracker demo
 
 test: $(VENV)/.dev-installed
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/ruff format --check src tests examples benchmarks
 	$(BIN)/mypy --strict src
 	$(BIN)/pytest
+
+$(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@ $(VENV)/.dev-installed $(VENV)/.demo-installed
+
+# The benchmark suite (~7 minutes on 2 cores; BENCH_ARGS=--quick for ~1): prints Markdown tables
+# and writes benchmarks/results/latest.json. See benchmarks/README.md.
+bench: $(VENV)/.bench-installed
+	$(BIN)/ruff check benchmarks
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache

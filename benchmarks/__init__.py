@@ -1,0 +1,1 @@
+"""The personalize-tracker benchmark suite: run it with ``make bench`` (see README.md here)."""
