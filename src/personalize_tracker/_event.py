@@ -11,7 +11,6 @@ import json
 import math
 import os
 import re
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from itertools import count
@@ -102,6 +101,15 @@ class _EventIdSource:
 _ids = _EventIdSource()
 if hasattr(os, "register_at_fork"):  # pragma: no branch - always on POSIX
     os.register_at_fork(after_in_child=_ids.renew_after_fork)
+
+
+def renew_event_ids_after_fork() -> None:
+    """Draw a new event-id prefix if this process forked since the last one (idempotent).
+
+    ``os.register_at_fork`` does it for ordinary forks; the Tracker calls this when its
+    process-id check finds a fork that ran no Python hooks (uWSGI), before drawing an id.
+    """
+    _ids.renew_after_fork()
 
 
 def new_event_id() -> str:
@@ -404,8 +412,8 @@ def _attribution_source(value: object) -> str:
 # --------------------------------------------------------------------------------------------
 # properties (contextual metadata)
 
+# No lock: a dict assignment is atomic, and a lock here could be inherited held by a forked child.
 _camel_cache: dict[str, str] = {}
-_camel_lock = threading.Lock()
 _UPPER_SNAKE = re.compile(r"^[A-Z0-9_]+$")
 
 
@@ -426,9 +434,8 @@ def to_camel_case(name: str) -> str:
         )
     else:
         result = name[:1].lower() + name[1:]
-    with _camel_lock:
-        if len(_camel_cache) < 10_000:  # bounded: keys are meant to be schema field names
-            _camel_cache[name] = result
+    if len(_camel_cache) < 10_000:  # bounded: keys are meant to be schema field names
+        _camel_cache[name] = result
     return result
 
 

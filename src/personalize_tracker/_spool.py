@@ -3,14 +3,17 @@
 Used by ``overflow="spill"``. The spool folder holds one subfolder per process,
 ``<pid>-<random>/``, with:
 
-- ``events.jsonl``: one event per line (see ``_serial``), appended with one ``write`` call each;
+- ``events.jsonl``: one event per line (see ``_serial``, plus ``trackedAt``, the wall-clock time
+  it was tracked), appended with one ``write`` call each;
 - ``offset``: how many bytes of it were already read back into memory;
 - ``lock``: held (``flock``) while the process lives.
 
-A new Tracker adopts the subfolders whose lock nobody holds (their process ended with events
-still spooled) and delivers those events first: a restart loses nothing that reached the disk.
-Events read back shortly before a crash may be sent again by the next process; their event ids
-are unchanged, and Personalize ignores repeated event ids in training.
+A subfolder is created under a hidden temporary name, locked, then renamed into place, so that
+another process never sees it unlocked. A new Tracker adopts the subfolders whose lock nobody
+holds (their process ended with events still spooled) and delivers those events first: a restart
+loses nothing that was on disk. Events already read back into memory are no longer on disk: a
+hard crash loses them like any event in memory, while ``close()`` and the exit flush write what
+they could not deliver back to the spool.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterable
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
@@ -38,6 +42,7 @@ logger = logging.getLogger("personalize_tracker")
 _EVENTS = "events.jsonl"
 _OFFSET = "offset"
 _LOCK = "lock"
+_TRACKED_AT = "trackedAt"
 
 
 class _Segment:
@@ -62,28 +67,46 @@ class _Segment:
                     count += 1
         return count
 
-    def read(self, limit: int) -> list[Event]:
+    def read(self, limit: int, events: list[Event], walls: list[float]) -> int:
+        """Append up to ``limit`` events (and their trackedAt) read from the offset on.
+
+        Returns the number of whole lines consumed, readable or not (an unreadable line is
+        logged and skipped).
+        """
         if self.reader is None:
             if not self.events_path.exists():
-                return []
+                return 0
             self.reader = open(self.events_path, "rb")  # noqa: SIM115 - kept open across calls
         self.reader.seek(self.offset)
-        events: list[Event] = []
-        while len(events) < limit:
+        consumed = 0
+        while consumed < limit:
             line = self.reader.readline()
             if not line.endswith(b"\n"):
                 break  # end of file (or a torn line left by a crash)
             self.offset += len(line)
+            consumed += 1
             try:
-                events.append(event_from_dict(json.loads(line), validate=False))
-            except (ValueError, KeyError, TypeError) as exc:
+                record = json.loads(line)
+                wall = float(record.pop(_TRACKED_AT))
+                event = event_from_dict(record, validate=False)
+            except Exception as exc:  # any damage: one bad line must not stop the spool
                 logger.warning(
-                    "personalize-tracker: skipped an unreadable spool line in %s (%s)",
+                    "personalize-tracker: skipped an unreadable spool line in %s (%s: %s)",
                     self.events_path,
                     type(exc).__name__,
+                    exc,
                 )
+                continue
+            events.append(event)
+            walls.append(wall)
         _write_offset(self.folder, self.offset)
-        return events
+        return consumed
+
+    def at_end(self) -> bool:
+        try:
+            return self.offset >= self.events_path.stat().st_size
+        except OSError:
+            return True
 
     def close(self) -> None:
         if self.reader is not None:
@@ -92,7 +115,7 @@ class _Segment:
 
 
 class Spool:
-    """Events on disk, first in first out. Not thread-safe: the Tracker serialises calls.
+    """Events on disk, first in, first out. Thread-safe.
 
     Args:
         directory: the spool folder (created if missing). Several processes may share it: each
@@ -105,11 +128,14 @@ class Spool:
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.root = Path(directory)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
         self.count = 0  #: events written and not yet read back (ours and adopted ones)
         self.recovered = 0  #: events found in spools of ended processes
         # Adopted spools of ended processes come first: they are older.
         self._adopted: list[_Segment] = []
         for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            if folder.name.startswith("."):
+                continue  # another process's folder, still being created
             segment = _claim(folder)
             if segment is not None:
                 unread = segment.count_unread()
@@ -119,53 +145,64 @@ class Spool:
                 else:
                     _remove(segment)
         self.count = self.recovered
-        folder = self.root / f"{os.getpid()}-{os.urandom(4).hex()}"
-        folder.mkdir()
-        own = _claim(folder)
-        if own is None:  # pragma: no cover - a fresh folder cannot be locked by another
-            raise OSError(f"cannot lock the new spool folder {folder}")
-        self._own = own
-        self._fd = os.open(own.events_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        self._pid = os.getpid()
+        self._own = _create_own(self.root)
+        self._fd = os.open(self._own.events_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
     @property
     def folder(self) -> Path:
         """This process's spool subfolder."""
         return self._own.folder
 
-    def append(self, events: Iterable[Event]) -> int:
+    def append(self, events: Sequence[Event], tracked_at: Sequence[float]) -> int:
         """Write events at the end of the spool; return how many.
+
+        Args:
+            events: the events.
+            tracked_at: the wall-clock time (epoch seconds) each was tracked.
 
         Raises:
             OSError: the disk refused the write (the caller drops the events, with a reason).
         """
-        written = 0
-        for event in events:
-            line = json.dumps(event_to_dict(event), ensure_ascii=False, separators=(",", ":"))
-            os.write(self._fd, line.encode() + b"\n")
-            written += 1
-        self.count += written
-        return written
+        lines = []
+        for event, wall in zip(events, tracked_at, strict=True):
+            record = event_to_dict(event)
+            record[_TRACKED_AT] = wall
+            text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+            lines.append(text.encode() + b"\n")
+        with self._lock:
+            for line in lines:
+                os.write(self._fd, line)
+                self.count += 1
+        return len(lines)
 
-    def read(self, limit: int) -> list[Event]:
-        """Remove and return up to ``limit`` of the oldest spooled events."""
+    def read(self, limit: int) -> tuple[list[Event], list[float]]:
+        """Remove and return up to ``limit`` of the oldest spooled events and their trackedAt.
+
+        Fewer come back when lines are unreadable (each is logged and counted as consumed).
+        """
         events: list[Event] = []
-        while self._adopted and len(events) < limit:
-            segment = self._adopted[0]
-            chunk = segment.read(limit - len(events))
-            events.extend(chunk)
-            if not chunk:  # exhausted: the ended process's spool is delivered
-                self._adopted.pop(0)
-                _remove(segment)
-        if len(events) < limit:
-            events.extend(self._own.read(limit - len(events)))
-        self.count = max(0, self.count - len(events))
-        if self.count == 0 and not self._adopted:
-            self._truncate()
-        return events
+        walls: list[float] = []
+        with self._lock:
+            consumed = 0
+            while self._adopted and consumed < limit:
+                segment = self._adopted[0]
+                step = segment.read(limit - consumed, events, walls)
+                consumed += step
+                if not step:  # exhausted: the ended process's spool is delivered
+                    self._adopted.pop(0)
+                    _remove(segment)
+            if consumed < limit:
+                consumed += self._own.read(limit - consumed, events, walls)
+            self.count = max(0, self.count - consumed)
+            if not self._adopted and self._own.at_end():
+                self._truncate()
+        return events, walls
 
     def _truncate(self) -> None:
-        """Everything was read back: empty our file so the spool does not grow forever."""
+        """Everything written was read back: empty our file so the spool does not grow forever.
+
+        Called with the lock held, so no append can slip in between the check and the cut.
+        """
         os.ftruncate(self._fd, 0)
         self._own.offset = 0
         _write_offset(self._own.folder, 0)
@@ -176,7 +213,6 @@ class Spool:
         (The lock is shared with the parent through ``fork``; closing the child's copies does
         not release it.)
         """
-        self._own.close()
         for segment in [self._own, *self._adopted]:
             segment.close()
             segment.lock_file.close()
@@ -184,20 +220,39 @@ class Spool:
 
     def close(self, remove_if_empty: bool = True) -> None:
         """Close the files and release the lock, so another process may adopt what is left."""
-        self._own.close()
-        for segment in self._adopted:
-            segment.close()
-            segment.lock_file.close()
-        os.close(self._fd)
-        if remove_if_empty and self.count == 0:
-            _remove(self._own)
-        else:
-            self._own.lock_file.close()
+        with self._lock:
+            self._own.close()
+            for segment in self._adopted:
+                segment.close()
+                segment.lock_file.close()
+            os.close(self._fd)
+            if remove_if_empty and self.count == 0:
+                _remove(self._own)
+            else:
+                self._own.lock_file.close()
+
+
+def _create_own(root: Path) -> _Segment:
+    """Create, lock, then publish this process's subfolder (never seen unlocked by others)."""
+    name = f"{os.getpid()}-{os.urandom(4).hex()}"
+    hidden = root / f".{name}"
+    hidden.mkdir()
+    segment = _claim(hidden)
+    if segment is None:  # pragma: no cover - nobody else knows this folder yet
+        raise OSError(f"cannot lock the new spool folder {hidden}")
+    final = root / name
+    hidden.rename(final)
+    segment.folder = final
+    segment.events_path = final / _EVENTS
+    return segment
 
 
 def _claim(folder: Path) -> _Segment | None:
-    """Lock a spool subfolder; None when another live process holds it."""
-    lock_file = open(folder / _LOCK, "ab")  # noqa: SIM115 - held for the spool's lifetime
+    """Lock a spool subfolder; None when another live process holds it (or it vanished)."""
+    try:
+        lock_file = open(folder / _LOCK, "ab")  # noqa: SIM115 - held for the spool's lifetime
+    except FileNotFoundError:
+        return None  # removed meanwhile by another process
     if fcntl is not None:
         try:
             fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -221,6 +276,8 @@ def _read_offset(folder: Path) -> int:
 
 
 def _write_offset(folder: Path, offset: int) -> None:
-    # Written in place: a crash leaves the old or the new number, or an unreadable one that
-    # reads as 0 (then events are sent again, harmlessly: same event ids).
-    (folder / _OFFSET).write_text(str(offset))
+    # Written to a temporary file and renamed over the old one: a crash leaves the old number
+    # or the new one, never a torn one.
+    temporary = folder / f".{_OFFSET}.tmp"
+    temporary.write_text(str(offset))
+    temporary.replace(folder / _OFFSET)

@@ -231,6 +231,7 @@ class TrackingSession:
         ):
             recommendation_id, impression = self._recall(item_id)
         tracker = self._tracker
+        tracker._check_fork()  # before the event id is drawn (a fork without Python's hooks)
         composer = tracker._composer
         event = composer.build(
             event_type,

@@ -20,7 +20,7 @@ from ._compose import EventComposer
 from ._deadletter import DeadLetterWriter
 from ._delivery import RetryPolicy, Sender, build_client
 from ._errors import TrackerClosedError
-from ._event import Event, PropertiesInput, SentAtInput, _text
+from ._event import Event, PropertiesInput, SentAtInput, _text, renew_event_ids_after_fork
 from ._limits import LIMITS
 from ._ratelimit import AdaptiveRateLimiter
 from ._records import FailedEvent, FailureReason, TrackerStats
@@ -227,8 +227,12 @@ class Tracker:
         self._reset_state()
         _live_trackers.add(self)
 
-    def _reset_state(self) -> None:
-        """(Re)build everything a process owns: locks, buffer, counters, threads, sender."""
+    def _reset_state(self, in_child: bool = False) -> None:
+        """(Re)build everything a process owns: locks, buffer, counters, threads, sender.
+
+        In a forked child a spool that cannot be opened is logged, not raised (the fork hook
+        must not fail half way): the child then drops what does not fit, with a reason.
+        """
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)  # workers wait here for a ready batch
@@ -241,12 +245,20 @@ class Tracker:
         )
         self._waiting_for_room = 0
         # overflow="spill": the spool on disk; events being read back count in _refilling.
-        self._spool = None if self._spool_path is None else Spool(self._spool_path)
+        self._spool = None
+        if self._spool_path is not None:
+            try:
+                self._spool = Spool(self._spool_path)
+            except OSError:
+                if not in_child:
+                    raise
+                logger.exception("personalize-tracker: no spool in this forked process")
         self._refilling = 0
         self._close_spool_when_idle = False
         self._recovered = 0 if self._spool is None else self._spool.recovered
         self._spooled = self._recovered  # events on disk, not yet read back
         self._in_flight = 0
+        self._on_the_wire: dict[int, Batch[Event]] = {}  # batches taken, not yet finished
         self._flushing = 0
         self._stopping = False
         self._threads: list[threading.Thread] = []
@@ -318,6 +330,8 @@ class Tracker:
                 field, the problem and the limit). Nothing is queued.
             TrackerClosedError: the Tracker was closed.
         """
+        if self._pid != _getpid():
+            self._after_fork()  # before the event id is drawn: ids must differ from the parent's
         if metric_attribution_source is None:
             metric_attribution_source = self._default_source
         if self._plain:  # no schema, no truncation: the fast path
@@ -349,7 +363,7 @@ class Tracker:
                 impression,
                 metric_attribution_source,
             )
-        self.enqueue(event)
+        self._enqueue(event)
         return event
 
     def session(
@@ -497,17 +511,24 @@ class Tracker:
         """Queue an already built :class:`Event` (see :meth:`Event.create`) for delivery.
 
         Raises:
-            TrackerClosedError: the Tracker was closed.
+            TrackerClosedError: the Tracker was closed (also when it closes while ``track()``
+                waits for room with ``overflow="block"``; the event is then not counted).
         """
+        self._check_fork()
+        self._enqueue(event)
+
+    def _check_fork(self) -> None:
+        """Reset this process's state if it is a forked child (cheap when it is not)."""
         if self._pid != _getpid():
             self._after_fork()
+
+    def _enqueue(self, event: Event) -> None:
         if self._sync_block and self._is_full():
             self._pump(force=True, deadline=None, max_batches=1)  # make room on this thread
         problem = None
         with self._lock:
             if self._closed:
                 raise TrackerClosedError("track() called on a closed Tracker")
-            self._tracked += 1
             buffer = self._buffer
             if self._spool is None and buffer.size + self._refilling < self.max_queue_size:
                 # The common case, kept short: this runs on the caller's request path.
@@ -515,11 +536,15 @@ class Tracker:
                     self._work.notify()
             elif self._spool is not None and (self._spooled or self._refilling or self._is_full()):
                 # Once spilling, events go to disk until the spool is drained: first in, first out.
-                problem = self._spill([event])
+                problem = self._spill([event], [_monotonic()])
             elif self._is_full() and not self._wait_for_room():
+                if self._closed:  # close() ran while we waited: the event was never accepted
+                    raise TrackerClosedError("the Tracker closed while track() waited for room")
                 problem = f"the queue holds max_queue_size={self.max_queue_size} events"
             elif buffer.add((event.user_id, event.session_id), event, _monotonic()):
                 self._work.notify()
+            # Counted here, with its outcome decided, so that stats() always balances.
+            self._tracked += 1
             if problem is not None:
                 self._dropped += 1
             elif not self._threads and not self.sync:
@@ -542,16 +567,27 @@ class Tracker:
         try:
             return (
                 self._room.wait_for(lambda: not self._is_full() or self._closed, self.block_timeout)
+                and not self._closed
                 and not self._is_full()
             )
         finally:
             self._waiting_for_room -= 1
 
-    def _spill(self, events: list[Event]) -> str | None:
-        """Write events to the spool (lock held); return a problem if the disk refused them."""
+    def _spill(self, events: list[Event], tracked_at: list[float] | None = None) -> str | None:
+        """Write events to the spool (lock held); return a problem if the disk refused them.
+
+        ``tracked_at`` holds the monotonic time each event was tracked, kept on disk (as wall
+        clock time) so that ``max_event_age`` still counts from ``track()``; default: now.
+        """
         assert self._spool is not None
+        now_mono, now_wall = _monotonic(), time.time()
+        walls = (
+            [now_wall] * len(events)
+            if not tracked_at
+            else [now_wall - (now_mono - t) for t in tracked_at]
+        )
         try:
-            self._spooled += self._spool.append(events)
+            self._spooled += self._spool.append(events, walls)
         except OSError as exc:
             return f"the spool could not be written ({exc})"
         return None
@@ -666,19 +702,26 @@ class Tracker:
             self._sender.stop_waiting_at(deadline)  # retry waits end at the deadline
         if not self._flush(timeout):
             self._sender.stop_waiting_at(time.monotonic())  # and any still waiting, now
+        failed: list[FailedEvent] = []
         with self._lock:
-            # Anything still queued now (timeout passed) goes to the spool, or fails.
-            leftovers = [e for batch in self._buffer.drain() for e in batch.items]
-            spill_problem = self._spill(leftovers) if leftovers and self._spool else None
+            # Anything still queued now (timeout passed) goes to the spool, or fails; counted in
+            # this same critical section, so that stats() balances at every moment.
+            batches = self._buffer.drain()
+            leftovers = [e for batch in batches for e in batch.items]
+            times = [t for batch in batches for t in batch.times]
+            problem = None
+            if leftovers and self._spool is not None:
+                problem = self._spill(leftovers, times if len(times) == len(leftovers) else None)
+            if leftovers and (self._spool is None or problem is not None):
+                message = problem or "close() timed out before it was sent"
+                failed = [FailedEvent(e, FailureReason.CLOSED, None, message) for e in leftovers]
+                self._count_failures(failed)
             self._stopping = True
             self._work.notify_all()
             self._room.notify_all()
             threads = list(self._threads)
-        if leftovers and (self._spool is None or spill_problem is not None):
-            message = spill_problem or "close() timed out before it was sent"
-            self._record_failures(
-                [FailedEvent(e, FailureReason.CLOSED, None, message) for e in leftovers]
-            )
+        if failed:
+            self._report(failed)
         # Senders interrupted in a retry wait record their batch (spooled, or failed with reason
         # closed) within moments: allow them _JOIN_GRACE seconds past the deadline. One still in
         # a PutEvents call is left to finish; its batch stays pending until it does, and the
@@ -717,6 +760,36 @@ class Tracker:
         self._sender.stop_waiting_at(deadline)
         self._pump(force=True, deadline=deadline)
         self._shutdown(max(0.0, deadline - time.monotonic()))
+        self._abandon_in_flight()
+
+    def _abandon_in_flight(self) -> None:
+        """At interpreter exit: account for batches whose PutEvents call is still under way.
+
+        Their sender threads die with the process, so they would vanish. They go to the spool
+        (when it is still open) or fail with reason ``closed``; the call may in fact succeed, in
+        which case the event arrives twice, harmlessly (same event ids).
+        """
+        failed: list[FailedEvent] = []
+        with self._lock:
+            batches = list(self._on_the_wire.values())
+            self._on_the_wire.clear()
+            for batch in batches:
+                self._in_flight -= len(batch.items)
+                if self._spool is not None and self._spill(batch.items) is None:
+                    continue
+                failed.extend(
+                    FailedEvent(
+                        e,
+                        FailureReason.CLOSED,
+                        None,
+                        "the interpreter exited while its PutEvents call was under way "
+                        "(outcome unknown)",
+                    )
+                    for e in batch.items
+                )
+            self._count_failures(failed)
+        if failed:
+            self._report(failed)
 
     # ---------------------------------------------------------------------------------------
     # delivery
@@ -742,8 +815,9 @@ class Tracker:
         batch = self._buffer.take(time.monotonic(), force or self._flushing > 0 or self._stopping)
         if batch is not None:
             self._in_flight += len(batch.items)
+            self._on_the_wire[id(batch)] = batch
             if self._waiting_for_room:
-                self._room.notify()
+                self._room.notify(len(batch.items))  # room for as many callers as it frees
         return batch
 
     def _refill_due(self) -> int:
@@ -760,29 +834,36 @@ class Tracker:
     def _refill(self, count: int) -> None:
         """Read ``count`` reserved events back from the spool into the queue (no lock held)."""
         spool = self._spool
+        events: list[Event] = []
+        walls: list[float] = []
         try:
-            events = spool.read(count) if spool is not None else []
+            if spool is not None:
+                events, walls = spool.read(count)
         except OSError as exc:
             logger.error("personalize-tracker: reading the spool failed: %s", exc)
-            events = []
-        now = time.monotonic()
-        with self._lock:
-            self._refilling -= count
-            lost = count - len(events)
-            if lost:  # unreadable lines (each logged by the spool) or a read error
-                self._failed_by_reason["error"] = self._failed_by_reason.get("error", 0) + lost
-            if self._stopping and self._spool is not None and self._spill(events) is None:
-                events = []  # close() began meanwhile: they stay on disk
-            for event in events:
-                self._buffer.add((event.user_id, event.session_id), event, now)
-            self._work.notify_all()
-            if self._pending() == 0 or (self._stopping and self._in_flight == 0):
-                self._idle.notify_all()
-            spool = None
-            if self._close_spool_when_idle and self._in_flight == 0 and self._refilling == 0:
-                spool, self._spool = self._spool, None
-        if spool is not None:
-            spool.close()
+        finally:
+            # Whatever happened (even KeyboardInterrupt), the reservation is released and every
+            # reserved event is accounted for: in the queue, back on disk, or failed.
+            now_mono, now_wall = _monotonic(), time.time()
+            with self._lock:
+                self._refilling -= count
+                lost = count - len(events)
+                if lost:  # unreadable lines (each logged by the spool) or a read error
+                    self._failed_by_reason["error"] = self._failed_by_reason.get("error", 0) + lost
+                if self._stopping and self._spool is not None and self._spill(events) is None:
+                    events, walls = [], []  # close() began meanwhile: they stay on disk
+                for event, wall in zip(events, walls, strict=True):
+                    self._buffer.add(
+                        (event.user_id, event.session_id), event, now_mono - (now_wall - wall)
+                    )
+                self._work.notify_all()
+                if self._pending() == 0 or (self._stopping and self._in_flight == 0):
+                    self._idle.notify_all()
+                spool = None
+                if self._close_spool_when_idle and self._in_flight == 0 and self._refilling == 0:
+                    spool, self._spool = self._spool, None
+            if spool is not None:
+                spool.close()
 
     def _worker(self) -> None:
         while True:
@@ -840,12 +921,16 @@ class Tracker:
             failed = [
                 FailedEvent(e, FailureReason.ERROR, type(exc).__name__, str(exc)) for e in events
             ]
-            self._finish(0, failed, len(events))
+            self._finish(batch, 0, failed, len(events))
             raise
-        self._finish(outcome.delivered, outcome.failed, len(events))
+        self._finish(batch, outcome.delivered, outcome.failed, len(events))
 
-    def _finish(self, delivered: int, failed: list[FailedEvent], taken: int) -> None:
+    def _finish(
+        self, batch: Batch[Event], delivered: int, failed: list[FailedEvent], taken: int
+    ) -> None:
         with self._lock:
+            if self._on_the_wire.pop(id(batch), None) is None:
+                return  # abandoned at interpreter exit: already accounted for
             self._delivered += delivered
             self._in_flight -= taken
             if failed and self._spool is not None:
@@ -944,11 +1029,15 @@ class Tracker:
         """
         if self._pid == os.getpid():
             return
+        renew_event_ids_after_fork()
         if self._own_client:
             self._client = self._build_client()
         if self._spool is not None:
             self._spool.abandon()  # the parent's spool stays the parent's
-        self._reset_state()
+            self._spool = None
+        if self._dead_letters is not None:  # its lock may have been held by a parent thread
+            self._dead_letters = DeadLetterWriter(self._dead_letters.path, self.tracking_id)
+        self._reset_state(in_child=True)
 
 
 def _positive(name: str, value: float) -> None:

@@ -1,0 +1,209 @@
+"""Regressions found in review: each reproduces a scenario that once lost or stranded events."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from personalize_tracker import Event, Tracker, TrackerClosedError
+from personalize_tracker._serial import event_to_dict
+
+from conftest import FakeClient
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Poll a condition that has no event to wait on (another thread reaching a wait)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        threading.Event().wait(0.002)
+    return True
+
+
+def balanced(tracker: Tracker) -> bool:
+    s = tracker.stats()
+    return s.tracked == s.delivered + s.failed + s.dropped + s.pending
+
+
+def test_close_while_track_blocks_for_room(fake_client: FakeClient) -> None:
+    tracker = Tracker(
+        "t",
+        client=fake_client,
+        max_queue_size=2,
+        max_workers=1,
+        flush_interval=3600,
+        overflow="block",
+        block_timeout=30,
+        max_requests_per_second=None,
+    )
+    tracker.track("click", "s-1")
+    tracker.track("click", "s-2")  # full, and nothing is due for an hour
+    outcome: dict[str, object] = {}
+
+    def blocked() -> None:
+        try:
+            tracker.track("click", "s-3")
+            outcome["result"] = "accepted"
+        except TrackerClosedError as exc:
+            outcome["result"] = exc
+
+    thread = threading.Thread(target=blocked)
+    thread.start()
+    assert wait_until(lambda: tracker._waiting_for_room == 1)
+    assert balanced(tracker)  # the waiting event is not counted yet
+    tracker.close(timeout=0)
+    thread.join(10)
+    assert isinstance(outcome["result"], TrackerClosedError)
+    stats = tracker.stats()
+    assert (stats.tracked, stats.pending) == (2, 0)
+    assert balanced(tracker)
+
+
+def test_blocked_callers_all_wake_when_a_batch_frees_room(fake_client: FakeClient) -> None:
+    fake_client.gate = threading.Event()  # the one sender holds whatever it takes
+    tracker = Tracker(
+        "t",
+        client=fake_client,
+        max_queue_size=10,
+        max_workers=1,
+        flush_interval=3600,
+        overflow="block",
+        block_timeout=30,
+        max_requests_per_second=None,
+    )
+    for n in range(9):
+        tracker.track("click", "s-a", item_id=f"i-{n}")  # 9 of one session: not a full batch
+    tracker.track("click", "s-b")  # the queue is full, and nothing is due for an hour
+    waiters = [threading.Thread(target=tracker.track, args=("view", f"w-{n}")) for n in range(5)]
+    for waiter in waiters:
+        waiter.start()
+    assert wait_until(lambda: tracker._waiting_for_room == 5)
+    tracker.flush(timeout=0.01)  # the sender takes the 9 events of s-a: room for 9 callers
+    for waiter in waiters:
+        waiter.join(5)  # all five get in, long before their 30 s block_timeout
+        assert not waiter.is_alive()
+    fake_client.gate.set()
+    tracker.close()
+    stats = tracker.stats()
+    assert (stats.delivered, stats.dropped) == (15, 0)
+
+
+def test_an_unreadable_spool_line_is_counted_not_fatal(
+    fake_client: FakeClient, tmp_path: Path
+) -> None:
+    orphan = tmp_path / "spool" / "99999-deadbeef"
+    orphan.mkdir(parents=True)
+    good = event_to_dict(Event("click", "s-1", 1714564800.0, "e-good"))
+    good["trackedAt"] = time.time()
+    (orphan / "events.jsonl").write_text("null\n" + json.dumps(good) + "\n")
+    tracker = Tracker("t", client=fake_client, overflow="spill", spool_path=tmp_path / "spool")
+    assert tracker.stats().recovered == 2
+    assert tracker.flush(timeout=10)
+    tracker.close(timeout=10)
+    stats = tracker.stats()
+    assert (stats.delivered, stats.failed_by_reason) == (1, {"error": 1})
+    assert balanced(tracker)
+    assert [e["eventId"] for e in fake_client.delivered_events] == ["e-good"]
+
+
+def test_event_age_counts_from_track_for_spooled_events(
+    fake_client: FakeClient, tmp_path: Path
+) -> None:
+    fake_client.gate = threading.Event()
+    tracker = Tracker(
+        "t",
+        client=fake_client,
+        overflow="spill",
+        spool_path=tmp_path,
+        max_queue_size=10,
+        max_workers=1,
+        max_event_age=0.3,
+        flush_interval=0.01,
+        max_requests_per_second=None,
+    )
+    for _ in range(10):
+        tracker.track("click", "held")  # a full batch, held in flight by the gate
+    assert wait_until(lambda: tracker._buffer.size == 0)
+    for n in range(30):
+        tracker.track("click", f"s-{n}")  # 10 in memory, 20 on disk
+    assert tracker.stats().spooled == 20
+    threading.Event().wait(0.5)  # every event is now older than max_event_age
+    fake_client.gate.set()
+    assert tracker.flush(timeout=30)
+    tracker.close()
+    # the held batch was sent before it expired; all 30 others expired, spooled or not
+    assert tracker.stats().failed_by_reason == {"expired": 30}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs libc fork()")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_fork_without_python_hooks_gets_fresh_event_ids(fake_client: FakeClient) -> None:
+    tracker = Tracker("t", client=fake_client, sync=True)
+    tracker.track("warmup", "s-0")
+    libc = ctypes.CDLL(None)
+    read_end, write_end = os.pipe()
+    children = []
+    for n in range(2):
+        pid = libc.fork()  # a C fork, as uWSGI does: os.register_at_fork hooks do not run
+        if pid == 0:
+            event = tracker.track("click", f"child-{n}")
+            os.write(write_end, (event.event_id + "\n").encode())
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    os.close(write_end)
+    ids = os.read(read_end, 4096).decode().split()
+    os.close(read_end)
+    parent_prefix = tracker.track("click", "s-parent").event_id.rsplit("-", 1)[0]
+    prefixes = {i.rsplit("-", 1)[0] for i in ids}
+    assert len(ids) == 2
+    assert len(prefixes) == 2
+    assert parent_prefix not in prefixes
+    tracker.close()
+
+
+@pytest.mark.slow
+def test_a_call_on_the_wire_at_exit_is_spooled_not_lost(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import threading
+        from personalize_tracker import Tracker
+
+        release = threading.Event()
+        on_wire = threading.Event()
+
+        class SlowClient:
+            def put_events(self, **params):
+                on_wire.set()
+                release.wait(60)  # an endpoint that answers far too late
+                return {{}}
+
+        tracker = Tracker("t", client=SlowClient(), exit_timeout=0.2, flush_interval=0.01,
+                          overflow="spill", spool_path={str(tmp_path / "spool")!r})
+        tracker.track("click", "s-1")
+        on_wire.wait(10)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [
+        line
+        for path in (tmp_path / "spool").glob("*/events.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+    assert len(lines) == 1
+    assert json.loads(lines[0])["sessionId"] == "s-1"
