@@ -8,6 +8,14 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
+from hypothesis import HealthCheck, settings
+
+# Timing-based health checks and deadlines fail on a loaded 2-core machine for reasons that say
+# nothing about the code; the properties themselves are checked all the same.
+settings.register_profile(
+    "personalize-tracker", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("personalize-tracker")
 
 
 def client_error(code: str, status: int, message: str = "boom") -> ClientError:

@@ -154,7 +154,7 @@ def test_over_http(personalize_events_server: PersonalizeEventsMock) -> None:
 def test_one_poison_event_among_thousands(personalize_events: PersonalizeEventsMock) -> None:
     personalize_events.reject_events(lambda e: e.item_id == "poison")
     failed: list[FailedEvent] = []
-    with in_process_tracker(on_failure=failed.extend, flush_interval=0.05) as tracker:
+    with in_process_tracker(on_failure=failed.extend) as tracker:
         for n in range(2000):
             item = "poison" if n == 1234 else f"i-{n}"
             tracker.track("view", f"s-{n % 200}", f"u-{n % 200}", item)

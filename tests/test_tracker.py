@@ -352,6 +352,7 @@ def test_close_timeout_fails_events_never_sent(fake_client: FakeClient, failures
 
 
 def test_sync_mode_delivers_on_callers_thread(fake_client: FakeClient) -> None:
+    threads_before = set(threading.enumerate())
     with make_tracker(fake_client, sync=True) as tracker:
         for n in range(10):
             tracker.track("click", "s-1", item_id=f"i-{n}")
@@ -361,7 +362,8 @@ def test_sync_mode_delivers_on_callers_thread(fake_client: FakeClient) -> None:
         assert tracker.flush()
         assert tracker.stats().delivered == 11
     assert fake_client.threads == {threading.get_ident()}
-    assert not any(t.name.startswith("personalize-tracker") for t in threading.enumerate())
+    started = set(threading.enumerate()) - threads_before
+    assert not any(t.name.startswith("personalize-tracker") for t in started)
 
 
 def test_sync_mode_retries_and_splits_like_async(
