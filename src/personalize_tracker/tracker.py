@@ -109,7 +109,8 @@ class Tracker:
             :class:`FailedEvent`), on the thread where it happened (a sender thread, or the caller
             of ``track()`` for ``queue_full``). Without it, failures are logged at WARNING on the
             ``personalize_tracker`` logger (event ids, reason and AWS error; never user ids or
-            properties). Exceptions it raises are logged and swallowed.
+            properties). Exceptions it raises are logged and swallowed. It must not call
+            ``flush()`` or ``close()``: on a sender thread, they would wait for that thread.
         schema: an :class:`InteractionsSchema`: ``track()`` then also checks each event against
             it (property keys are schema fields, values fit their types, ``event_value`` needs
             ``EVENT_VALUE``, ``impression`` needs ``IMPRESSION``, a non-nullable ``ITEM_ID``
@@ -749,9 +750,11 @@ class Tracker:
 
     def _exit_flush(self) -> None:
         """Flush at interpreter exit, for at most ``exit_timeout`` seconds, starting no thread."""
-        if self._closed or self._pid != os.getpid():
+        if self._pid != os.getpid():
             return
         with self._lock:
+            if self._closed:  # close() ran, or runs now on another thread: it does the work
+                return
             self._closed = True
             self._room.notify_all()
         # Worker threads (daemons) may still run; either way this thread helps deliver, since
