@@ -602,6 +602,11 @@ def encode_normalised(normalised: Mapping[str, Any]) -> str | None:
     """
     if None in normalised.values():
         normalised = {k: v for k, v in normalised.items() if v is not None}
+    return _encode_within_limit(normalised)
+
+
+def _encode_within_limit(normalised: Mapping[str, Any]) -> str | None:
+    """Encode properties without None values; None when empty; check the 1024-character limit."""
     if not normalised:
         return None
     encoded = _encode_json(normalised)
@@ -634,14 +639,4 @@ def encode_properties(properties: Mapping[str, Any] | str) -> str | None:
             than 1000 characters (Personalize's limit for categorical values), or an encoding
             longer than 1024 characters (PutEvents API).
     """
-    normalised = _normalise_properties(_as_mapping(properties))
-    if not normalised:
-        return None
-    encoded = _encode_json(normalised)
-    if len(encoded) > LIMITS.properties_max:
-        raise InvalidEventError(
-            "properties",
-            f"encodes to {len(encoded)} characters",
-            f"at most {LIMITS.properties_max} characters of JSON (PutEvents API)",
-        )
-    return encoded
+    return _encode_within_limit(_normalise_properties(_as_mapping(properties)))
