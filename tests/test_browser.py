@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,6 +39,8 @@ if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
     pytest.skip(f"{MISSING} (.ci/run does)", allow_module_level=True)
 
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 @pytest.fixture
@@ -115,29 +118,36 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
         driver.quit()
 
 
+def wait_for(browser: webdriver.Chrome, by: str, value: str) -> Any:
+    """The element once the page that has it has loaded (a click's navigation is asynchronous)."""
+    return WebDriverWait(browser, 15).until(
+        expected_conditions.presence_of_element_located((by, value))
+    )
+
+
 def test_browse_log_in_and_click_a_recommendation(
     endpoint: PersonalizeEventsMock, shop: tuple[str, Path], browser: webdriver.Chrome
 ) -> None:
     url, database = shop
     # Anonymous: the catalog, then a product page.
     browser.get(f"{url}/")
-    browser.find_element(By.CSS_SELECTOR, "a.product").click()
-    viewed = browser.find_element(By.ID, "product").get_attribute("data-item")
+    wait_for(browser, By.CSS_SELECTOR, "a.product").click()
+    viewed = wait_for(browser, By.ID, "product").get_attribute("data-item")
     [cookie] = [c for c in browser.get_cookies() if c["name"] == "personalize_session"]
     assert cookie["httpOnly"]
     assert cookie["sameSite"] == "Lax"
 
     # Log in with Django's auth; back on the catalog, click a recommended item.
     browser.find_element(By.ID, "login").click()
-    browser.find_element(By.NAME, "username").send_keys("demo")
+    wait_for(browser, By.NAME, "username").send_keys("demo")
     browser.find_element(By.NAME, "password").send_keys("demo-password")
     browser.find_element(By.ID, "submit").click()
-    assert browser.find_element(By.ID, "who").text == "Signed in as demo"
+    assert wait_for(browser, By.ID, "who").text == "Signed in as demo"
     recommended = browser.find_elements(By.CSS_SELECTOR, "a.recommended")
     assert recommended, "the catalog shows recommendations"
     clicked = recommended[1].get_attribute("data-item")
     recommended[1].click()
-    assert browser.find_element(By.ID, "product").get_attribute("data-item") == clicked
+    assert wait_for(browser, By.ID, "product").get_attribute("data-item") == clicked
     user_agent = browser.execute_script("return navigator.userAgent")
 
     assert endpoint.wait_for_events(2, timeout=15), endpoint.events
