@@ -15,18 +15,47 @@ See ``Tracker`` for the options, and ``personalize_tracker.testing`` for a local
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._errors import InvalidEventError, TrackerClosedError
 from ._event import Event, to_camel_case
 from ._limits import LIMITS, PutEventsLimits
 from ._records import FailedEvent, FailureReason, TrackerStats
-from ._replay import BadRow, ReplaySample, ReplaySummary, replay
 from .recommendations import Recommendations
 from .schema import InteractionsSchema, SchemaField
 from .serverless import flush_after
 from .session import TrackingSession
 from .tracker import Tracker
 
+if TYPE_CHECKING:
+    from ._replay import BadRow, ReplaySample, ReplaySummary, replay
+
 __version__ = "0.1.0"
+
+# Imported on first use: replay() (notebooks, the CLI) pulls in the bulk readers and the demo
+# machinery, ~45 ms that a web process tracking events never needs.
+_LAZY = {
+    "BadRow": "._replay",
+    "ReplaySample": "._replay",
+    "ReplaySummary": "._replay",
+    "replay": "._replay",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "LIMITS",
