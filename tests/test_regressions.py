@@ -207,3 +207,30 @@ def test_a_call_on_the_wire_at_exit_is_spooled_not_lost(tmp_path: Path) -> None:
     ]
     assert len(lines) == 1
     assert json.loads(lines[0])["sessionId"] == "s-1"
+
+
+def test_flush_ends_under_steady_traffic_and_covers_what_came_before(
+    fake_client: FakeClient,
+) -> None:
+    tracker = Tracker("t", client=fake_client, flush_interval=3600, max_queue_size=100_000)
+    stop = threading.Event()
+
+    def steady_traffic() -> None:
+        n = 0
+        while not stop.is_set():
+            tracker.track("view", f"other-{n % 50}")
+            n += 1
+
+    producer = threading.Thread(target=steady_traffic)
+    producer.start()
+    try:
+        mine = {tracker.track("click", f"mine-{n % 3}").event_id for n in range(25)}
+        assert tracker.flush(timeout=None) is True  # returns although traffic goes on
+        delivered = {e["eventId"] for e in fake_client.delivered_events}
+        assert mine <= delivered
+        assert not stop.is_set()
+    finally:
+        stop.set()
+        producer.join(10)
+    tracker.close()
+    assert balanced(tracker)

@@ -2,7 +2,10 @@
 
 A PutEvents call carries one ``userId`` and one ``sessionId``, so events are grouped by that pair.
 A group holding a full batch (10 events) is ready at once; any other group is ready when its oldest
-pending event has waited ``flush_interval`` seconds, or at once while a flush is under way.
+pending event has waited ``flush_interval`` seconds, or at once when a flush covers it. Each group
+carries the generation it was created in: a flush forces out the groups that existed when it
+began (see :meth:`GroupBuffer.new_generation`), not those created while it waits, so that a flush
+ends even while other threads keep tracking, and does not break their batches up.
 
 The buffer is a plain data structure: the Tracker holds its lock around every call.
 """
@@ -29,11 +32,13 @@ class Batch(Generic[T]):
         key: the group's (user_id, session_id).
         items: 1 to ``batch_size`` items.
         times: the monotonic arrival time of each item, or ``[]`` when the buffer keeps none.
+        generation: the generation of the group it came from.
     """
 
     key: GroupKey
     items: list[T]
     times: list[float]
+    generation: int = 0
 
 
 class _Group(Generic[T]):
@@ -45,9 +50,10 @@ class _Group(Generic[T]):
     off once it is half the list, so a long group (one busy session) stays linear, not quadratic.
     """
 
-    __slots__ = ("head", "items", "since", "times")
+    __slots__ = ("generation", "head", "items", "since", "times")
 
-    def __init__(self, item: T, since: float, keep_times: bool) -> None:
+    def __init__(self, item: T, since: float, keep_times: bool, generation: int) -> None:
+        self.generation = generation
         self.items: list[T] = [item]
         self.times: list[float] | None = [since] if keep_times else None
         self.head = 0  # items before it were taken already
@@ -70,6 +76,7 @@ class GroupBuffer(Generic[T]):
         self.flush_interval = flush_interval
         self.keep_times = keep_times
         self.size = 0  #: items held
+        self.generation = 0  #: the generation new groups get
         # Groups in the order they were created, which is the order of their ``since``: the
         # first group is always the next one due.
         self._groups: OrderedDict[GroupKey, _Group[T]] = OrderedDict()
@@ -88,7 +95,7 @@ class GroupBuffer(Generic[T]):
         group = self._groups.get(key)
         if group is None:
             first = not self._groups
-            self._groups[key] = _Group(item, now, self.keep_times)
+            self._groups[key] = _Group(item, now, self.keep_times, self.generation)
             self.size += 1
             if self.batch_size == 1:
                 self._full.append(key)
@@ -104,11 +111,25 @@ class GroupBuffer(Generic[T]):
             return True
         return False
 
-    def take(self, now: float, force: bool = False) -> Batch[T] | None:
+    def new_generation(self) -> int:
+        """Start a new generation; return the previous one, which every existing group has or
+        precedes (a flush then forces the groups of that generation and older)."""
+        self.generation += 1
+        return self.generation - 1
+
+    def oldest_generation(self) -> int | None:
+        """The generation of the oldest group, or None when empty (generations only grow along
+        the creation order, so no group is older than this one)."""
+        if not self._groups:
+            return None
+        return next(iter(self._groups.values())).generation
+
+    def take(self, now: float, force: bool = False, force_generation: int = -1) -> Batch[T] | None:
         """Remove and return the next ready batch, or None when nothing is ready.
 
         Full batches go first; then the group whose oldest item is longest waiting, if it has
-        waited ``flush_interval`` seconds or ``force`` is set (a flush).
+        waited ``flush_interval`` seconds, if ``force`` is set (everything goes: close), or if
+        its generation is ``force_generation`` or older (a flush).
         """
         while self._full:
             key = self._full.popleft()
@@ -118,22 +139,28 @@ class GroupBuffer(Generic[T]):
         if not self._groups:
             return None
         key, group = next(iter(self._groups.items()))
-        if force or now - group.since >= self.flush_interval:
+        if (
+            force
+            or group.generation <= force_generation
+            or now - group.since >= self.flush_interval
+        ):
             return self._take_from(key, group)
         return None
 
-    def seconds_until_due(self, now: float) -> float | None:
+    def seconds_until_due(self, now: float, force_generation: int = -1) -> float | None:
         """Seconds until the next group is due (0 if one is ready now), None when empty."""
         if self._full:
             return 0.0
         if not self._groups:
             return None
         group = next(iter(self._groups.values()))
+        if group.generation <= force_generation:
+            return 0.0
         return max(0.0, group.since + self.flush_interval - now)
 
-    def has_ready(self, now: float, force: bool = False) -> bool:
+    def has_ready(self, now: float, force: bool = False, force_generation: int = -1) -> bool:
         """Whether :meth:`take` would return a batch now."""
-        wait = self.seconds_until_due(now)
+        wait = self.seconds_until_due(now, force_generation)
         return wait is not None and (force or wait == 0.0)
 
     def drain(self) -> list[Batch[T]]:
@@ -154,10 +181,12 @@ class GroupBuffer(Generic[T]):
                 del items[:head]
                 if times is not None:
                     del times[:head]
-            batch = Batch(key, items, [] if times is None else times)
+            batch = Batch(key, items, [] if times is None else times, group.generation)
         else:
             end = head + count
-            batch = Batch(key, items[head:end], [] if times is None else times[head:end])
+            batch = Batch(
+                key, items[head:end], [] if times is None else times[head:end], group.generation
+            )
             if end * 2 >= len(items):  # cut the taken prefix off: amortised O(1) per item
                 del items[:end]
                 if times is not None:

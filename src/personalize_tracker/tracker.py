@@ -260,7 +260,9 @@ class Tracker:
         self._spooled = self._recovered  # events on disk, not yet read back
         self._in_flight = 0
         self._on_the_wire: dict[int, Batch[Event]] = {}  # batches taken, not yet finished
-        self._flushing = 0
+        self._flush_waiters = 0  # threads in flush(), waiting on _idle
+        self._force_generation = -1  # buffer groups of this generation and older are due now
+        self._refill_horizon = -1  # groups read back from the spool during a flush
         self._stopping = False
         self._threads: list[threading.Thread] = []
         self._tracked = self._recovered  # events adopted from an ended process count as tracked
@@ -678,20 +680,43 @@ class Tracker:
     # flushing and shutdown
 
     def _flush(self, timeout: float | None) -> bool:
+        """Send what was pending when called; wait until it is delivered or failed.
+
+        Events tracked meanwhile by other threads are neither forced out nor waited for (so a
+        flush ends under steady traffic), except those in the spool, which drains first in,
+        first out.
+        """
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        with self._lock:
+            generation = self._buffer.new_generation()
+            self._force_generation = max(self._force_generation, generation)
         if self.sync or not self._threads:
             # No worker threads (sync mode, or none started): deliver on this thread.
-            self._pump(force=True, deadline=deadline)
+            self._pump(force=False, deadline=deadline)
         with self._lock:
-            self._flushing += 1
+            self._flush_waiters += 1
             self._work.notify_all()
             try:
                 return self._idle.wait_for(
-                    lambda: self._pending() == 0,
+                    lambda: self._flushed(generation),
                     None if deadline is None else max(0.0, deadline - time.monotonic()),
                 )
             finally:
-                self._flushing -= 1
+                self._flush_waiters -= 1
+
+    def _flushed(self, generation: int) -> bool:
+        """Whether everything of ``generation`` and older is done (lock held).
+
+        Events read back from the spool during a flush were pending before it began: their
+        groups are forced too, up to ``_refill_horizon``.
+        """
+        if self._spooled or self._refilling:
+            return False
+        horizon = max(generation, self._refill_horizon)
+        oldest = self._buffer.oldest_generation()
+        if oldest is not None and oldest <= horizon:
+            return False  # a group that existed when the flush began is still queued
+        return all(b.generation > horizon for b in self._on_the_wire.values())
 
     def _pending(self) -> int:
         """Events not yet delivered, failed or dropped (lock held)."""
@@ -815,7 +840,7 @@ class Tracker:
 
     def _next_batch(self, force: bool) -> Batch[Event] | None:
         """Take a ready batch and count it in flight (lock held)."""
-        batch = self._buffer.take(time.monotonic(), force or self._flushing > 0 or self._stopping)
+        batch = self._buffer.take(time.monotonic(), force or self._stopping, self._force_generation)
         if batch is not None:
             self._in_flight += len(batch.items)
             self._on_the_wire[id(batch)] = batch
@@ -859,8 +884,11 @@ class Tracker:
                     self._buffer.add(
                         (event.user_id, event.session_id), event, now_mono - (now_wall - wall)
                     )
+                if events and self._flush_waiters:  # they predate the flush: force them out too
+                    self._refill_horizon = self._buffer.new_generation()
+                    self._force_generation = max(self._force_generation, self._refill_horizon)
                 self._work.notify_all()
-                if self._pending() == 0 or (self._stopping and self._in_flight == 0):
+                if self._flush_waiters or (self._stopping and self._in_flight == 0):
                     self._idle.notify_all()
                 spool = None
                 if self._close_spool_when_idle and self._in_flight == 0 and self._refilling == 0:
@@ -890,12 +918,16 @@ class Tracker:
                     return refill, None
                 batch = self._next_batch(force=False)
                 if batch is not None:
-                    if self._buffer.has_ready(time.monotonic(), self._flushing > 0):
+                    if self._buffer.has_ready(
+                        time.monotonic(), self._stopping, self._force_generation
+                    ):
                         self._work.notify()  # more to do: wake another sender
                     return 0, batch
                 if self._stopping:
                     return 0, None
-                self._work.wait(self._buffer.seconds_until_due(time.monotonic()))
+                self._work.wait(
+                    self._buffer.seconds_until_due(time.monotonic(), self._force_generation)
+                )
 
     def _pump(self, force: bool, deadline: float | None, max_batches: int | None = None) -> None:
         """Deliver ready batches on the calling thread until none is ready, ``deadline`` passes
@@ -942,7 +974,7 @@ class Tracker:
                 if closed and self._spill(closed) is None:
                     failed = [f for f in failed if f.reason is not FailureReason.CLOSED]
             self._count_failures(failed)
-            if self._pending() == 0 or (self._stopping and self._in_flight == 0):
+            if self._flush_waiters or (self._stopping and self._in_flight == 0):
                 self._idle.notify_all()
             spool = None
             if self._close_spool_when_idle and self._in_flight == 0 and self._refilling == 0:
@@ -968,7 +1000,7 @@ class Tracker:
         """Count failures of events that were in the buffer, then report them."""
         with self._lock:
             self._count_failures(failed)
-            if self._pending() == 0:
+            if self._flush_waiters:
                 self._idle.notify_all()
         self._report(failed)
 
