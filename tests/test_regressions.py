@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from personalize_tracker import Event, Tracker, TrackerClosedError
+from personalize_tracker import Event, FailedEvent, Tracker, TrackerClosedError
 from personalize_tracker._serial import event_to_dict
 
-from conftest import FakeClient
+from conftest import FakeClient, client_error
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
@@ -233,4 +233,31 @@ def test_flush_ends_under_steady_traffic_and_covers_what_came_before(
         stop.set()
         producer.join(10)
     tracker.close()
+    assert balanced(tracker)
+
+
+def test_ctrl_c_during_a_split_keeps_what_was_delivered(fake_client: FakeClient) -> None:
+    calls: list[int] = []
+
+    def script(params: dict[str, object]) -> Exception | None:
+        calls.append(1)
+        if len(calls) == 1:
+            return client_error("InvalidInputException", 400, "bad event")
+        if len(calls) == 2:
+            return None  # the first half is delivered
+        raise KeyboardInterrupt  # Ctrl-C while the second half is sent
+
+    fake_client.script = script
+    failed: list[FailedEvent] = []
+    tracker = Tracker(
+        "t", client=fake_client, sync=True, max_requests_per_second=None, on_failure=failed.extend
+    )
+    for _ in range(9):
+        tracker.track("click", "s-1")
+    with pytest.raises(KeyboardInterrupt):
+        tracker.track("click", "s-1")  # the tenth fills the batch: sync mode sends it here
+    stats = tracker.stats()
+    assert len(fake_client.delivered_events) == stats.delivered == 5
+    assert stats.failed_by_reason == {"error": 5}
+    assert len(failed) == 5
     assert balanced(tracker)

@@ -114,10 +114,11 @@ class RetryPolicy:
 
 @attrs.define
 class DeliveryOutcome:
-    """What became of one batch."""
+    """What became of one batch: ``delivered`` events (and which), and the ``failed`` ones."""
 
     delivered: int = 0
     failed: list[FailedEvent] = attrs.field(factory=list)
+    delivered_events: list[Event] = attrs.field(factory=list)
 
 
 class Aborted(Exception):
@@ -203,6 +204,7 @@ class Sender:
         session_id: str,
         events: list[Event],
         tracked_at: list[float] | None = None,
+        outcome: DeliveryOutcome | None = None,
     ) -> DeliveryOutcome:
         """Deliver ``events`` (1-10, one user and session), splitting a batch the service rejects.
 
@@ -212,13 +214,16 @@ class Sender:
             events: the events, in the order they were tracked.
             tracked_at: the monotonic time each event was tracked (needed for
                 ``max_event_age``), or None.
+            outcome: the record to fill in (default: a new one). A caller that passes its own
+                knows what was settled even if a ``BaseException`` (Ctrl-C) cuts the send short.
 
         On ``InvalidInputException`` a batch of more than one event is halved and each half is
         sent again, until the offending event stands alone: only it fails (reason ``invalid``),
         the others are delivered. Before each attempt, events older than ``max_event_age`` are
         taken out (reason ``expired``). Never raises: every event ends delivered or in ``failed``.
         """
-        outcome = DeliveryOutcome()
+        if outcome is None:
+            outcome = DeliveryOutcome()
         stack = [_Part(events, tracked_at or [])]
         while stack:
             part = stack.pop()
@@ -249,6 +254,7 @@ class Sender:
                 )
             else:
                 outcome.delivered += len(part.events)
+                outcome.delivered_events.extend(part.events)
         return outcome
 
     def _expire(self, part: _Part, outcome: DeliveryOutcome) -> None:

@@ -18,7 +18,7 @@ import boto3
 from ._buffer import Batch, GroupBuffer
 from ._compose import EventComposer
 from ._deadletter import DeadLetterWriter
-from ._delivery import RetryPolicy, Sender, build_client
+from ._delivery import DeliveryOutcome, RetryPolicy, Sender, build_client
 from ._errors import TrackerClosedError
 from ._event import Event, PropertiesInput, SentAtInput, _text, renew_event_ids_after_fork
 from ._limits import LIMITS
@@ -950,13 +950,19 @@ class Tracker:
     def _deliver(self, batch: Batch[Event]) -> None:
         user_id, session_id = batch.key
         events = batch.items
+        outcome = DeliveryOutcome()
         try:
-            outcome = self._sender.send(user_id, session_id, events, batch.times or None)
+            self._sender.send(user_id, session_id, events, batch.times or None, outcome)
         except BaseException as exc:  # never lose count, even on KeyboardInterrupt
-            failed = [
-                FailedEvent(e, FailureReason.ERROR, type(exc).__name__, str(exc)) for e in events
+            # What was settled before the interruption stays settled; the rest fails.
+            settled = {id(e) for e in outcome.delivered_events}
+            settled.update(id(f.event) for f in outcome.failed)
+            failed = outcome.failed + [
+                FailedEvent(e, FailureReason.ERROR, type(exc).__name__, str(exc))
+                for e in events
+                if id(e) not in settled
             ]
-            self._finish(batch, 0, failed, len(events))
+            self._finish(batch, outcome.delivered, failed, len(events))
             raise
         self._finish(batch, outcome.delivered, outcome.failed, len(events))
 
