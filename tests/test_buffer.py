@@ -34,13 +34,14 @@ def test_add_reports_when_a_batch_becomes_ready_or_first_group_arrives() -> None
     assert buffer.add(("u", "b"), 3, 0.0) is True  # full batch
 
 
-def test_full_batches_go_before_older_partial_groups() -> None:
+def test_full_batches_go_before_partial_groups_not_yet_due() -> None:
     buffer: GroupBuffer[str] = GroupBuffer(batch_size=2, flush_interval=1.0)
     buffer.add((None, "old"), "o1", 0.0)
     buffer.add(("u", "new"), "n1", 0.5)
     buffer.add(("u", "new"), "n2", 0.5)
-    assert taken(buffer, 2.0) == (("u", "new"), ["n1", "n2"])
-    assert taken(buffer, 2.0) == ((None, "old"), ["o1"])
+    assert taken(buffer, 0.6) == (("u", "new"), ["n1", "n2"])
+    assert taken(buffer, 0.6) is None
+    assert taken(buffer, 1.0) == ((None, "old"), ["o1"])
 
 
 def test_users_and_sessions_are_separate_groups() -> None:
@@ -108,3 +109,34 @@ def test_arrival_times_are_kept_only_when_asked() -> None:
     assert plain.take(0.0) == Batch(("u", "s"), [0, 1], [])
     assert timed.take(0.0) == Batch(("u", "s"), [0, 1], [0.0, 1.0])
     assert timed.drain() == [Batch(("u", "s"), [2], [2.0])]
+
+
+def test_a_due_group_goes_before_full_batches() -> None:
+    buffer: GroupBuffer[int] = GroupBuffer(batch_size=2, flush_interval=1.0)
+    buffer.add(("u", "old"), 0, now=0.0)
+    for n in range(4):
+        buffer.add(("u", "busy"), n, now=1.5)  # two full batches
+    assert taken(buffer, 1.5) == (("u", "old"), [0])  # waited its interval: first
+    assert taken(buffer, 1.5) == (("u", "busy"), [0, 1])
+
+
+def test_force_pending_forces_only_what_is_there() -> None:
+    buffer: GroupBuffer[int] = GroupBuffer(batch_size=3, flush_interval=100.0)
+    for n in range(5):
+        buffer.add(("u", "s"), n, now=0.0)
+    buffer.add(("v", "s"), 9, now=0.0)
+    assert buffer.force_pending() == 6
+    buffer.add(("u", "s"), 5, now=1.0)  # after the flush began: not forced
+    buffer.add(("w", "s"), 7, now=1.0)
+    first = buffer.take(1.0)
+    assert first is not None
+    assert (first.key, first.items, first.forced) == (("u", "s"), [0, 1, 2], True)
+    assert buffer.forced == 3
+    second = buffer.take(1.0)
+    assert second is not None
+    assert (second.items, second.forced) == ([3, 4, 5], True)  # the batch carries item 5 along
+    third = buffer.take(1.0)
+    assert third is not None
+    assert (third.key, third.items, third.forced) == (("v", "s"), [9], True)
+    assert buffer.forced == 0
+    assert buffer.take(1.0) is None  # ("w", "s") was added later: it waits for its interval

@@ -212,7 +212,14 @@ def test_a_call_on_the_wire_at_exit_is_spooled_not_lost(tmp_path: Path) -> None:
 def test_flush_ends_under_steady_traffic_and_covers_what_came_before(
     fake_client: FakeClient,
 ) -> None:
-    tracker = Tracker("t", client=fake_client, flush_interval=3600, max_queue_size=100_000)
+    tracker = Tracker(
+        "t",
+        client=fake_client,
+        flush_interval=3600,
+        max_queue_size=5_000,  # full at times: the producer outruns the senders, and drops
+        max_requests_per_second=None,
+        on_failure=lambda failed: None,
+    )
     stop = threading.Event()
 
     def steady_traffic() -> None:

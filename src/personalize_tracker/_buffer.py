@@ -2,10 +2,11 @@
 
 A PutEvents call carries one ``userId`` and one ``sessionId``, so events are grouped by that pair.
 A group holding a full batch (10 events) is ready at once; any other group is ready when its oldest
-pending event has waited ``flush_interval`` seconds, or at once when a flush covers it. Each group
-carries the generation it was created in: a flush forces out the groups that existed when it
-began (see :meth:`GroupBuffer.new_generation`), not those created while it waits, so that a flush
-ends even while other threads keep tracking, and does not break their batches up.
+pending event has waited ``flush_interval`` seconds. A group whose oldest event is due goes before
+full batches, so a stream of full batches cannot starve it. A flush marks the items pending at
+that moment as forced (see :meth:`GroupBuffer.force_pending`): they go first, whatever their
+group's age, while items added later wait for their batch to fill as usual, so that a flush ends
+even while other threads keep tracking.
 
 The buffer is a plain data structure: the Tracker holds its lock around every call.
 """
@@ -32,13 +33,13 @@ class Batch(Generic[T]):
         key: the group's (user_id, session_id).
         items: 1 to ``batch_size`` items.
         times: the monotonic arrival time of each item, or ``[]`` when the buffer keeps none.
-        generation: the generation of the group it came from.
+        forced: whether it holds items a flush is waiting for.
     """
 
     key: GroupKey
     items: list[T]
     times: list[float]
-    generation: int = 0
+    forced: bool = False
 
 
 class _Group(Generic[T]):
@@ -50,10 +51,10 @@ class _Group(Generic[T]):
     off once it is half the list, so a long group (one busy session) stays linear, not quadratic.
     """
 
-    __slots__ = ("generation", "head", "items", "since", "times")
+    __slots__ = ("forced", "head", "items", "since", "times")
 
-    def __init__(self, item: T, since: float, keep_times: bool, generation: int) -> None:
-        self.generation = generation
+    def __init__(self, item: T, since: float, keep_times: bool) -> None:
+        self.forced = 0  # items at the front that a flush is waiting for
         self.items: list[T] = [item]
         self.times: list[float] | None = [since] if keep_times else None
         self.head = 0  # items before it were taken already
@@ -76,12 +77,14 @@ class GroupBuffer(Generic[T]):
         self.flush_interval = flush_interval
         self.keep_times = keep_times
         self.size = 0  #: items held
-        self.generation = 0  #: the generation new groups get
+        self.forced = 0  #: items held that a flush is waiting for
         # Groups in the order they were created, which is the order of their ``since``: the
         # first group is always the next one due.
         self._groups: OrderedDict[GroupKey, _Group[T]] = OrderedDict()
         # Keys of groups that reached a full batch; may hold stale keys, checked when taken.
         self._full: deque[GroupKey] = deque()
+        # Keys of groups holding forced items, in the order they were forced; may be stale.
+        self._forced: deque[GroupKey] = deque()
 
     def __len__(self) -> int:
         return self.size
@@ -95,7 +98,7 @@ class GroupBuffer(Generic[T]):
         group = self._groups.get(key)
         if group is None:
             first = not self._groups
-            self._groups[key] = _Group(item, now, self.keep_times, self.generation)
+            self._groups[key] = _Group(item, now, self.keep_times)
             self.size += 1
             if self.batch_size == 1:
                 self._full.append(key)
@@ -111,56 +114,58 @@ class GroupBuffer(Generic[T]):
             return True
         return False
 
-    def new_generation(self) -> int:
-        """Start a new generation; return the previous one, which every existing group has or
-        precedes (a flush then forces the groups of that generation and older)."""
-        self.generation += 1
-        return self.generation - 1
+    def force_pending(self) -> int:
+        """Mark every item held now as forced (a flush); return how many are forced in all.
 
-    def oldest_generation(self) -> int | None:
-        """The generation of the oldest group, or None when empty (generations only grow along
-        the creation order, so no group is older than this one)."""
-        if not self._groups:
-            return None
-        return next(iter(self._groups.values())).generation
+        Forced items are taken before anything else, and :attr:`forced` counts those not yet
+        taken. Items added afterwards are not forced (unless ``add(..., forced=True)``).
+        """
+        for key, group in self._groups.items():
+            pending = len(group.items) - group.head
+            if group.forced < pending:
+                if not group.forced:
+                    self._forced.append(key)
+                self.forced += pending - group.forced
+                group.forced = pending
+        return self.forced
 
-    def take(self, now: float, force: bool = False, force_generation: int = -1) -> Batch[T] | None:
+    def take(self, now: float, force: bool = False) -> Batch[T] | None:
         """Remove and return the next ready batch, or None when nothing is ready.
 
-        Full batches go first; then the group whose oldest item is longest waiting, if it has
-        waited ``flush_interval`` seconds, if ``force`` is set (everything goes: close), or if
-        its generation is ``force_generation`` or older (a flush).
+        In order: forced items (a flush); the group whose oldest item has waited
+        ``flush_interval`` seconds (so full batches cannot starve it); full batches; with
+        ``force`` (close), any group.
         """
+        while self._forced:
+            key = self._forced[0]
+            group = self._groups.get(key)
+            if group is not None and group.forced:
+                return self._take_from(key, group)
+            self._forced.popleft()  # stale: its forced items were taken
+        if not self._groups:
+            return None
+        key, group = next(iter(self._groups.items()))
+        if force or now - group.since >= self.flush_interval:
+            return self._take_from(key, group)
         while self._full:
             key = self._full.popleft()
             group = self._groups.get(key)
             if group is not None and len(group.items) - group.head >= self.batch_size:
                 return self._take_from(key, group)
-        if not self._groups:
-            return None
-        key, group = next(iter(self._groups.items()))
-        if (
-            force
-            or group.generation <= force_generation
-            or now - group.since >= self.flush_interval
-        ):
-            return self._take_from(key, group)
         return None
 
-    def seconds_until_due(self, now: float, force_generation: int = -1) -> float | None:
-        """Seconds until the next group is due (0 if one is ready now), None when empty."""
-        if self._full:
+    def seconds_until_due(self, now: float) -> float | None:
+        """Seconds until the next batch is ready (0 if one is ready now), None when empty."""
+        if self._full or self._forced:
             return 0.0
         if not self._groups:
             return None
         group = next(iter(self._groups.values()))
-        if group.generation <= force_generation:
-            return 0.0
         return max(0.0, group.since + self.flush_interval - now)
 
-    def has_ready(self, now: float, force: bool = False, force_generation: int = -1) -> bool:
+    def has_ready(self, now: float, force: bool = False) -> bool:
         """Whether :meth:`take` would return a batch now."""
-        wait = self.seconds_until_due(now, force_generation)
+        wait = self.seconds_until_due(now)
         return wait is not None and (force or wait == 0.0)
 
     def drain(self) -> list[Batch[T]]:
@@ -170,6 +175,7 @@ class GroupBuffer(Generic[T]):
             key, group = next(iter(self._groups.items()))
             batches.append(self._take_from(key, group))
         self._full.clear()
+        self._forced.clear()
         return batches
 
     def _take_from(self, key: GroupKey, group: _Group[T]) -> Batch[T]:
@@ -181,12 +187,17 @@ class GroupBuffer(Generic[T]):
                 del items[:head]
                 if times is not None:
                     del times[:head]
-            batch = Batch(key, items, [] if times is None else times, group.generation)
+            batch = Batch(key, items, [] if times is None else times, group.forced > 0)
+            self.forced -= group.forced
         else:
             end = head + count
             batch = Batch(
-                key, items[head:end], [] if times is None else times[head:end], group.generation
+                key, items[head:end], [] if times is None else times[head:end], group.forced > 0
             )
+            if group.forced:
+                taken_forced = min(group.forced, count)
+                group.forced -= taken_forced
+                self.forced -= taken_forced
             if end * 2 >= len(items):  # cut the taken prefix off: amortised O(1) per item
                 del items[:end]
                 if times is not None:

@@ -261,8 +261,6 @@ class Tracker:
         self._in_flight = 0
         self._on_the_wire: dict[int, Batch[Event]] = {}  # batches taken, not yet finished
         self._flush_waiters = 0  # threads in flush(), waiting on _idle
-        self._force_generation = -1  # buffer groups of this generation and older are due now
-        self._refill_horizon = -1  # groups read back from the spool during a flush
         self._stopping = False
         self._threads: list[threading.Thread] = []
         self._tracked = self._recovered  # events adopted from an ended process count as tracked
@@ -688,8 +686,7 @@ class Tracker:
         """
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         with self._lock:
-            generation = self._buffer.new_generation()
-            self._force_generation = max(self._force_generation, generation)
+            self._buffer.force_pending()
         if self.sync or not self._threads:
             # No worker threads (sync mode, or none started): deliver on this thread.
             self._pump(force=False, deadline=deadline)
@@ -698,25 +695,18 @@ class Tracker:
             self._work.notify_all()
             try:
                 return self._idle.wait_for(
-                    lambda: self._flushed(generation),
+                    self._flushed,
                     None if deadline is None else max(0.0, deadline - time.monotonic()),
                 )
             finally:
                 self._flush_waiters -= 1
 
-    def _flushed(self, generation: int) -> bool:
-        """Whether everything of ``generation`` and older is done (lock held).
-
-        Events read back from the spool during a flush were pending before it began: their
-        groups are forced too, up to ``_refill_horizon``.
-        """
-        if self._spooled or self._refilling:
+    def _flushed(self) -> bool:
+        """Whether everything a flush waits for is done (lock held): the items forced in the
+        buffer, the batches holding such items, and the spool (first in, first out)."""
+        if self._spooled or self._refilling or self._buffer.forced:
             return False
-        horizon = max(generation, self._refill_horizon)
-        oldest = self._buffer.oldest_generation()
-        if oldest is not None and oldest <= horizon:
-            return False  # a group that existed when the flush began is still queued
-        return all(b.generation > horizon for b in self._on_the_wire.values())
+        return not any(batch.forced for batch in self._on_the_wire.values())
 
     def _pending(self) -> int:
         """Events not yet delivered, failed or dropped (lock held)."""
@@ -840,7 +830,7 @@ class Tracker:
 
     def _next_batch(self, force: bool) -> Batch[Event] | None:
         """Take a ready batch and count it in flight (lock held)."""
-        batch = self._buffer.take(time.monotonic(), force or self._stopping, self._force_generation)
+        batch = self._buffer.take(time.monotonic(), force or self._stopping)
         if batch is not None:
             self._in_flight += len(batch.items)
             self._on_the_wire[id(batch)] = batch
@@ -885,8 +875,7 @@ class Tracker:
                         (event.user_id, event.session_id), event, now_mono - (now_wall - wall)
                     )
                 if events and self._flush_waiters:  # they predate the flush: force them out too
-                    self._refill_horizon = self._buffer.new_generation()
-                    self._force_generation = max(self._force_generation, self._refill_horizon)
+                    self._buffer.force_pending()
                 self._work.notify_all()
                 if self._flush_waiters or (self._stopping and self._in_flight == 0):
                     self._idle.notify_all()
@@ -918,16 +907,12 @@ class Tracker:
                     return refill, None
                 batch = self._next_batch(force=False)
                 if batch is not None:
-                    if self._buffer.has_ready(
-                        time.monotonic(), self._stopping, self._force_generation
-                    ):
+                    if self._buffer.has_ready(time.monotonic(), self._stopping):
                         self._work.notify()  # more to do: wake another sender
                     return 0, batch
                 if self._stopping:
                     return 0, None
-                self._work.wait(
-                    self._buffer.seconds_until_due(time.monotonic(), self._force_generation)
-                )
+                self._work.wait(self._buffer.seconds_until_due(time.monotonic()))
 
     def _pump(self, force: bool, deadline: float | None, max_batches: int | None = None) -> None:
         """Deliver ready batches on the calling thread until none is ready, ``deadline`` passes
