@@ -594,14 +594,19 @@ class Tracker:
         return None
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Send every pending event now, without waiting for batches to fill.
+        """Send the events pending now, without waiting for their batches to fill, and wait
+        until each is delivered or failed.
+
+        Events tracked by other threads while it waits are not forced out nor waited for (they
+        fill their batches as usual), so a flush ends under steady traffic; events in the spool
+        (``overflow="spill"``) are all waited for, the spool being first in, first out.
 
         Args:
-            timeout: seconds to wait at most; ``None`` waits until nothing is pending (retries
-                are bounded by ``retry_deadline``).
+            timeout: seconds to wait at most; ``None`` waits until done (retries are bounded by
+                ``retry_deadline``).
 
         Returns:
-            True if nothing is pending on return (every event delivered or failed), False if the
+            True if every event pending at the call was delivered or failed, False if the
             timeout passed first; the rest stays pending and is still delivered later.
 
         Raises:
