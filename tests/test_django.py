@@ -242,3 +242,20 @@ def test_bad_settings_fail_when_the_middleware_loads() -> None:
         pytest.raises(ImproperlyConfigured, match="TRACKING_ID"),
     ):
         PersonalizeMiddleware(lambda request: HttpResponse())
+
+
+def test_user_ids_that_are_uuids_are_sent_and_bad_ones_are_reported(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import types
+    import uuid
+
+    from personalize_tracker.integrations import django as integration
+
+    key = uuid.uuid4()
+    signed_in = types.SimpleNamespace(is_authenticated=True, pk=key, email=None)
+    assert integration._user_id(signed_in, "pk") == str(key)
+    caplog.set_level("WARNING", logger="personalize_tracker")
+    assert integration._user_id(signed_in, "uid") is None  # a misspelt USER_ID_ATTRIBUTE
+    assert "request.user.uid is missing" in caplog.text
+    assert integration._user_id(types.SimpleNamespace(is_authenticated=False), "pk") is None

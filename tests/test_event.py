@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
@@ -96,11 +98,19 @@ def test_empty_strings_rejected(field: str) -> None:
         make(**{field: ""})
 
 
-def test_int_ids_are_converted_but_bools_are_not() -> None:
+def test_int_and_uuid_ids_are_converted_but_bools_and_floats_are_not() -> None:
     event = make(session_id=7, user_id=42, item_id=9)
     assert (event.session_id, event.user_id, event.item_id) == ("7", "42", "9")
-    with pytest.raises(InvalidEventError, match="user_id: must be a str, got bool"):
+    key = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    assert make(user_id=key).user_id == "12345678-1234-5678-1234-567812345678"
+    with pytest.raises(
+        InvalidEventError, match="user_id: must be a str, an int or a UUID, got bool"
+    ):
         make(user_id=True)
+    with pytest.raises(
+        InvalidEventError, match="item_id: must be a str, an int or a UUID, got float"
+    ):
+        make(item_id=1.5)
     with pytest.raises(InvalidEventError, match="event_type: must be a str"):
         make(event_type=3)
 
@@ -111,9 +121,13 @@ def test_event_value_must_be_finite_number(value: object) -> None:
         make(event_value=value)
 
 
-def test_event_value_accepts_int_and_float() -> None:
+def test_event_value_accepts_int_float_and_decimal() -> None:
     assert make(event_value=3).event_value == 3.0
     assert make(event_value=2.5).event_value == 2.5
+    assert make(event_value=Decimal("19.99")).event_value == 19.99  # a DecimalField price
+    assert encode_properties({"price": Decimal("4.50")}) == '{"price":4.5}'
+    with pytest.raises(InvalidEventError, match="event_value"):
+        make(event_value=Decimal("NaN"))
 
 
 # -- sent_at -----------------------------------------------------------------------------------
@@ -141,8 +155,10 @@ def test_sent_at_aware_datetime_keeps_offset_and_milliseconds() -> None:
     ],
 )
 def test_sent_at_in_wrong_unit_says_so(value: int, unit: str) -> None:
-    with pytest.raises(InvalidEventError, match=unit):
+    with pytest.raises(InvalidEventError, match=unit) as info:
         make(sent_at=value)
+    divisor = {"milliseconds": "1,000", "microseconds": "1,000,000", "nanoseconds": "10**9"}
+    assert f"divide by {divisor[unit]})" in str(info.value)
 
 
 @pytest.mark.parametrize("value", [-1, float("nan"), "2024-05-01", True])

@@ -440,3 +440,11 @@ def test_constructor_rejects_bad_options(fake_client: FakeClient) -> None:
         Tracker("", client=fake_client)
     with pytest.raises(ValueError, match="not both"):
         Tracker("t", client=fake_client, endpoint_url="http://127.0.0.1:1")
+
+
+def test_missing_region_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    with pytest.raises(ValueError, match=r"no AWS region .* AWS_REGION"):
+        Tracker("t")

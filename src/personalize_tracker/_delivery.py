@@ -455,9 +455,15 @@ def build_client(
         tcp_keepalive=True,
         user_agent_extra="personalize-tracker",
     )
-    client = session.client(
-        "personalize-events", region_name=region_name, endpoint_url=endpoint_url, config=config
-    )
+    try:
+        client = session.client(
+            "personalize-events", region_name=region_name, endpoint_url=endpoint_url, config=config
+        )
+    except botocore.exceptions.NoRegionError:
+        raise ValueError(
+            "no AWS region for the personalize-events client: pass region_name= (or the "
+            "session's), or set AWS_REGION / AWS_DEFAULT_REGION, or a region in ~/.aws/config"
+        ) from None
     client.meta.events.register(
         "before-parameter-build.personalize-events.PutEvents",
         _aware_sent_at,

@@ -12,9 +12,11 @@ import math
 import os
 import re
 import time
+import uuid
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from itertools import count
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any, Union
 
 import attrs
@@ -42,6 +44,7 @@ PropertiesInput = Union[Mapping[str, Any], str, None]  # noqa: UP007 - a runtime
 # milliseconds, microseconds or nanoseconds. Each unit is a factor 1000 further.
 _MAX_EPOCH_SECONDS = 1e11
 _UNIT_NAMES = ("milliseconds", "microseconds", "nanoseconds")
+_UNIT_DIVISORS = {"milliseconds": "1,000", "microseconds": "1,000,000", "nanoseconds": "10**9"}
 
 # Keys PutEvents forbids in properties (compared in lower case, after normalising), with the
 # argument that carries each instead.
@@ -306,11 +309,17 @@ def _text(value: object, field: str, maximum: int) -> str:
 
 
 def _ident(value: object, field: str, maximum: int) -> str:
-    """An id: a str, or an int (not bool) converted with str()."""
+    """An id: a str; an integer (not bool: ``int``, NumPy's) or a ``UUID``, converted to str."""
     if type(value) is int:
         return str(value)
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, Integral) and not isinstance(value, bool):
         return str(int(value))
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if not isinstance(value, str):
+        raise InvalidEventError(
+            field, f"must be a str, an int or a UUID, got {type(value).__name__}"
+        )
     return _text(value, field, maximum)
 
 
@@ -318,11 +327,13 @@ def _number(value: object, field: str) -> float:
     if (
         type(value) is float
         or type(value) is int
-        or (isinstance(value, Real) and not isinstance(value, bool))
+        or (isinstance(value, (Real, Decimal)) and not isinstance(value, bool))
     ):
-        number = float(value)
+        number = float(value)  # a Decimal (e.g. a Django DecimalField price) too
     else:
-        raise InvalidEventError(field, f"must be a number, got {type(value).__name__}")
+        raise InvalidEventError(
+            field, f"must be a number (int, float or Decimal), got {type(value).__name__}"
+        )
     if not math.isfinite(number):
         raise InvalidEventError(field, f"is {number}", "a finite number (PutEvents API)")
     return number
@@ -353,7 +364,7 @@ def _sent_at(value: SentAtInput) -> float:
         raise InvalidEventError(
             "sent_at",
             f"{value!r} looks like epoch {unit}, not seconds (it would be after the year 5000)",
-            "epoch seconds: divide by 1000 for milliseconds",
+            f"epoch seconds: divide by {_UNIT_DIVISORS[unit]}",
         )
     return seconds
 
@@ -472,8 +483,13 @@ def _property_value(key: str, value: object) -> str | int | float | bool:
                 )
             parts.append(_category(key, str(part)))
         return "|".join(parts)
-    if isinstance(value, Real):
-        return float(value)
+    if isinstance(value, (Real, Decimal)):
+        number = float(value)
+        if not math.isfinite(number):
+            raise InvalidEventError(
+                f"properties.{key}", f"is {number}", "a finite number, a string or a boolean"
+            )
+        return number
     raise InvalidEventError(
         f"properties.{key}",
         f"has a value of type {type(value).__name__}",

@@ -212,15 +212,18 @@ def resend(
     retry_path = dead_letters or file.with_name(file.name + ".retry.jsonl")
     with file.open(encoding="utf-8") as f:
         total = sum(1 for line in f if line.strip())
-    tracker = Tracker(
-        tracking_id,
-        region_name=region,
-        endpoint_url=endpoint_url,
-        dead_letter_path=retry_path,
-        overflow="block",
-        block_timeout=60.0,
-        on_failure=lambda failed: None,  # they are in the retry file; the summary counts them
-    )
+    try:
+        tracker = Tracker(
+            tracking_id,
+            region_name=region,
+            endpoint_url=endpoint_url,
+            dead_letter_path=retry_path,
+            overflow="block",
+            block_timeout=60.0,
+            on_failure=lambda failed: None,  # they are in the retry file; the summary counts them
+        )
+    except ValueError as exc:  # no region: say how to give one
+        raise click.UsageError(f"{exc} (--region)") from None
     with tqdm(
         total=total, unit="event", file=sys.stderr, disable=True if no_progress else None
     ) as bar:
@@ -360,15 +363,18 @@ def replay(
             fields = FieldMapping({"context": ()}, event_type=event_type)
         total = count_lines(file, header=kind == "csv", limit=limit)
         failures = _FailureLog()
-        tracker = Tracker(
-            tracking_id,
-            region_name=region,
-            endpoint_url=endpoint_url,
-            dead_letter_path=dead_letters,
-            overflow="block",
-            block_timeout=60.0,
-            on_failure=failures,
-        )
+        try:
+            tracker = Tracker(
+                tracking_id,
+                region_name=region,
+                endpoint_url=endpoint_url,
+                dead_letter_path=dead_letters,
+                overflow="block",
+                block_timeout=60.0,
+                on_failure=failures,
+            )
+        except ValueError as exc:  # no region: say how to give one
+            raise click.UsageError(f"{exc} (--region)") from None
         try:
             summary = replay_rows(
                 tracker,

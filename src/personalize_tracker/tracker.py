@@ -127,7 +127,8 @@ class Tracker:
         exit_timeout: seconds the flush at interpreter exit may take (>= 0).
 
     Raises:
-        ValueError: an argument is out of range (the message names it).
+        ValueError: an argument is out of range (the message names it), or no AWS region is
+            known for the client the Tracker builds.
         InvalidEventError: ``tracking_id`` is empty or longer than 256 characters.
 
     The Tracker is thread-safe. Use it as a context manager, or call :meth:`close`, to deliver what

@@ -25,7 +25,9 @@ See ``docs/integrations/django.md`` for every key. Requires ``pip install
 
 from __future__ import annotations
 
+import logging
 import threading
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -56,6 +58,8 @@ __all__ = [
 
 #: Key of the visitor's ``sessionId`` in ``request.session`` when ``USE_SESSION`` is on.
 SESSION_KEY = "_personalize_session_id"
+
+logger = logging.getLogger("personalize_tracker")
 
 _DJANGO_KEYS = frozenset({"USE_SESSION", "USER_ID_ATTRIBUTE"})
 
@@ -152,7 +156,23 @@ def _user_id(user: Any, attribute: str) -> str | int | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     value = getattr(user, attribute, None)
-    return value if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    if isinstance(value, uuid.UUID):  # UUID primary keys are common
+        return str(value)
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return value
+    # A signed-in user must not silently become anonymous: say why, once per process.
+    if attribute not in _warned_attributes:
+        _warned_attributes.add(attribute)
+        logger.warning(
+            "personalize-tracker: request.user.%s is %s, not a str, int or UUID: this signed-in "
+            "user's events are sent without a userId (check USER_ID_ATTRIBUTE)",
+            attribute,
+            "missing" if not hasattr(user, attribute) else type(value).__name__,
+        )
+    return None
+
+
+_warned_attributes: set[str] = set()
 
 
 class PersonalizeMiddleware:
