@@ -147,6 +147,22 @@ def test_429_and_5xx_are_retried(fake_client: FakeClient, error: Exception) -> N
         assert tracker.stats().delivered == 1
 
 
+def test_retrying_is_logged_while_it_lasts_but_not_per_attempt(
+    fake_client: FakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="personalize_tracker")
+    fake_client.faults = [throttled() for _ in range(5)]
+    with make_tracker(fake_client, on_failure=lambda failed: None) as tracker:
+        tracker.track("click", "s-1")
+        assert tracker.flush(timeout=10)
+        assert tracker.stats().retried == 5
+    lines = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert lines == [
+        "personalize-tracker: PutEvents failed (ThrottlingException: Rate exceeded); "
+        "retrying with backoff"
+    ]
+
+
 def test_retries_exhausted_fail_with_reason(fake_client: FakeClient, failures: Failures) -> None:
     fake_client.script = lambda params: throttled()
     with make_tracker(fake_client, max_attempts=3, on_failure=failures) as tracker:
@@ -331,6 +347,9 @@ def test_close_timeout_interrupts_retry_waits(fake_client: FakeClient, failures:
     assert stats.pending == 0
     assert stats.failed == 2
     assert failures.reasons() == ["closed", "closed"]
+    # the reason it was still retrying is kept
+    assert {f.error_code for f in failures.items} == {"ThrottlingException"}
+    assert all("Rate exceeded" in (f.message or "") for f in failures.items)
     assert balanced(stats)
 
 

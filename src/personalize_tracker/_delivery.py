@@ -7,6 +7,7 @@ can share one instance (and the one boto3 client inside it, which is thread-safe
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -56,6 +57,10 @@ _FINAL_CODES = frozenset(
     }
 )
 _INVALID = "InvalidInputException"
+# Seconds between two WARNING lines about retries (see Sender._warn_retrying).
+_RETRY_WARNING_SECONDS = 30.0
+
+logger = logging.getLogger("personalize_tracker")
 
 
 @attrs.frozen
@@ -128,11 +133,12 @@ class Aborted(Exception):
 class _Part:
     """Events sent together in one PutEvents call (a batch, or a half of a rejected one)."""
 
-    __slots__ = ("events", "times")
+    __slots__ = ("events", "last_error", "times")
 
     def __init__(self, events: list[Event], times: list[float]) -> None:
         self.events = events
         self.times = times  # monotonic time each was tracked, or [] when unknown
+        self.last_error: ErrorInfo | None = None  # of the latest failed attempt
 
     def split(self) -> tuple[_Part, _Part]:
         half = len(self.events) // 2
@@ -168,6 +174,7 @@ class Sender:
         self.limiter = limiter
         self._on_request = on_request
         self._stop = threading.Event()
+        self._next_retry_warning = 0.0
         self._stop_at: float | None = None  # monotonic time after which waits end
 
     # -- stopping --------------------------------------------------------------------------
@@ -182,6 +189,19 @@ class Sender:
             self._stop.set()
         else:
             self._stop.clear()
+
+    def _warn_retrying(self, info: ErrorInfo) -> None:
+        """Log a retryable failure at WARNING, once per _RETRY_WARNING_SECONDS at most: an outage
+        or throttling shows in the logs while it lasts, not only when events fail."""
+        now = time.monotonic()
+        if now < self._next_retry_warning:
+            return
+        self._next_retry_warning = now + _RETRY_WARNING_SECONDS
+        logger.warning(
+            "personalize-tracker: PutEvents failed (%s: %s); retrying with backoff",
+            info.code,
+            info.message,
+        )
 
     def _sleep(self, seconds: float) -> None:
         """Wait ``seconds``; raise :class:`Aborted` if the Tracker stops waiting first."""
@@ -230,8 +250,14 @@ class Sender:
             try:
                 self._put_with_retries(user_id, session_id, part, outcome)
             except Aborted:
+                last = part.last_error
+                message = "the tracker stopped waiting" + (
+                    "" if last is None else f" while retrying ({last.code}: {last.message})"
+                )
                 outcome.failed.extend(
-                    FailedEvent(e, FailureReason.CLOSED, None, "the tracker stopped waiting")
+                    FailedEvent(
+                        e, FailureReason.CLOSED, None if last is None else last.code, message
+                    )
                     for e in part.events
                 )
             except Exception as exc:
@@ -313,9 +339,16 @@ class Sender:
             is_retry = True
             try:
                 self.client.put_events(**params)
-            except botocore.exceptions.ClientError as exc:
-                if limiter is not None and _is_throttling(exc):
+            except Exception as exc:
+                info = part.last_error = classify_error(exc)
+                if (
+                    limiter is not None
+                    and isinstance(exc, botocore.exceptions.ClientError)
+                    and _is_throttling(exc)
+                ):
                     limiter.on_throttled(sent_at)
+                if info.retryable:
+                    self._warn_retrying(info)
                 raise
 
         # The first attempt runs directly: most calls succeed, and tenacity's bookkeeping (and

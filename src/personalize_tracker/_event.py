@@ -512,6 +512,8 @@ def _property_name(key: object) -> str:
         raise InvalidEventError(
             f"properties.{key}",
             f"is reserved by PutEvents; pass it as {reserved}= instead",
+            "properties may not use userId, sessionId, eventType, timestamp, recommendationId, "
+            "impression, itemId or eventValue (PutEvents API)",
         )
     if len(_checked_keys) < 10_000:
         _checked_keys[key] = name
