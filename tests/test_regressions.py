@@ -268,3 +268,16 @@ def test_ctrl_c_during_a_split_keeps_what_was_delivered(fake_client: FakeClient)
     assert stats.failed_by_reason == {"error": 5}
     assert len(failed) == 5
     assert balanced(tracker)
+
+
+def test_flush_waits_for_batches_already_on_the_wire(fake_client: FakeClient) -> None:
+    fake_client.gate = threading.Event()
+    tracker = Tracker("t", client=fake_client, max_requests_per_second=None)
+    for n in range(10):
+        tracker.track("click", "s-1", item_id=f"i-{n}")  # a full batch: taken at once
+    assert wait_until(lambda: tracker._buffer.size == 0)  # on the wire, held by the gate
+    assert tracker.flush(timeout=0.2) is False  # those 10 are pending: not done
+    fake_client.gate.set()
+    assert tracker.flush(timeout=10) is True
+    assert tracker.stats().delivered == 10
+    tracker.close()

@@ -257,6 +257,7 @@ class Tracker:
                 logger.exception("personalize-tracker: no spool in this forked process")
         self._refilling = 0
         self._close_spool_when_idle = False
+        self._aborting = False  # close() ran out of time: no new batch is taken
         self._recovered = 0 if self._spool is None else self._spool.recovered
         self._spooled = self._recovered  # events on disk, not yet read back
         self._in_flight = 0
@@ -693,6 +694,8 @@ class Tracker:
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         with self._lock:
             self._buffer.force_pending()
+            # Batches already on the wire hold events pending now too: wait for them as well.
+            on_the_wire_before = set(self._on_the_wire)
         if self.sync or not self._threads:
             # No worker threads (sync mode, or none started): deliver on this thread.
             self._pump(force=False, deadline=deadline)
@@ -701,18 +704,22 @@ class Tracker:
             self._work.notify_all()
             try:
                 return self._idle.wait_for(
-                    self._flushed,
+                    lambda: self._flushed(on_the_wire_before),
                     None if deadline is None else max(0.0, deadline - time.monotonic()),
                 )
             finally:
                 self._flush_waiters -= 1
 
-    def _flushed(self) -> bool:
+    def _flushed(self, on_the_wire_before: set[int]) -> bool:
         """Whether everything a flush waits for is done (lock held): the items forced in the
-        buffer, the batches holding such items, and the spool (first in, first out)."""
+        buffer, the batches holding such items or already on the wire when the flush began, and
+        the spool (first in, first out)."""
         if self._spooled or self._refilling or self._buffer.forced:
             return False
-        return not any(batch.forced for batch in self._on_the_wire.values())
+        wire = self._on_the_wire
+        if any(key in wire for key in on_the_wire_before):
+            return False
+        return not any(batch.forced for batch in wire.values())
 
     def _pending(self) -> int:
         """Events not yet delivered, failed or dropped (lock held)."""
@@ -723,6 +730,8 @@ class Tracker:
         if deadline is not None:
             self._sender.stop_waiting_at(deadline)  # retry waits end at the deadline
         if not self._flush(timeout):
+            with self._lock:
+                self._aborting = True  # senders take no new batch: what is left is drained below
             self._sender.stop_waiting_at(time.monotonic())  # and any still waiting, now
         failed: list[FailedEvent] = []
         with self._lock:
@@ -836,6 +845,8 @@ class Tracker:
 
     def _next_batch(self, force: bool) -> Batch[Event] | None:
         """Take a ready batch and count it in flight (lock held)."""
+        if self._aborting:
+            return None
         batch = self._buffer.take(time.monotonic(), force or self._stopping)
         if batch is not None:
             self._in_flight += len(batch.items)
