@@ -281,3 +281,69 @@ def test_flush_waits_for_batches_already_on_the_wire(fake_client: FakeClient) ->
     assert tracker.flush(timeout=10) is True
     assert tracker.stats().delivered == 10
     tracker.close()
+
+
+def test_flush_forces_events_recovered_from_a_spool_before_any_track(
+    fake_client: FakeClient, tmp_path: Path
+) -> None:
+    orphan = tmp_path / "spool" / "99999-feedface"
+    orphan.mkdir(parents=True)
+    lines = []
+    for n in range(13):  # one session of 13: a full batch and 3 more
+        record = event_to_dict(Event("click", "s-1", 1714564800.0, f"e-{n}", user_id="u-1"))
+        record["trackedAt"] = time.time()
+        lines.append(json.dumps(record))
+    (orphan / "events.jsonl").write_text("\n".join(lines) + "\n")
+    tracker = Tracker(
+        "t",
+        client=fake_client,
+        flush_interval=3600,
+        overflow="spill",
+        spool_path=tmp_path / "spool",
+    )
+    assert tracker.stats().recovered == 13
+    assert tracker.flush(timeout=10) is True  # no sender thread yet: this thread delivers all
+    assert tracker.stats().delivered == 13
+    tracker.close()
+
+
+def test_flush_on_one_thread_ends_when_close_on_another_spools_the_rest(
+    fake_client: FakeClient, tmp_path: Path
+) -> None:
+    fake_client.gate = threading.Event()
+    tracker = Tracker(
+        "t",
+        client=fake_client,
+        max_workers=1,
+        flush_interval=3600,
+        max_queue_size=10,
+        overflow="spill",
+        spool_path=tmp_path,
+        max_requests_per_second=None,
+    )
+    for n in range(10):
+        tracker.track("click", "s-0", item_id=f"i-{n}")  # a full batch, held on the wire
+    assert wait_until(lambda: tracker._buffer.size == 0)
+    for n in range(15):
+        tracker.track("click", "s-1", item_id=f"j-{n}")  # 10 queued, 5 spooled
+    result: dict[str, bool] = {}
+    flusher = threading.Thread(target=lambda: result.setdefault("ok", tracker.flush()))
+    flusher.start()
+    assert wait_until(lambda: tracker._flush_waiters == 1)
+    tracker.close(timeout=0.2)  # the queue goes to the spool
+    fake_client.gate.set()
+    flusher.join(10)
+    assert not flusher.is_alive()
+    assert result == {"ok": False}  # events remain, on disk
+    assert balanced(tracker)
+
+
+def test_no_busy_wait_once_the_buffer_is_empty() -> None:
+    from personalize_tracker._buffer import GroupBuffer
+
+    buffer: GroupBuffer[int] = GroupBuffer(batch_size=2, flush_interval=1.0)
+    buffer.add(("u", "s"), 1, now=0.0)
+    buffer.add(("u", "s"), 2, now=0.0)  # full: its key is queued as ready
+    buffer.force_pending()
+    assert buffer.take(0.0) is not None  # taken as forced: the full key is now stale
+    assert buffer.seconds_until_due(0.0) is None  # nothing to wait for, not "0: ready now"

@@ -118,7 +118,7 @@ class GroupBuffer(Generic[T]):
         """Mark every item held now as forced (a flush); return how many are forced in all.
 
         Forced items are taken before anything else, and :attr:`forced` counts those not yet
-        taken. Items added afterwards are not forced (unless ``add(..., forced=True)``).
+        taken. Items added afterwards are not forced.
         """
         for key, group in self._groups.items():
             pending = len(group.items) - group.head
@@ -143,6 +143,8 @@ class GroupBuffer(Generic[T]):
                 return self._take_from(key, group)
             self._forced.popleft()  # stale: its forced items were taken
         if not self._groups:
+            self._full.clear()  # stale keys only: their groups were taken by another path
+            self._forced.clear()
             return None
         key, group = next(iter(self._groups.items()))
         if force or now - group.since >= self.flush_interval:
@@ -156,10 +158,10 @@ class GroupBuffer(Generic[T]):
 
     def seconds_until_due(self, now: float) -> float | None:
         """Seconds until the next batch is ready (0 if one is ready now), None when empty."""
-        if self._full or self._forced:
-            return 0.0
         if not self._groups:
             return None
+        if self._full or self._forced:
+            return 0.0
         group = next(iter(self._groups.values()))
         return max(0.0, group.since + self.flush_interval - now)
 

@@ -262,7 +262,7 @@ class Tracker:
         self._spooled = self._recovered  # events on disk, not yet read back
         self._in_flight = 0
         self._on_the_wire: dict[int, Batch[Event]] = {}  # batches taken, not yet finished
-        self._flush_waiters = 0  # threads in flush(), waiting on _idle
+        self._flush_waiters = 0  # threads in flush()
         self._stopping = False
         self._threads: list[threading.Thread] = []
         self._tracked = self._recovered  # events adopted from an ended process count as tracked
@@ -694,32 +694,39 @@ class Tracker:
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         with self._lock:
             self._buffer.force_pending()
-            # Batches already on the wire hold events pending now too: wait for them as well.
-            on_the_wire_before = set(self._on_the_wire)
-        if self.sync or not self._threads:
-            # No worker threads (sync mode, or none started): deliver on this thread.
-            self._pump(force=False, deadline=deadline)
-        with self._lock:
-            self._flush_waiters += 1
-            self._work.notify_all()
-            try:
-                return self._idle.wait_for(
+            # Batches already on the wire hold events pending now too: wait for them as well
+            # (the objects, not their ids: an id may be reused by a later batch).
+            on_the_wire_before = list(self._on_the_wire.values())
+            self._flush_waiters += 1  # from here on, events read back from the spool are forced
+        try:
+            if self.sync or not self._threads:
+                # No worker threads (sync mode, or none started): deliver on this thread.
+                self._pump(force=False, deadline=deadline)
+            with self._lock:
+                self._work.notify_all()
+                done = self._idle.wait_for(
                     lambda: self._flushed(on_the_wire_before),
                     None if deadline is None else max(0.0, deadline - time.monotonic()),
                 )
-            finally:
+                # close() on another thread may have ended the wait, leaving events in the spool
+                return done and not (self._stopping and (self._spooled or self._refilling))
+        finally:
+            with self._lock:
                 self._flush_waiters -= 1
 
-    def _flushed(self, on_the_wire_before: set[int]) -> bool:
+    def _flushed(self, on_the_wire_before: list[Batch[Event]]) -> bool:
         """Whether everything a flush waits for is done (lock held): the items forced in the
         buffer, the batches holding such items or already on the wire when the flush began, and
-        the spool (first in, first out)."""
-        if self._spooled or self._refilling or self._buffer.forced:
-            return False
+        the spool (first in, first out). Once close() has drained the queue (to the spool, or as
+        failures), only the calls still on the wire remain to wait for."""
         wire = self._on_the_wire
-        if any(key in wire for key in on_the_wire_before):
+        if any(wire.get(id(batch)) is batch for batch in on_the_wire_before):
             return False
-        return not any(batch.forced for batch in wire.values())
+        if any(batch.forced for batch in wire.values()):
+            return False
+        if self._stopping:
+            return True
+        return not (self._spooled or self._refilling or self._buffer.forced)
 
     def _pending(self) -> int:
         """Events not yet delivered, failed or dropped (lock held)."""
@@ -729,12 +736,13 @@ class Tracker:
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         if deadline is not None:
             self._sender.stop_waiting_at(deadline)  # retry waits end at the deadline
-        if not self._flush(timeout):
-            with self._lock:
-                self._aborting = True  # senders take no new batch: what is left is drained below
+        flushed = self._flush(timeout)
+        if not flushed:
             self._sender.stop_waiting_at(time.monotonic())  # and any still waiting, now
         failed: list[FailedEvent] = []
         with self._lock:
+            if not flushed:
+                self._aborting = True  # senders take no new batch: what is left is drained here
             # Anything still queued now (timeout passed) goes to the spool, or fails; counted in
             # this same critical section, so that stats() balances at every moment.
             batches = self._buffer.drain()
@@ -750,6 +758,7 @@ class Tracker:
             self._stopping = True
             self._work.notify_all()
             self._room.notify_all()
+            self._idle.notify_all()  # a flush() on another thread re-checks: the queue is drained
             threads = list(self._threads)
         if failed:
             self._report(failed)
@@ -821,6 +830,11 @@ class Tracker:
                     for e in batch.items
                 )
             self._count_failures(failed)
+            spool = None
+            if self._close_spool_when_idle and self._in_flight == 0 and self._refilling == 0:
+                spool, self._spool = self._spool, None
+        if spool is not None:
+            spool.close()  # release the lock: the next process adopts what is left
         if failed:
             self._report(failed)
 
