@@ -34,7 +34,7 @@ class flush_after(contextlib.ContextDecorator):
 
     Args:
         tracker: the Tracker to flush.
-        timeout: seconds the flush may take at most (``None``: until nothing is pending). In
+        timeout: seconds the flush may take at most (``None``: until it is done). In
             Lambda, leave room in the function's own timeout for it.
 
     The flush's result is not raised: if the timeout passes first, a WARNING is logged with the

@@ -238,7 +238,7 @@ class Tracker:
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)  # workers wait here for a ready batch
-        self._idle = threading.Condition(self._lock)  # flush() waits here for pending == 0
+        self._idle = threading.Condition(self._lock)  # flush() and close() wait here
         self._room = threading.Condition(self._lock)  # overflow="block" waits here for room
         self._buffer: GroupBuffer[Event] = GroupBuffer(
             LIMITS.max_events_per_call,
