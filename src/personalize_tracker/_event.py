@@ -174,11 +174,15 @@ class Event:
         recommendation_id: str | None = None,
         impression: Iterable[str | int] | None = None,
         metric_attribution_source: str | None = None,
+        _encoded_properties: str | None = None,
+        _checked_impression: tuple[str, ...] | None = None,
     ) -> Event:
         """Validate and normalise the arguments of ``Tracker.track()`` into an Event.
 
         Ids may be given as ``str`` or ``int`` (an ``int`` such as a database primary key is
-        converted with ``str()``). See ``Tracker.track`` for each argument.
+        converted with ``str()``). See ``Tracker.track`` for each argument. (The two
+        underscore-prefixed arguments are internal: properties already encoded and an impression
+        already checked, from sessions and schema checks.)
 
         Raises:
             InvalidEventError: an argument breaks a PutEvents rule; the error names the field,
@@ -208,11 +212,11 @@ class Event:
             user_id,
             item_id,
             None if event_value is None else _number(event_value, "event_value"),
-            None if properties is None else encode_properties(properties),
+            _encoded_properties if properties is None else encode_properties(properties),
             None
             if recommendation_id is None
             else _text(recommendation_id, "recommendation_id", LIMITS.recommendation_id_max),
-            None if impression is None else _impression(impression),
+            _checked_impression if impression is None else _impression(impression),
             None
             if metric_attribution_source is None
             else _attribution_source(metric_attribution_source),
@@ -235,27 +239,21 @@ class Event:
     ) -> Event:
         """:meth:`create` for properties already encoded and an impression already checked.
 
-        Used by sessions and schema checks, which prepare those two fields themselves. Keep the
-        validators in step with :meth:`create`.
+        Used by sessions and schema checks, which prepare those two fields themselves; every
+        other field goes through :meth:`create`'s validators.
         """
-        return cls(
-            _text(event_type, "event_type", LIMITS.event_type_max),
-            _ident(session_id, "session_id", LIMITS.session_id_max),
-            _sent_at(sent_at),
-            new_event_id()
-            if event_id is None
-            else _text(event_id, "event_id", LIMITS.event_id_max),
-            None if user_id is None else _ident(user_id, "user_id", LIMITS.user_id_max),
-            None if item_id is None else _ident(item_id, "item_id", LIMITS.item_id_max),
-            None if event_value is None else _number(event_value, "event_value"),
-            encoded_properties,
-            None
-            if recommendation_id is None
-            else _text(recommendation_id, "recommendation_id", LIMITS.recommendation_id_max),
-            impression,
-            None
-            if metric_attribution_source is None
-            else _attribution_source(metric_attribution_source),
+        return cls.create(
+            event_type,
+            session_id,
+            user_id=user_id,
+            item_id=item_id,
+            event_value=event_value,
+            sent_at=sent_at,
+            event_id=event_id,
+            recommendation_id=recommendation_id,
+            metric_attribution_source=metric_attribution_source,
+            _encoded_properties=encoded_properties,
+            _checked_impression=impression,
         )
 
     @property
