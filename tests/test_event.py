@@ -307,3 +307,39 @@ def test_error_does_not_echo_sensitive_values() -> None:
 def test_invalid_event_error_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="event_type"):
         make(event_type="")
+
+
+def test_create_builds_the_same_event_as_the_attrs_constructor() -> None:
+    # create() fills the slots itself (faster than attrs' frozen __init__): the result must be
+    # indistinguishable from Event(...), field by field, and stay frozen.
+    import attrs
+
+    event = Event.create(
+        "click",
+        "s1",
+        user_id="u1",
+        item_id="i1",
+        event_value=2.5,
+        properties={"DEVICE_TYPE": "mobile"},
+        sent_at=1_700_000_000.5,
+        event_id="e1",
+        recommendation_id="r1",
+        impression=["i1", "i2"],
+        metric_attribution_source="src",
+    )
+    same = Event(**attrs.asdict(event, recurse=False))
+    assert event == same
+    assert hash(event) == hash(same)
+    assert repr(event) == repr(same)
+    for field in attrs.fields(Event):
+        assert getattr(event, field.name) == getattr(same, field.name)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        event.item_id = "i2"  # type: ignore[misc]
+
+
+def test_event_ids_are_unique_and_share_a_process_prefix() -> None:
+    ids = [Event.create("click", "s1").event_id for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    assert len({i.rsplit("-", 1)[0] for i in ids}) == 1
+    counters = [int(i.rsplit("-", 1)[1], 16) for i in ids]
+    assert counters == sorted(counters)

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -148,8 +149,15 @@ def test_event_age_counts_from_track_for_spooled_events(
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs libc fork()")
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_fork_without_python_hooks_gets_fresh_event_ids(fake_client: FakeClient) -> None:
-    tracker = Tracker("t", client=fake_client, sync=True)
+@pytest.mark.parametrize("how", ["fork_check=True", "under uWSGI"])
+def test_fork_without_python_hooks_gets_fresh_event_ids(
+    fake_client: FakeClient, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if how == "under uWSGI":  # uWSGI embeds its own ``uwsgi`` module: the check turns itself on
+        monkeypatch.setitem(sys.modules, "uwsgi", types.ModuleType("uwsgi"))
+        tracker = Tracker("t", client=fake_client, sync=True)
+    else:
+        tracker = Tracker("t", client=fake_client, sync=True, fork_check=True)
     tracker.track("warmup", "s-0")
     libc = ctypes.CDLL(None)
     read_end, write_end = os.pipe()

@@ -85,6 +85,9 @@ class TrackerStats:
             maximum) because the Tracker has ``truncate_impressions=True``: events tracked with
             a longer ``impression``, and :meth:`Recommendations.shown` calls with more ids. Not
             part of the identity above (it counts lists, and those events are tracked).
+        senders: sender threads allowed to deliver at once now: the Tracker adapts it between 1
+            and ``max_workers`` to where a PutEvents call's time goes (see
+            ``docs/performance.md``); 0 with ``sync=True``. Not an event count.
     """
 
     tracked: int = 0
@@ -98,6 +101,7 @@ class TrackerStats:
     spooled: int = 0
     recovered: int = 0
     impressions_truncated: int = 0
+    senders: int = 0
 
     def _repr_html_(self) -> str:
         """An HTML table of the counters (Jupyter shows it for a cell's last value)."""

@@ -6,6 +6,7 @@ import atexit
 import functools
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -17,10 +18,20 @@ import boto3
 
 from ._buffer import Batch, GroupBuffer
 from ._compose import EventComposer
+from ._concurrency import SenderConcurrency
 from ._deadletter import DeadLetterWriter
 from ._delivery import DeliveryOutcome, RetryPolicy, Sender, build_client
 from ._errors import TrackerClosedError
-from ._event import Event, PropertiesInput, SentAtInput, _text, renew_event_ids_after_fork
+from ._event import (
+    Event,
+    PropertiesInput,
+    SentAtInput,
+    _impression,
+    _text,
+    build_event,
+    encode_properties,
+    renew_event_ids_after_fork,
+)
 from ._limits import LIMITS
 from ._ratelimit import AdaptiveRateLimiter
 from ._records import FailedEvent, FailureReason, TrackerStats
@@ -38,6 +49,7 @@ __all__ = ["Tracker"]
 
 _getpid = os.getpid
 _monotonic = time.monotonic
+_thread_time = time.thread_time
 
 logger = logging.getLogger("personalize_tracker")
 
@@ -52,6 +64,9 @@ _JOIN_GRACE = 1.0
 DEFAULT_MAX_REQUESTS_PER_SECOND = 950.0
 # Events read back from the spool at a time.
 _REFILL_CHUNK = 1000
+# Seconds after which a sender still busy with one batch (a hung connection, a retry backoff)
+# no longer counts against the number of senders allowed to deliver at once.
+_STALLED = 0.5
 
 #: What to do with an event that does not fit in the queue (see ``Tracker``).
 OverflowPolicy = Literal["drop", "block", "spill"]
@@ -81,8 +96,11 @@ class Tracker:
             fill (> 0). A session with 10 pending events is sent at once.
         max_queue_size: events held in memory waiting to be sent (>= 1). When full, a new event is
             dropped, counted in ``stats().dropped`` and reported with reason ``queue_full``.
-        max_workers: sender threads, i.e. PutEvents calls in flight at once (>= 1). One call to the
-            service takes tens of milliseconds, so a single thread cannot keep up.
+        max_workers: sender threads at most, i.e. PutEvents calls in flight at once (>= 1). The
+            number in use adapts (``stats().senders``): about ``1 + 1.5 * wait / cpu`` per call,
+            from the call's network wait and its CPU time in botocore. A call to the service
+            waits tens of milliseconds, so many are needed; against a near endpoint one sender
+            is fastest, since more only contend for the GIL. Threads start as they are needed.
         max_attempts: PutEvents calls per batch at most, the first included (>= 1).
         max_backoff: cap in seconds of one wait between attempts (> 0).
         retry_deadline: seconds after a batch's first attempt past which it is not retried (> 0).
@@ -125,6 +143,11 @@ class Tracker:
             from ``session``, ``region_name`` and ``endpoint_url`` (see
             ``personalize_tracker.recommendations.build_runtime_client``).
         exit_timeout: seconds the flush at interpreter exit may take (>= 0).
+        fork_check: compare the process id on every ``track()`` (a system call, ~0.2 µs) to
+            notice a fork that ran no Python fork hooks: uWSGI forks its workers that way
+            unless ``py-call-osafterfork`` is set. Default ``None``: on when the process runs
+            under uWSGI (its ``uwsgi`` module is loaded), off otherwise, since ``os.fork()``
+            (gunicorn, Celery, multiprocessing) runs the hooks that reset the Tracker anyway.
 
     Raises:
         ValueError: an argument is out of range (the message names it), or no AWS region is
@@ -145,7 +168,7 @@ class Tracker:
         endpoint_url: str | None = None,
         flush_interval: float = 1.0,
         max_queue_size: int = 10_000,
-        max_workers: int = 8,
+        max_workers: int = 32,
         max_attempts: int = 8,
         max_backoff: float = 30.0,
         retry_deadline: float = 120.0,
@@ -162,6 +185,7 @@ class Tracker:
         metric_attribution_source: str | None = None,
         runtime_client: Any = None,
         exit_timeout: float = DEFAULT_EXIT_TIMEOUT,
+        fork_check: bool | None = None,
     ) -> None:
         _text(tracking_id, "tracking_id", LIMITS.tracking_id_max)
         _positive("flush_interval", flush_interval)
@@ -191,6 +215,7 @@ class Tracker:
         self.max_workers = max_workers
         self.sync = sync
         self.exit_timeout = exit_timeout
+        self._fork_check = "uwsgi" in sys.modules if fork_check is None else bool(fork_check)
         self._on_failure = on_failure
         self.overflow: OverflowPolicy = overflow
         self._sync_block = sync and overflow == "block"
@@ -240,6 +265,7 @@ class Tracker:
         self._work = threading.Condition(self._lock)  # workers wait here for a ready batch
         self._idle = threading.Condition(self._lock)  # flush() and close() wait here
         self._room = threading.Condition(self._lock)  # overflow="block" waits here for room
+        self._item_ids: dict[str, str] = {}  # see _share_item_id
         self._buffer: GroupBuffer[Event] = GroupBuffer(
             LIMITS.max_events_per_call,
             self.flush_interval,
@@ -263,8 +289,17 @@ class Tracker:
         self._in_flight = 0
         self._on_the_wire: dict[int, Batch[Event]] = {}  # batches taken, not yet finished
         self._flush_waiters = 0  # threads in flush()
+        # ids of batches a flush() waits for that were on the wire when it began: their end (or
+        # a forced batch's) is what wakes flush(), not every call's (a hint: an id may be reused
+        # later, which costs a spurious wake-up only).
+        self._flush_awaits: set[int] = set()
         self._stopping = False
         self._threads: list[threading.Thread] = []
+        # Senders allowed to deliver at once (adapted to where a call's time goes), and when
+        # each batch being delivered by a sender thread was taken (by id(batch)): the other
+        # sender threads wait, one of them watching the backlog.
+        self._concurrency = SenderConcurrency(self.max_workers)
+        self._sending: dict[int, float] = {}
         self._tracked = self._recovered  # events adopted from an ended process count as tracked
         self._delivered = 0
         self._dropped = 0
@@ -333,23 +368,28 @@ class Tracker:
                 field, the problem and the limit). Nothing is queued.
             TrackerClosedError: the Tracker was closed.
         """
-        if self._pid != _getpid():
+        if self._fork_check and self._pid != _getpid():
             self._after_fork()  # before the event id is drawn: ids must differ from the parent's
         if metric_attribution_source is None:
             metric_attribution_source = self._default_source
         if self._plain:  # no schema, no truncation: the fast path
-            event = Event.create(
+            # The events of one session share its user and session id strings (the ones the
+            # first pending event brought): ~100 bytes less per queued event.
+            user_id, session_id = self._buffer.shared_key((user_id, session_id))
+            if type(item_id) is str:
+                item_id = self._share_item_id(item_id)
+            event = build_event(
                 event_type,
                 session_id,
-                user_id=user_id,
-                item_id=item_id,
-                event_value=event_value,
-                properties=properties,
-                sent_at=sent_at,
-                event_id=event_id,
-                recommendation_id=recommendation_id,
-                impression=impression,
-                metric_attribution_source=metric_attribution_source,
+                user_id,
+                item_id,
+                event_value,
+                None if properties is None else encode_properties(properties),
+                sent_at,
+                event_id,
+                recommendation_id,
+                None if impression is None else _impression(impression),
+                metric_attribution_source,
             )
         else:
             composer = self._composer
@@ -510,6 +550,18 @@ class Tracker:
         """The boto3 ``personalize-runtime`` client (built now if it was not given or built)."""
         return self._runtime.get()
 
+    def _share_item_id(self, item_id: str) -> str:
+        """The first equal item id string seen lately, so that queued events of a popular item
+        share one string (~50 bytes less per event). At most ``max_queue_size`` ids are kept;
+        then the table starts over. Dictionary operations only: safe without the lock."""
+        shared = self._item_ids.get(item_id)
+        if shared is not None:
+            return shared
+        if len(self._item_ids) >= self.max_queue_size:
+            self._item_ids.clear()
+        self._item_ids[item_id] = item_id
+        return item_id
+
     def enqueue(self, event: Event) -> None:
         """Queue an already built :class:`Event` (see :meth:`Event.create`) for delivery.
 
@@ -521,8 +573,9 @@ class Tracker:
         self._enqueue(event)
 
     def _check_fork(self) -> None:
-        """Reset this process's state if it is a forked child (cheap when it is not)."""
-        if self._pid != _getpid():
+        """Reset this process's state if it is a forked child that ran no fork hooks (with
+        ``fork_check``; the hooks do it otherwise)."""
+        if self._fork_check and self._pid != _getpid():
             self._after_fork()
 
     def _enqueue(self, event: Event) -> None:
@@ -535,7 +588,10 @@ class Tracker:
             buffer = self._buffer
             if self._spool is None and buffer.size + self._refilling < self.max_queue_size:
                 # The common case, kept short: this runs on the caller's request path.
-                if buffer.add((event.user_id, event.session_id), event, _monotonic()):
+                if (
+                    buffer.add((event.user_id, event.session_id), event, _monotonic())
+                    and len(self._sending) < self._concurrency.limit
+                ):
                     self._work.notify()
             elif self._spool is not None and (self._spooled or self._refilling or self._is_full()):
                 # Once spilling, events go to disk until the spool is drained: first in, first out.
@@ -654,6 +710,7 @@ class Tracker:
                 spooled=self._spooled + self._refilling,
                 recovered=self._recovered,
                 impressions_truncated=self._composer.impressions_truncated,
+                senders=0 if self.sync else self._concurrency.limit,
             )
 
     @property
@@ -697,6 +754,7 @@ class Tracker:
             # Batches already on the wire hold events pending now too: wait for them as well
             # (the objects, not their ids: an id may be reused by a later batch).
             on_the_wire_before = list(self._on_the_wire.values())
+            self._flush_awaits.update(self._on_the_wire)
             self._flush_waiters += 1  # from here on, events read back from the spool are forced
         try:
             if self.sync or not self._threads:
@@ -842,20 +900,41 @@ class Tracker:
     # delivery
 
     def _start_workers(self) -> None:
-        """Start the sender threads (lock held).
+        """Start sender threads (lock held): one per sender allowed to deliver, plus a spare that
+        watches a backlog the others have not reached, up to ``max_workers`` in all.
 
-        At interpreter shutdown Python refuses new threads; events then wait for the exit flush,
-        which delivers on the exiting thread.
+        Threads start lazily, as the allowed number grows, and stay until close. At interpreter
+        shutdown Python refuses new threads; events then wait for the exit flush, which delivers
+        on the exiting thread.
         """
-        for n in range(self.max_workers):
+        wanted = min(self.max_workers, self._concurrency.limit + 1)
+        while len(self._threads) < wanted:
             thread = threading.Thread(
-                target=self._worker, name=f"personalize-tracker-sender-{n}", daemon=True
+                target=self._worker,
+                name=f"personalize-tracker-sender-{len(self._threads)}",
+                daemon=True,
             )
             try:
                 thread.start()
             except RuntimeError:  # "can't create new thread at interpreter shutdown"
                 return
             self._threads.append(thread)
+
+    def _adapt_senders(self, wall: float | None, cpu: float = 0.0) -> None:
+        """Feed the concurrency controller (lock held): a finished call's ``wall`` and sender
+        ``cpu`` seconds, or ``wall=None`` from a sender that found no room while batches wait.
+        At a window's end the number of senders allowed may move; new ones are started and
+        woken."""
+        concurrency = self._concurrency
+        if not (concurrency.due() if wall is None else concurrency.observe(wall, cpu)):
+            return
+        before = concurrency.limit
+        now = _monotonic()
+        stalled = sum(1 for since in self._sending.values() if now - since > _STALLED)
+        after = concurrency.adjust(self._buffer.has_ready(now, self._stopping), stalled)
+        if after > before and not self._stopping:
+            self._start_workers()
+            self._work.notify(after - before)
 
     def _next_batch(self, force: bool) -> Batch[Event] | None:
         """Take a ready batch and count it in flight (lock held)."""
@@ -922,13 +1001,15 @@ class Tracker:
             if refill:
                 self._refill(refill)
             elif batch is not None:
-                self._deliver(batch)
+                self._deliver(batch, sender=True)
             else:
                 return
 
     def _wait_for_work(self) -> tuple[int, Batch[Event] | None]:
         """Block until there is spool to read back (a count) or a batch to send; (0, None) means
-        stop."""
+        stop. A batch is taken only while fewer senders than allowed are delivering; a sender
+        left waiting while batches are ready feeds the controller every window, so that calls
+        that hang or sleep in a retry backoff do not hold the others back."""
         with self._lock:
             while True:
                 if self._pid != os.getpid():
@@ -936,14 +1017,24 @@ class Tracker:
                 refill = self._refill_due()
                 if refill:
                     return refill, None
-                batch = self._next_batch(force=False)
-                if batch is not None:
-                    if self._buffer.has_ready(time.monotonic(), self._stopping):
-                        self._work.notify()  # more to do: wake another sender
-                    return 0, batch
+                limit = self._concurrency.limit
+                sending = self._sending
+                if len(sending) < limit:
+                    batch = self._next_batch(force=False)
+                    if batch is not None:
+                        now = _monotonic()
+                        sending[id(batch)] = now
+                        if len(sending) < limit and self._buffer.has_ready(now, self._stopping):
+                            self._work.notify()  # more to do: wake another sender
+                        return 0, batch
                 if self._stopping:
                     return 0, None
-                self._work.wait(self._buffer.seconds_until_due(time.monotonic()))
+                now = _monotonic()
+                if len(sending) >= limit and self._buffer.has_ready(now, False):
+                    self._work.wait(self._concurrency.window)
+                    self._adapt_senders(None)
+                else:
+                    self._work.wait(self._buffer.seconds_until_due(now))
 
     def _pump(self, force: bool, deadline: float | None, max_batches: int | None = None) -> None:
         """Deliver ready batches on the calling thread until none is ready, ``deadline`` passes
@@ -963,10 +1054,14 @@ class Tracker:
                 self._deliver(batch)
                 sent += 1
 
-    def _deliver(self, batch: Batch[Event]) -> None:
+    def _deliver(self, batch: Batch[Event], sender: bool = False) -> None:
+        """Send ``batch`` and record its outcome; ``sender``: called by a sender thread, which
+        counted itself busy when it took the batch (its CPU time feeds the controller)."""
         user_id, session_id = batch.key
         events = batch.items
         outcome = DeliveryOutcome()
+        if sender:
+            wall, cpu = _monotonic(), _thread_time()
         try:
             self._sender.send(user_id, session_id, events, batch.times or None, outcome)
         except BaseException as exc:  # never lose count, even on KeyboardInterrupt
@@ -978,14 +1073,30 @@ class Tracker:
                 for e in events
                 if id(e) not in settled
             ]
-            self._finish(batch, outcome.delivered, failed, len(events))
+            self._finish(batch, outcome.delivered, failed, len(events), sender=sender)
             raise
-        self._finish(batch, outcome.delivered, outcome.failed, len(events))
+        if sender:
+            wall, cpu = _monotonic() - wall, _thread_time() - cpu
+            self._finish(batch, outcome.delivered, outcome.failed, len(events), (wall, cpu), True)
+        else:
+            self._finish(batch, outcome.delivered, outcome.failed, len(events))
 
     def _finish(
-        self, batch: Batch[Event], delivered: int, failed: list[FailedEvent], taken: int
+        self,
+        batch: Batch[Event],
+        delivered: int,
+        failed: list[FailedEvent],
+        taken: int,
+        timing: tuple[float, float] | None = None,
+        sender: bool = False,
     ) -> None:
+        """Record a batch's outcome. ``sender``: a sender thread delivered it (it stops counting
+        as busy); ``timing``: the call's (wall, CPU) seconds, for the concurrency controller."""
         with self._lock:
+            if sender:
+                self._sending.pop(id(batch), None)
+                if timing is not None:
+                    self._adapt_senders(*timing)
             if self._on_the_wire.pop(id(batch), None) is None:
                 return  # abandoned at interpreter exit: already accounted for
             self._delivered += delivered
@@ -996,7 +1107,13 @@ class Tracker:
                 if closed and self._spill(closed) is None:
                     failed = [f for f in failed if f.reason is not FailureReason.CLOSED]
             self._count_failures(failed)
-            if self._flush_waiters or (self._stopping and self._in_flight == 0):
+            awaited = False
+            if self._flush_awaits:
+                awaited = id(batch) in self._flush_awaits
+                self._flush_awaits.discard(id(batch))
+            # A flush is done at the earliest when no forced item is left in the buffer.
+            flush_may_end = awaited or (batch.forced and not self._buffer.forced)
+            if (self._flush_waiters and flush_may_end) or (self._stopping and not self._in_flight):
                 self._idle.notify_all()
             spool = None
             if self._close_spool_when_idle and self._in_flight == 0 and self._refilling == 0:

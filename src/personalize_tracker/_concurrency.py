@@ -1,0 +1,132 @@
+"""How many PutEvents calls the sender threads keep in flight: as many as the round trip needs.
+
+A PutEvents call is part Python (botocore building, signing and parsing the request, with the GIL
+held) and part waiting (the network and the service, with the GIL released). Waits overlap, Python
+work does not: with ``c`` seconds of CPU and ``d`` seconds of waiting per call, one process
+delivers at most ``1 / c`` calls per second, reached with about ``1 + d / c`` calls in flight
+(the knee of a closed queueing network with one CPU server and one delay server). More senders
+than that add nothing but GIL hand-offs: eight sender threads against a loopback endpoint deliver
+fewer events per second than one, for a third more CPU per event. Fewer leave throughput on the
+table when the service is 20 ms away.
+
+Both quantities are measured on the calls themselves: ``c`` is the sender thread's CPU time
+(``time.thread_time``, which GIL waits do not inflate), ``d`` the smallest ``wall - c`` of the
+window's calls (the call that waited least for the GIL shows the network's share best; contention
+only ever adds to it). Every window the limit becomes ``1 + round(_HEADROOM * d / c)``; the
+headroom covers the soft knee of real traffic (calls do not arrive at the GIL evenly spaced).
+When application threads hold the GIL, the senders' calls wait longer, ``d`` grows and so does
+the number of senders: delivery gets its share instead of falling behind.
+
+Senders stuck on one batch (a hung connection, a retry backoff) do not count against the limit,
+and if no call ends during a window while batches wait, the limit grows by one: the waiting
+batches are not held up behind them.
+
+In a free-threaded build (no GIL) threads do not contend that way: all ``maximum`` senders are
+used.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+__all__ = ["SenderConcurrency"]
+
+# Seconds of one measuring window (it ends at the first look at the clock after that).
+_WINDOW = 0.05
+# Senders per call's worth of waiting beyond the first: > 1 because the knee is soft.
+_HEADROOM = 1.5
+
+
+def _gil_enabled() -> bool:
+    check: Callable[[], bool] | None = getattr(sys, "_is_gil_enabled", None)
+    return True if check is None else check()
+
+
+class SenderConcurrency:
+    """The number of sender threads allowed to deliver at once, between 1 and ``maximum``.
+
+    Args:
+        maximum: the most senders (the Tracker's ``max_workers``), >= 1.
+        window: seconds of one measuring window.
+        clock: monotonic clock in seconds (injectable for tests).
+        adaptive: adapt (default: unless the interpreter runs without a GIL); when False
+            :attr:`limit` is ``maximum`` throughout.
+
+    Not thread-safe: the Tracker calls it with its lock held.
+    """
+
+    __slots__ = (
+        "_calls",
+        "_clock",
+        "_cpu",
+        "_min_wait",
+        "_window_end",
+        "adaptive",
+        "limit",
+        "maximum",
+        "window",
+    )
+
+    def __init__(
+        self,
+        maximum: int,
+        *,
+        window: float = _WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+        adaptive: bool | None = None,
+    ) -> None:
+        if maximum < 1:
+            raise ValueError(f"maximum must be >= 1 sender, got {maximum!r}")
+        self.maximum = maximum
+        self.adaptive = _gil_enabled() if adaptive is None else adaptive
+        #: Senders allowed to deliver at once.
+        self.limit = 1 if self.adaptive else maximum
+        #: Seconds of one measuring window.
+        self.window = window
+        self._clock = clock
+        self._window_end = clock() + window
+        self._calls = 0
+        self._cpu = 0.0
+        self._min_wait = float("inf")
+
+    def observe(self, wall: float, cpu: float) -> bool:
+        """Record one finished call: ``wall`` seconds from start to end, ``cpu`` seconds of its
+        sender thread's CPU time. Return True when the window is over: call :meth:`adjust`."""
+        if not self.adaptive:
+            return False
+        self._calls += 1
+        self._cpu += cpu
+        wait = wall - cpu
+        if wait < self._min_wait:
+            self._min_wait = wait
+        return self._clock() >= self._window_end
+
+    def due(self) -> bool:
+        """Whether the window is over (for a sender that found no room: see :meth:`adjust`)."""
+        return self.adaptive and self._clock() >= self._window_end
+
+    def adjust(self, backlog: bool, stalled: int = 0) -> int:
+        """End the window: set :attr:`limit` from its calls and start the next window.
+
+        Args:
+            backlog: ready batches are waiting that no sender has taken (used when no call
+                ended in the window: the limit then grows by one).
+            stalled: senders stuck on one batch for long (a hung connection, a retry
+                backoff): they do not count, the limit makes room for as many more.
+
+        Returns:
+            the new limit.
+        """
+        limit = self.limit
+        if self._calls:
+            cpu = max(self._cpu / self._calls, 1e-6)
+            limit = 1 + round(_HEADROOM * max(0.0, self._min_wait) / cpu) + stalled
+            limit = max(limit, self.limit // 2)  # at most halve at once: one odd window
+        elif backlog:
+            limit += 1
+        self.limit = min(self.maximum, max(1, limit))
+        self._window_end = self._clock() + self.window
+        self._calls, self._cpu, self._min_wait = 0, 0.0, float("inf")
+        return self.limit

@@ -1,0 +1,203 @@
+"""The number of sender threads in use adapts to where a PutEvents call's time goes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from personalize_tracker import Tracker
+from personalize_tracker._concurrency import SenderConcurrency
+
+from conftest import FakeClient
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _window(c: SenderConcurrency, clock: FakeClock, calls: list[tuple[float, float]]) -> bool:
+    """Feed one window's calls (wall, cpu) with the clock past the window at the last one."""
+    ended = False
+    for n, (wall, cpu) in enumerate(calls):
+        if n == len(calls) - 1:
+            clock.now += c.window
+        ended = c.observe(wall, cpu)
+    return ended
+
+
+# ---------------------------------------------------------------------------------------------
+# the controller on its own
+
+
+def test_starts_with_one_sender_and_a_window_ends_only_when_its_time_is_up() -> None:
+    clock = FakeClock()
+    c = SenderConcurrency(32, clock=clock, adaptive=True)
+    assert c.limit == 1
+    assert c.observe(0.021, 0.001) is False  # the window has not ended
+    assert c.due() is False
+    clock.now += c.window
+    assert c.due() is True
+
+
+def test_calls_that_mostly_wait_get_senders_in_proportion_to_the_wait() -> None:
+    clock = FakeClock()
+    c = SenderConcurrency(32, clock=clock, adaptive=True)
+    # 20 ms of waiting for 1 ms of CPU: the knee is at 1 + 20 calls in flight, plus headroom.
+    assert _window(c, clock, [(0.021, 0.001)] * 3)
+    assert c.adjust(backlog=True) == 31
+    c2 = SenderConcurrency(8, clock=clock, adaptive=True)
+    _window(c2, clock, [(0.021, 0.001)])
+    assert c2.adjust(backlog=True) == 8  # never beyond max_workers
+
+
+def test_calls_that_are_all_cpu_get_one_sender() -> None:
+    clock = FakeClock()
+    c = SenderConcurrency(32, clock=clock, adaptive=True)
+    c.limit = 4
+    # GIL contention makes most calls wait, but the least-waiting call shows the network's
+    # share: none.
+    _window(c, clock, [(0.004, 0.001), (0.0011, 0.001), (0.003, 0.001)])
+    assert c.adjust(backlog=True) == 2  # at most halved in one window
+    _window(c, clock, [(0.0011, 0.001)] * 5)
+    assert c.adjust(backlog=True) == 1
+
+
+def test_stalled_senders_make_room_for_as_many_more() -> None:
+    clock = FakeClock()
+    c = SenderConcurrency(32, clock=clock, adaptive=True)
+    _window(c, clock, [(0.0011, 0.001)])
+    assert c.adjust(backlog=True, stalled=2) == 3
+
+
+def test_a_window_without_calls_grows_by_one_only_while_batches_wait() -> None:
+    clock = FakeClock()
+    c = SenderConcurrency(32, clock=clock, adaptive=True)
+    clock.now += c.window
+    assert c.adjust(backlog=False) == 1
+    clock.now += c.window
+    assert c.adjust(backlog=True) == 2
+
+
+def test_not_adaptive_uses_every_sender() -> None:
+    c = SenderConcurrency(8, adaptive=False)
+    assert c.limit == 8
+    assert c.observe(0.001, 0.001) is False
+    assert c.due() is False
+
+
+def test_rejects_no_senders() -> None:
+    with pytest.raises(ValueError, match="maximum"):
+        SenderConcurrency(0)
+
+
+# ---------------------------------------------------------------------------------------------
+# in the Tracker
+
+
+class SlowClient(FakeClient):
+    """Each call waits ``delay`` seconds with the GIL released, like a far endpoint; records
+    how many calls were in flight at once."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self._never = threading.Event()
+
+    def put_events(self, **params: Any) -> dict[str, Any]:
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            self._never.wait(self.delay)  # the network's share of the call
+            return super().put_events(**params)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
+class BusyClient(FakeClient):
+    """Each call is ``seconds`` of Python work holding the GIL, like a loopback endpoint."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def put_events(self, **params: Any) -> dict[str, Any]:
+        end = time.thread_time() + self.seconds
+        while time.thread_time() < end:
+            pass
+        return super().put_events(**params)
+
+
+def _track_sessions(tracker: Tracker, sessions: int, per_session: int = 10) -> None:
+    for s in range(sessions):
+        for n in range(per_session):
+            tracker.track("click", f"s{s}", user_id=f"u{s}", item_id=f"i{n}")
+
+
+def test_far_endpoint_gets_many_calls_in_flight() -> None:
+    client = SlowClient(delay=0.02)
+    with Tracker("tid", client=client, max_workers=16, max_queue_size=100_000) as tracker:
+        assert tracker.stats().senders == 1
+        _track_sessions(tracker, 600)
+        assert tracker.flush(timeout=60)
+        assert tracker.stats().senders > 8
+    assert client.most_in_flight > 8
+    assert len(client.delivered_events) == 6000
+
+
+def test_cpu_bound_calls_keep_few_senders() -> None:
+    client = BusyClient(seconds=0.001)
+    with Tracker("tid", client=client, max_workers=16, max_queue_size=100_000) as tracker:
+        _track_sessions(tracker, 400)
+        assert tracker.flush(timeout=60)
+        # Calls that never wait would only contend for the GIL: no more than a spare.
+        assert tracker.stats().senders <= 3
+    assert len(client.delivered_events) == 4000
+    assert len(client.threads) < 16
+
+
+def test_a_hung_call_does_not_hold_back_other_sessions() -> None:
+    client = FakeClient()
+    hang = threading.Event()
+    first_call = threading.Event()
+
+    def script(params: dict[str, Any]) -> None:
+        if params["sessionId"] == "stuck":
+            first_call.set()
+            assert hang.wait(30)
+        return None
+
+    original = client.put_events
+
+    def put_events(**params: Any) -> dict[str, Any]:
+        script(params)  # outside the client's lock, like a hung connection
+        return original(**params)
+
+    client.put_events = put_events  # type: ignore[method-assign]
+    with Tracker("tid", client=client, max_workers=4) as tracker:
+        for n in range(10):
+            tracker.track("click", "stuck", item_id=f"i{n}")
+        assert first_call.wait(10)
+        _track_sessions(tracker, 20)
+        try:
+            assert client.wait_for_accepted_events(200, timeout=20)
+        finally:
+            hang.set()
+        assert tracker.flush(timeout=10)
+    assert len(client.delivered_events) == 210
+
+
+def test_sync_mode_reports_no_senders(fake_client: FakeClient) -> None:
+    with Tracker("tid", client=fake_client, sync=True) as tracker:
+        tracker.track("click", "s1")
+        assert tracker.stats().senders == 0
