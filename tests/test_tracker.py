@@ -467,3 +467,35 @@ def test_missing_region_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     with pytest.raises(ValueError, match=r"no AWS region .* AWS_REGION"):
         Tracker("t")
+
+
+def _fresh(text: str) -> str:
+    """An equal string that is a distinct object (as ids parsed from a request are)."""
+    return "".join(list(text))
+
+
+def test_queued_events_of_a_session_share_id_strings(fake_client: FakeClient) -> None:
+    # Memory per queued event: events of one (user, session) and of one item share strings.
+    with Tracker("tid", client=fake_client, flush_interval=60) as tracker:
+        a = tracker.track("click", _fresh("session-1"), _fresh("user-1"), _fresh("item-1"))
+        b = tracker.track("click", _fresh("session-1"), _fresh("user-1"), _fresh("item-1"))
+        other = tracker.track("view", _fresh("session-2"), _fresh("user-1"), _fresh("item-1"))
+        assert a.session_id is b.session_id
+        assert a.user_id is b.user_id
+        assert a.item_id is b.item_id is other.item_id
+        assert other.session_id == "session-2"
+        session = tracker.session(user_id="user-2", session_id="session-3")
+        assert session.track("click", _fresh("item-1")).item_id is a.item_id
+        assert tracker.flush(timeout=10)
+    assert [e["itemId"] for e in fake_client.delivered_events] == ["item-1"] * 4
+
+
+def test_shared_item_id_table_stays_within_max_queue_size(fake_client: FakeClient) -> None:
+    with Tracker("tid", client=fake_client, max_queue_size=5, flush_interval=60) as tracker:
+        for n in range(12):
+            tracker.track("click", f"s{n}", item_id=f"item-{n}")
+            assert len(tracker._item_ids) <= 5
+            assert tracker.flush(timeout=10)  # the queue (5 events) never fills
+    assert sorted(e["itemId"] for e in fake_client.delivered_events) == sorted(
+        f"item-{n}" for n in range(12)
+    )

@@ -14,7 +14,7 @@ The buffer is a plain data structure: the Tracker holds its lock around every ca
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import attrs
 
@@ -56,7 +56,7 @@ class _Group(list[T]):
 
     def __init__(self, key: GroupKey, item: T, since: float, keep_times: bool) -> None:
         super().__init__((item,))
-        self.key = key  # the key object the group was created with (see shared_key)
+        self.key = key  # the key object the group was created with (see GroupBuffer.groups)
         self.forced = 0  # items at the front that a flush is waiting for
         self.times: list[float] | None = [since] if keep_times else None
         self.head = 0  # items before it were taken already
@@ -80,9 +80,11 @@ class GroupBuffer(Generic[T]):
         self.keep_times = keep_times
         self.size = 0  #: items held
         self.forced = 0  #: items held that a flush is waiting for
-        # Groups in the order they were created, which is the order of their ``since``: the
-        # first group is always the next one due.
-        self._groups: OrderedDict[GroupKey, _Group[T]] = OrderedDict()
+        #: Groups in the order they were created, which is the order of their ``since``: the
+        #: first group is always the next one due. The Tracker reads it without the lock (a
+        #: plain dictionary read) to build events with a pending group's ``key`` strings, so
+        #: that the items of one group share them instead of holding equal copies.
+        self.groups: OrderedDict[GroupKey, _Group[T]] = OrderedDict()
         # Keys of groups that reached a full batch; may hold stale keys, checked when taken.
         self._full: deque[GroupKey] = deque()
         # Keys of groups holding forced items, in the order they were forced; may be stale.
@@ -97,10 +99,10 @@ class GroupBuffer(Generic[T]):
         ``now`` is ``time.monotonic()``. A new group becomes the next one due when the buffer was
         empty, which also counts as "ready changed" so that a waiting worker recomputes its wait.
         """
-        group = self._groups.get(key)
+        group = self.groups.get(key)
         if group is None:
-            first = not self._groups
-            self._groups[key] = _Group(key, item, now, self.keep_times)
+            first = not self.groups
+            self.groups[key] = _Group(key, item, now, self.keep_times)
             self.size += 1
             if self.batch_size == 1:
                 self._full.append(key)
@@ -115,23 +117,13 @@ class GroupBuffer(Generic[T]):
             return True
         return False
 
-    def shared_key(self, key: tuple[Any, Any]) -> tuple[Any, Any]:
-        """The key object of the group pending under a key equal to ``key``, else ``key``.
-
-        Items of one group can then share the key's strings instead of each holding its own
-        equal copy. A plain dictionary read: safe without the lock (a group taken meanwhile
-        only means the strings are not shared).
-        """
-        group = self._groups.get(key)
-        return key if group is None else group.key
-
     def force_pending(self) -> int:
         """Mark every item held now as forced (a flush); return how many are forced in all.
 
         Forced items are taken before anything else, and :attr:`forced` counts those not yet
         taken. Items added afterwards are not forced.
         """
-        for key, group in self._groups.items():
+        for key, group in self.groups.items():
             pending = len(group) - group.head
             if group.forced < pending:
                 if not group.forced:
@@ -149,31 +141,31 @@ class GroupBuffer(Generic[T]):
         """
         while self._forced:
             key = self._forced[0]
-            group = self._groups.get(key)
+            group = self.groups.get(key)
             if group is not None and group.forced:
                 return self._take_from(key, group)
             self._forced.popleft()  # stale: its forced items were taken
-        if not self._groups:
+        if not self.groups:
             self._full.clear()  # stale keys only: their groups were taken by another path
             self._forced.clear()
             return None
-        key, group = next(iter(self._groups.items()))
+        key, group = next(iter(self.groups.items()))
         if force or now - group.since >= self.flush_interval:
             return self._take_from(key, group)
         while self._full:
             key = self._full.popleft()
-            group = self._groups.get(key)
+            group = self.groups.get(key)
             if group is not None and len(group) - group.head >= self.batch_size:
                 return self._take_from(key, group)
         return None
 
     def seconds_until_due(self, now: float) -> float | None:
         """Seconds until the next batch is ready (0 if one is ready now), None when empty."""
-        if not self._groups:
+        if not self.groups:
             return None
         if self._full or self._forced:
             return 0.0
-        group = next(iter(self._groups.values()))
+        group = next(iter(self.groups.values()))
         return max(0.0, group.since + self.flush_interval - now)
 
     def has_ready(self, now: float, force: bool = False) -> bool:
@@ -184,8 +176,8 @@ class GroupBuffer(Generic[T]):
     def drain(self) -> list[Batch[T]]:
         """Remove and return everything, as batches of at most ``batch_size`` items."""
         batches: list[Batch[T]] = []
-        while self._groups:
-            key, group = next(iter(self._groups.items()))
+        while self.groups:
+            key, group = next(iter(self.groups.items()))
             batches.append(self._take_from(key, group))
         self._full.clear()
         self._forced.clear()
@@ -195,7 +187,7 @@ class GroupBuffer(Generic[T]):
         items, times, head = group, group.times, group.head
         count = self.batch_size
         if len(items) - head <= count:  # the whole group: hand its lists over
-            del self._groups[key]
+            del self.groups[key]
             if head:
                 del items[:head]
                 if times is not None:

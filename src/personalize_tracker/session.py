@@ -232,6 +232,8 @@ class TrackingSession:
             recommendation_id, impression = self._recall(item_id)
         tracker = self._tracker
         tracker._check_fork()  # before the event id is drawn (a fork without Python's hooks)
+        if type(item_id) is str:
+            item_id = tracker._share_item_id(item_id)  # queued events share equal item ids
         composer = tracker._composer
         event = composer.build(
             event_type,

@@ -375,9 +375,16 @@ class Tracker:
         if self._plain:  # no schema, no truncation: the fast path
             # The events of one session share its user and session id strings (the ones the
             # first pending event brought): ~100 bytes less per queued event.
-            user_id, session_id = self._buffer.shared_key((user_id, session_id))
-            if type(item_id) is str:
-                item_id = self._share_item_id(item_id)
+            # (An int id never matches: groups are keyed by the str ids events carry.)
+            group = self._buffer.groups.get((user_id, session_id))  # type: ignore[arg-type]
+            if group is not None:
+                user_id, session_id = group.key
+            if type(item_id) is str:  # _share_item_id, inlined
+                shared = self._item_ids.get(item_id)
+                if shared is None:
+                    self._share_item_id(item_id)
+                else:
+                    item_id = shared
             event = build_event(
                 event_type,
                 session_id,
@@ -397,7 +404,7 @@ class Tracker:
                 event_type,
                 session_id,
                 user_id,
-                item_id,
+                self._share_item_id(item_id) if type(item_id) is str else item_id,
                 event_value,
                 composer.properties(properties),
                 sent_at,
@@ -582,12 +589,14 @@ class Tracker:
         if self._sync_block and self._is_full():
             self._pump(force=True, deadline=None, max_batches=1)  # make room on this thread
         problem = None
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not ``with``: ~80 ns less on the caller's request path
+        try:
             if self._closed:
                 raise TrackerClosedError("track() called on a closed Tracker")
             buffer = self._buffer
-            if self._spool is None and buffer.size + self._refilling < self.max_queue_size:
-                # The common case, kept short: this runs on the caller's request path.
+            # The common case, kept short (no spool, hence nothing being read back from one).
+            if self._spool is None and buffer.size < self.max_queue_size:
                 if (
                     buffer.add((event.user_id, event.session_id), event, _monotonic())
                     and len(self._sending) < self._concurrency.limit
@@ -608,6 +617,8 @@ class Tracker:
                 self._dropped += 1
             elif not self._threads and not self.sync:
                 self._start_workers()
+        finally:
+            lock.release()
         if problem is not None:
             self._report([FailedEvent(event, FailureReason.QUEUE_FULL, None, problem)])
         elif self.sync:
