@@ -246,6 +246,7 @@ def markdown(doc: dict[str, Any]) -> str:
                     _rng(res["events_per_s_spread"], 0),
                     _n(res["cpu_us_per_event"]),
                     _rng(res["cpu_us_per_event_spread"]),
+                    str(run0.get("senders", "")),
                 ]
             )
         parts += [
@@ -261,6 +262,7 @@ def markdown(doc: dict[str, Any]) -> str:
                     "(spread)",
                     "CPU us/event",
                     "(spread)",
+                    "senders at end",
                 ],
                 rows,
             ),

@@ -673,9 +673,41 @@ def normalise_properties(
     return _normalise_properties(_as_mapping(properties), keep_none)
 
 
+def _json_encoder(ensure_ascii: bool) -> Callable[[Any], str]:
+    """A compact JSON encoder for flat objects of str, int, float and bool.
+
+    ``JSONEncoder.encode`` builds a new C encoder object on every call (~1.5 µs for three
+    properties); this builds json's C encoder once and reuses it (~0.6 µs), falling back to
+    ``JSONEncoder.encode`` where the C accelerator is missing or its signature differs. No
+    circular-reference check: normalised properties hold no containers.
+    """
+    fallback = json.JSONEncoder(
+        separators=(",", ":"), ensure_ascii=ensure_ascii, allow_nan=False, check_circular=False
+    ).encode
+    make = getattr(json.encoder, "c_make_encoder", None)
+    quote = json.encoder.encode_basestring_ascii if ensure_ascii else json.encoder.encode_basestring
+
+    def unsupported(value: object) -> object:
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+    try:
+        c_encoder = make(None, unsupported, quote, None, ":", ",", False, False, False)  # type: ignore[misc]
+        join = "".join
+
+        def encode(value: Any) -> str:
+            return join(c_encoder(value, 0))
+
+        sample = {"a": "é\n", "b": 1, "c": 2.5, "d": True}
+        if encode(sample) != fallback(sample):  # pragma: no cover - a changed json module
+            return fallback
+    except Exception:  # pragma: no cover - no C accelerator, or another signature
+        return fallback
+    return encode
+
+
 # Reused encoders: json.dumps() with non-default options builds a new encoder on every call.
-_ascii_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
-_unicode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_ascii_json = _json_encoder(ensure_ascii=True)
+_unicode_json = _json_encoder(ensure_ascii=False)
 
 
 def _encode_json(value: Mapping[str, Any]) -> str:
