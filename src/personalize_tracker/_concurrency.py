@@ -21,8 +21,9 @@ Senders stuck on one batch (a hung connection, a retry backoff) do not count aga
 and if no call ends during a window while batches wait, the limit grows by one: the waiting
 batches are not held up behind them.
 
-In a free-threaded build (no GIL) threads do not contend that way: all ``maximum`` senders are
-used.
+In a free-threaded build (no GIL) threads do not contend that way, and under gevent or eventlet
+(threads become greenlets on one OS thread) a thread's CPU time measures every greenlet: in both
+cases all ``maximum`` senders are used.
 """
 
 from __future__ import annotations
@@ -44,6 +45,16 @@ def _gil_enabled() -> bool:
     return True if check is None else check()
 
 
+def _green_threads() -> bool:
+    """Whether gevent or eventlet replaced threads with greenlets: all of them then run on one
+    OS thread, whose CPU time says nothing about one call's."""
+    gevent_monkey = sys.modules.get("gevent.monkey")
+    if gevent_monkey is not None and gevent_monkey.is_module_patched("threading"):
+        return True
+    eventlet_patcher = sys.modules.get("eventlet.patcher")
+    return bool(eventlet_patcher is not None and eventlet_patcher.is_monkey_patched("thread"))
+
+
 class SenderConcurrency:
     """The number of sender threads allowed to deliver at once, between 1 and ``maximum``.
 
@@ -51,8 +62,9 @@ class SenderConcurrency:
         maximum: the most senders (the Tracker's ``max_workers``), >= 1.
         window: seconds of one measuring window.
         clock: monotonic clock in seconds (injectable for tests).
-        adaptive: adapt (default: unless the interpreter runs without a GIL); when False
-            :attr:`limit` is ``maximum`` throughout.
+        adaptive: adapt (default: unless the interpreter runs without a GIL, or gevent or
+            eventlet turned threads into greenlets); when False :attr:`limit` is ``maximum``
+            throughout.
 
     Not thread-safe: the Tracker calls it with its lock held.
     """
@@ -80,7 +92,7 @@ class SenderConcurrency:
         if maximum < 1:
             raise ValueError(f"maximum must be >= 1 sender, got {maximum!r}")
         self.maximum = maximum
-        self.adaptive = _gil_enabled() if adaptive is None else adaptive
+        self.adaptive = (_gil_enabled() and not _green_threads()) if adaptive is None else adaptive
         #: Senders allowed to deliver at once.
         self.limit = 1 if self.adaptive else maximum
         #: Seconds of one measuring window.
