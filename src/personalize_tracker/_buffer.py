@@ -13,6 +13,7 @@ The buffer is a plain data structure: the Tracker holds its lock around every ca
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict, deque
 from typing import Generic, TypeVar
 
@@ -21,6 +22,7 @@ import attrs
 __all__ = ["Batch", "GroupBuffer", "GroupKey"]
 
 T = TypeVar("T")
+_monotonic = time.monotonic
 #: (user_id, session_id) of a PutEvents call.
 GroupKey = tuple["str | None", str]
 
@@ -93,16 +95,19 @@ class GroupBuffer(Generic[T]):
     def __len__(self) -> int:
         return self.size
 
-    def add(self, key: GroupKey, item: T, now: float) -> bool:
+    def add(self, key: GroupKey, item: T, now: float | None = None) -> bool:
         """Append ``item`` to its group; return True when a batch just became ready.
 
-        ``now`` is ``time.monotonic()``. A new group becomes the next one due when the buffer was
-        empty, which also counts as "ready changed" so that a waiting worker recomputes its wait.
+        ``now`` is the item's arrival, ``time.monotonic()`` (read here, only when needed: for a
+        new group, or to keep arrival times, when not given). A new group becomes the next one
+        due when the buffer was empty, which also counts as "ready changed" so that a waiting
+        worker recomputes its wait.
         """
         group = self.groups.get(key)
         if group is None:
             first = not self.groups
-            self.groups[key] = _Group(key, item, now, self.keep_times)
+            since = _monotonic() if now is None else now
+            self.groups[key] = _Group(key, item, since, self.keep_times)
             self.size += 1
             if self.batch_size == 1:
                 self._full.append(key)
@@ -110,7 +115,7 @@ class GroupBuffer(Generic[T]):
             return first
         group.append(item)
         if group.times is not None:
-            group.times.append(now)
+            group.times.append(_monotonic() if now is None else now)
         self.size += 1
         if len(group) - group.head == self.batch_size:
             self._full.append(key)

@@ -598,7 +598,7 @@ class Tracker:
             # The common case, kept short (no spool, hence nothing being read back from one).
             if self._spool is None and buffer.size < self.max_queue_size:
                 if (
-                    buffer.add((event.user_id, event.session_id), event, _monotonic())
+                    buffer.add((event.user_id, event.session_id), event)
                     and len(self._sending) < self._concurrency.limit
                 ):
                     self._work.notify()
@@ -609,7 +609,7 @@ class Tracker:
                 if self._closed:  # close() ran while we waited: the event was never accepted
                     raise TrackerClosedError("the Tracker closed while track() waited for room")
                 problem = f"the queue holds max_queue_size={self.max_queue_size} events"
-            elif buffer.add((event.user_id, event.session_id), event, _monotonic()):
+            elif buffer.add((event.user_id, event.session_id), event):
                 self._work.notify()
             # Counted here, with its outcome decided, so that stats() always balances.
             self._tracked += 1
