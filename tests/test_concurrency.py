@@ -184,17 +184,55 @@ def test_a_hung_call_does_not_hold_back_other_sessions() -> None:
         return original(**params)
 
     client.put_events = put_events  # type: ignore[method-assign]
-    with Tracker("tid", client=client, max_workers=4) as tracker:
+    # flush_interval=60: no timer wakes anyone; only full batches (and the watch) move things.
+    with Tracker("tid", client=client, max_workers=4, flush_interval=60) as tracker:
         for n in range(10):
             tracker.track("click", "stuck", item_id=f"i{n}")
-        assert first_call.wait(10)
+        assert first_call.wait(10)  # the one sender allowed is stuck; the queue is empty
         _track_sessions(tracker, 20)
         try:
-            assert client.wait_for_accepted_events(200, timeout=20)
+            # The spare sender watches the call under way: once it counts as stalled, another
+            # sender is allowed and delivers the other sessions (with the hang still on).
+            assert client.wait_for_accepted_events(200, timeout=10)
+            assert tracker.stats().delivered == 200
         finally:
             hang.set()
         assert tracker.flush(timeout=10)
     assert len(client.delivered_events) == 210
+
+
+def test_flush_waits_for_batches_ending_in_any_order() -> None:
+    # A batch already on the wire when flush() begins, and a forced one after it, end in the
+    # reverse order: flush() returns True only once both have.
+    client = FakeClient()
+    release_first = threading.Event()
+    second_done = threading.Event()
+    original = client.put_events
+
+    def put_events(**params: Any) -> dict[str, Any]:
+        if params["sessionId"] == "first":
+            assert release_first.wait(30)
+        answer = original(**params)
+        if params["sessionId"] == "second":
+            second_done.set()
+        return answer
+
+    client.put_events = put_events  # type: ignore[method-assign]
+    with Tracker("tid", client=client, max_workers=4, flush_interval=60) as tracker:
+        _track_sessions(tracker, 1, per_session=10)  # session s0: a full batch, delivered
+        assert client.wait_for_accepted_events(10)
+        for n in range(10):
+            tracker.track("click", "first", item_id=f"i{n}")  # on the wire, held
+        tracker.track("click", "second", item_id="i0")  # a partial batch: flush forces it
+        result: list[bool] = []
+        flusher = threading.Thread(target=lambda: result.append(tracker.flush(timeout=30)))
+        flusher.start()
+        assert second_done.wait(10)  # sent by another sender once the first counts as stalled
+        assert not result  # the first batch is still on the wire
+        release_first.set()
+        flusher.join(30)
+        assert result == [True]
+    assert len(client.delivered_events) == 21
 
 
 def test_sync_mode_reports_no_senders(fake_client: FakeClient) -> None:

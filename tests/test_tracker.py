@@ -7,6 +7,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import pytest
 
 from personalize_tracker import (
@@ -499,3 +500,57 @@ def test_shared_item_id_table_stays_within_max_queue_size(fake_client: FakeClien
     assert sorted(e["itemId"] for e in fake_client.delivered_events) == sorted(
         f"item-{n}" for n in range(12)
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [((["s"],), "session_id"), (("s", {"u": 1}), "user_id")],
+)
+def test_unhashable_ids_are_invalid_events(
+    fake_client: FakeClient, args: tuple[Any, ...], field: str
+) -> None:
+    with Tracker("tid", client=fake_client) as tracker:
+        with pytest.raises(InvalidEventError) as info:
+            tracker.track("click", *args)
+        assert info.value.field == field
+        assert tracker.stats().tracked == 0
+
+
+def test_the_first_bad_field_in_declaration_order_is_reported(fake_client: FakeClient) -> None:
+    with Tracker("tid", client=fake_client) as tracker:
+        with pytest.raises(InvalidEventError) as info:
+            tracker.track("", "s", properties={"x": {"nested": 1}}, impression=[])
+        assert info.value.field == "event_type"
+        with pytest.raises(InvalidEventError) as info:
+            tracker.track("click", "s", properties={"x": {"nested": 1}}, impression=[])
+        assert info.value.field == "properties.x"
+
+
+def test_max_workers_follows_a_given_clients_connection_pool(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import boto3
+    import botocore.config
+
+    session = boto3.Session(
+        aws_access_key_id="a", aws_secret_access_key="b", region_name="us-east-1"
+    )
+    plain = session.client("personalize-events", endpoint_url="http://127.0.0.1:9")
+    assert Tracker("tid", client=plain).max_workers == 10  # botocore's default pool
+    wide = session.client(
+        "personalize-events",
+        endpoint_url="http://127.0.0.1:9",
+        config=botocore.config.Config(max_pool_connections=50),
+    )
+    assert Tracker("tid", client=wide).max_workers == 32
+    assert Tracker("tid", endpoint_url="http://127.0.0.1:9", session=session).max_workers == 32
+    with caplog.at_level("WARNING", logger="personalize_tracker"):
+        assert Tracker("tid", client=plain, max_workers=20).max_workers == 20
+    assert "max_pool_connections=10" in caplog.text
+
+
+def test_stats_snapshots_compare_counters_not_the_sender_gauge(fake_client: FakeClient) -> None:
+    with Tracker("tid", client=fake_client) as tracker:
+        stats = tracker.stats()
+        assert stats == attrs.evolve(stats, senders=stats.senders + 5)
+        assert stats != attrs.evolve(stats, tracked=1)

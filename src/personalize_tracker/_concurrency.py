@@ -23,7 +23,8 @@ batches are not held up behind them.
 
 In a free-threaded build (no GIL) threads do not contend that way, and under gevent or eventlet
 (threads become greenlets on one OS thread) a thread's CPU time measures every greenlet: in both
-cases all ``maximum`` senders are used.
+cases, and on Windows (its thread CPU clock ticks every ~15.6 ms, longer than a call), all
+``maximum`` senders are used.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import sys
 import time
 from collections.abc import Callable
 
-__all__ = ["SenderConcurrency"]
+__all__ = ["SenderConcurrency", "gil_enabled"]
 
 # Seconds of one measuring window (it ends at the first look at the clock after that).
 _WINDOW = 0.05
@@ -40,7 +41,9 @@ _WINDOW = 0.05
 _HEADROOM = 1.5
 
 
-def _gil_enabled() -> bool:
+def gil_enabled() -> bool:
+    """Whether this interpreter runs with a GIL (False in a free-threaded build that runs
+    without one)."""
     check: Callable[[], bool] | None = getattr(sys, "_is_gil_enabled", None)
     return True if check is None else check()
 
@@ -62,9 +65,9 @@ class SenderConcurrency:
         maximum: the most senders (the Tracker's ``max_workers``), >= 1.
         window: seconds of one measuring window.
         clock: monotonic clock in seconds (injectable for tests).
-        adaptive: adapt (default: unless the interpreter runs without a GIL, or gevent or
-            eventlet turned threads into greenlets); when False :attr:`limit` is ``maximum``
-            throughout.
+        adaptive: adapt (default: unless the interpreter runs without a GIL, gevent or
+            eventlet turned threads into greenlets, or on Windows, whose thread CPU clock ticks
+            every ~15.6 ms); when False :attr:`limit` is ``maximum`` throughout.
 
     Not thread-safe: the Tracker calls it with its lock held.
     """
@@ -92,7 +95,10 @@ class SenderConcurrency:
         if maximum < 1:
             raise ValueError(f"maximum must be >= 1 sender, got {maximum!r}")
         self.maximum = maximum
-        self.adaptive = (_gil_enabled() and not _green_threads()) if adaptive is None else adaptive
+        if adaptive is None:
+            # Windows counts thread CPU time in clock ticks (~15.6 ms): too coarse for a call.
+            adaptive = gil_enabled() and not _green_threads() and sys.platform != "win32"
+        self.adaptive = adaptive
         #: Senders allowed to deliver at once.
         self.limit = 1 if self.adaptive else maximum
         #: Seconds of one measuring window.

@@ -124,6 +124,8 @@ class DeliveryOutcome:
     delivered: int = 0
     failed: list[FailedEvent] = attrs.field(factory=list)
     delivered_events: list[Event] = attrs.field(factory=list)
+    #: Seconds spent waiting on purpose: for the rate limit, and between retries.
+    waited: float = 0.0
 
 
 class Aborted(Exception):
@@ -321,6 +323,10 @@ class Sender:
         is_retry = False
         sent: list[Event] | None = None
 
+        def sleep(seconds: float) -> None:
+            outcome.waited += seconds
+            self._sleep(seconds)
+
         def attempt() -> None:
             nonlocal is_retry, sent
             self._expire(part, outcome)
@@ -332,7 +338,7 @@ class Sender:
             if limiter is not None:
                 wait = limiter.delay()
                 if wait > 0:
-                    self._sleep(wait)
+                    sleep(wait)
                 sent_at = limiter.clock()
             if on_request is not None:
                 on_request(is_retry)
@@ -364,7 +370,7 @@ class Sender:
             if not classify_error(exc).retryable:
                 raise
             first_error = exc
-        _retrying(policy, started, self._sleep)(_replaying(first_error, attempt))
+        _retrying(policy, started, sleep)(_replaying(first_error, attempt))
 
 
 def _replaying(error: BaseException, attempt: Callable[[], None]) -> Callable[[], None]:

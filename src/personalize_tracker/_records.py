@@ -101,7 +101,7 @@ class TrackerStats:
     spooled: int = 0
     recovered: int = 0
     impressions_truncated: int = 0
-    senders: int = 0
+    senders: int = attrs.field(default=0, eq=False)  # a gauge: snapshots compare counters
 
     def _repr_html_(self) -> str:
         """An HTML table of the counters (Jupyter shows it for a cell's last value)."""

@@ -18,7 +18,7 @@ import boto3
 
 from ._buffer import Batch, GroupBuffer
 from ._compose import EventComposer
-from ._concurrency import SenderConcurrency
+from ._concurrency import SenderConcurrency, gil_enabled
 from ._deadletter import DeadLetterWriter
 from ._delivery import DeliveryOutcome, RetryPolicy, Sender, build_client
 from ._errors import TrackerClosedError
@@ -26,10 +26,8 @@ from ._event import (
     Event,
     PropertiesInput,
     SentAtInput,
-    _impression,
     _text,
     build_event,
-    encode_properties,
     renew_event_ids_after_fork,
 )
 from ._limits import LIMITS
@@ -62,6 +60,8 @@ _JOIN_GRACE = 1.0
 #: Requests per second one Tracker sends at most by default: under the PutEvents quota of about
 #: 1000 requests per second per dataset group.
 DEFAULT_MAX_REQUESTS_PER_SECOND = 950.0
+#: Sender threads at most by default (see Tracker's max_workers).
+DEFAULT_MAX_WORKERS = 32
 # Events read back from the spool at a time.
 _REFILL_CHUNK = 1000
 # Seconds after which a sender still busy with one batch (a hung connection, a retry backoff)
@@ -101,6 +101,9 @@ class Tracker:
             from the call's network wait and its CPU time in botocore. A call to the service
             waits tens of milliseconds, so many are needed; against a near endpoint one sender
             is fastest, since more only contend for the GIL. Threads start as they are needed.
+            Default 32, or the connection pool size of a ``client`` you pass (botocore's
+            default: 10), since a sender beyond the pool opens and drops a connection per call
+            (a larger explicit value is logged at WARNING).
         max_attempts: PutEvents calls per batch at most, the first included (>= 1).
         max_backoff: cap in seconds of one wait between attempts (> 0).
         retry_deadline: seconds after a batch's first attempt past which it is not retried (> 0).
@@ -168,7 +171,7 @@ class Tracker:
         endpoint_url: str | None = None,
         flush_interval: float = 1.0,
         max_queue_size: int = 10_000,
-        max_workers: int = 32,
+        max_workers: int | None = None,
         max_attempts: int = 8,
         max_backoff: float = 30.0,
         retry_deadline: float = 120.0,
@@ -190,7 +193,7 @@ class Tracker:
         _text(tracking_id, "tracking_id", LIMITS.tracking_id_max)
         _positive("flush_interval", flush_interval)
         _at_least("max_queue_size", max_queue_size, 1)
-        _at_least("max_workers", max_workers, 1)
+        max_workers = _max_workers(max_workers, client)
         _at_least("max_attempts", max_attempts, 1)
         _positive("max_backoff", max_backoff)
         _positive("retry_deadline", retry_deadline)
@@ -216,6 +219,7 @@ class Tracker:
         self.sync = sync
         self.exit_timeout = exit_timeout
         self._fork_check = "uwsgi" in sys.modules if fork_check is None else bool(fork_check)
+        self._share_keys = gil_enabled()  # see track()
         self._on_failure = on_failure
         self.overflow: OverflowPolicy = overflow
         self._sync_block = sync and overflow == "block"
@@ -300,6 +304,7 @@ class Tracker:
         # sender threads wait, one of them watching the backlog.
         self._concurrency = SenderConcurrency(self.max_workers)
         self._sending: dict[int, float] = {}
+        self._watcher: threading.Thread | None = None  # the sender timing calls under way
         self._tracked = self._recovered  # events adopted from an ended process count as tracked
         self._delivered = 0
         self._dropped = 0
@@ -374,11 +379,16 @@ class Tracker:
             metric_attribution_source = self._default_source
         if self._plain:  # no schema, no truncation: the fast path
             # The events of one session share its user and session id strings (the ones the
-            # first pending event brought): ~100 bytes less per queued event.
-            # (An int id never matches: groups are keyed by the str ids events carry.)
-            group = self._buffer.groups.get((user_id, session_id))  # type: ignore[arg-type]
-            if group is not None:
-                user_id, session_id = group.key
+            # first pending event brought): ~100 bytes less per queued event. A dictionary read
+            # without the lock: not where there is no GIL to make it safe.
+            if (
+                type(session_id) is str
+                and (user_id is None or type(user_id) is str)
+                and self._share_keys
+            ):
+                group = self._buffer.groups.get((user_id, session_id))
+                if group is not None:
+                    user_id, session_id = group.key
             if type(item_id) is str:  # _share_item_id, inlined
                 shared = self._item_ids.get(item_id)
                 if shared is None:
@@ -391,11 +401,11 @@ class Tracker:
                 user_id,
                 item_id,
                 event_value,
-                None if properties is None else encode_properties(properties),
+                properties,
                 sent_at,
                 event_id,
                 recommendation_id,
-                None if impression is None else _impression(impression),
+                impression,
                 metric_attribution_source,
             )
         else:
@@ -589,6 +599,7 @@ class Tracker:
         if self._sync_block and self._is_full():
             self._pump(force=True, deadline=None, max_batches=1)  # make room on this thread
         problem = None
+        start: list[threading.Thread] = []
         lock = self._lock
         lock.acquire()  # not ``with``: ~80 ns less on the caller's request path
         try:
@@ -616,9 +627,11 @@ class Tracker:
             if problem is not None:
                 self._dropped += 1
             elif not self._threads and not self.sync:
-                self._start_workers()
+                start = self._plan_workers()  # started below, once the lock is released
         finally:
             lock.release()
+        if start:
+            self._launch(start)
         if problem is not None:
             self._report([FailedEvent(event, FailureReason.QUEUE_FULL, None, problem)])
         elif self.sync:
@@ -847,7 +860,8 @@ class Tracker:
             else:
                 self._close_spool_when_idle = True
         for thread in threads:
-            if thread is not threading.current_thread():
+            # (a thread planned but not started yet cannot be joined: it sees the stop itself)
+            if thread is not threading.current_thread() and thread.ident is not None:
                 thread.join(
                     None if grace_until is None else max(0.0, grace_until - time.monotonic())
                 )
@@ -911,41 +925,65 @@ class Tracker:
     # delivery
 
     def _start_workers(self) -> None:
-        """Start sender threads (lock held): one per sender allowed to deliver, plus a spare that
-        watches a backlog the others have not reached, up to ``max_workers`` in all.
+        """Start the sender threads still wanted, lock held (see :meth:`_plan_workers`); for
+        ``overflow="block"``, which waits for room right after."""
+        self._launch(self._plan_workers(), locked=True)
 
-        Threads start lazily, as the allowed number grows, and stay until close. At interpreter
-        shutdown Python refuses new threads; events then wait for the exit flush, which delivers
-        on the exiting thread.
+    def _plan_workers(self) -> list[threading.Thread]:
+        """The sender threads to start now (lock held): one per sender allowed to deliver, plus
+        a spare that watches calls under way, up to ``max_workers`` in all. They are counted in
+        ``_threads`` at once; the caller starts them with :meth:`_launch`, if it can after
+        releasing the lock (``Thread.start()`` waits for the new thread to run).
+
+        Threads start as the allowed number grows, and stay until close.
         """
         wanted = min(self.max_workers, self._concurrency.limit + 1)
+        planned = []
         while len(self._threads) < wanted:
             thread = threading.Thread(
                 target=self._worker,
                 name=f"personalize-tracker-sender-{len(self._threads)}",
                 daemon=True,
             )
+            self._threads.append(thread)
+            planned.append(thread)
+        return planned
+
+    def _launch(self, threads: list[threading.Thread], locked: bool = False) -> None:
+        """Start planned sender threads (``locked``: the caller holds the lock). At interpreter
+        shutdown Python refuses new threads: those are forgotten, and events wait for the exit
+        flush, which delivers on the exiting thread."""
+        for n, thread in enumerate(threads):
             try:
                 thread.start()
             except RuntimeError:  # "can't create new thread at interpreter shutdown"
+                if not locked:
+                    self._lock.acquire()
+                try:
+                    for unstarted in threads[n:]:
+                        if unstarted in self._threads:
+                            self._threads.remove(unstarted)
+                finally:
+                    if not locked:
+                        self._lock.release()
                 return
-            self._threads.append(thread)
 
-    def _adapt_senders(self, wall: float | None, cpu: float = 0.0) -> None:
+    def _adapt_senders(self, wall: float | None, cpu: float = 0.0) -> list[threading.Thread]:
         """Feed the concurrency controller (lock held): a finished call's ``wall`` and sender
-        ``cpu`` seconds, or ``wall=None`` from a sender that found no room while batches wait.
-        At a window's end the number of senders allowed may move; new ones are started and
-        woken."""
+        ``cpu`` seconds, or ``wall=None`` from the sender watching calls under way. At a
+        window's end the number of senders allowed may move: waiting senders are woken, and
+        the threads to start are returned (to :meth:`_launch` once the lock is released)."""
         concurrency = self._concurrency
         if not (concurrency.due() if wall is None else concurrency.observe(wall, cpu)):
-            return
+            return []
         before = concurrency.limit
         now = _monotonic()
         stalled = sum(1 for since in self._sending.values() if now - since > _STALLED)
         after = concurrency.adjust(self._buffer.has_ready(now, self._stopping), stalled)
-        if after > before and not self._stopping:
-            self._start_workers()
-            self._work.notify(after - before)
+        if after <= before or self._stopping:
+            return []
+        self._work.notify(after - before)
+        return self._plan_workers()
 
     def _next_batch(self, force: bool) -> Batch[Event] | None:
         """Take a ready batch and count it in flight (lock held)."""
@@ -1008,44 +1046,72 @@ class Tracker:
 
     def _worker(self) -> None:
         while True:
-            refill, batch = self._wait_for_work()
+            refill, batch, start = self._wait_for_work()
+            if start:
+                self._launch(start)
             if refill:
                 self._refill(refill)
             elif batch is not None:
                 self._deliver(batch, sender=True)
-            else:
+            elif not start:
                 return
 
-    def _wait_for_work(self) -> tuple[int, Batch[Event] | None]:
-        """Block until there is spool to read back (a count) or a batch to send; (0, None) means
-        stop. A batch is taken only while fewer senders than allowed are delivering; a sender
-        left waiting while batches are ready feeds the controller every window, so that calls
-        that hang or sleep in a retry backoff do not hold the others back."""
+    def _wait_for_work(self) -> tuple[int, Batch[Event] | None, list[threading.Thread]]:
+        """Block until there is spool to read back (a count), a batch to send, or sender
+        threads to start; (0, None, []) means stop.
+
+        A batch is taken only while fewer senders than allowed are delivering. While calls are
+        under way, one waiting sender (the watcher) looks at the clock every window and feeds
+        the controller, so that calls that hang or sleep in a retry backoff do not hold back the
+        batches behind them; the other waiting senders sleep until woken.
+        """
+        me = threading.current_thread()
         with self._lock:
-            while True:
-                if self._pid != os.getpid():
-                    return 0, None  # a forked child's copy of this thread's state
-                refill = self._refill_due()
-                if refill:
-                    return refill, None
-                limit = self._concurrency.limit
-                sending = self._sending
-                if len(sending) < limit:
-                    batch = self._next_batch(force=False)
-                    if batch is not None:
-                        now = _monotonic()
-                        sending[id(batch)] = now
-                        if len(sending) < limit and self._buffer.has_ready(now, self._stopping):
-                            self._work.notify()  # more to do: wake another sender
-                        return 0, batch
-                if self._stopping:
-                    return 0, None
-                now = _monotonic()
-                if len(sending) >= limit and self._buffer.has_ready(now, False):
-                    self._work.wait(self._concurrency.window)
-                    self._adapt_senders(None)
-                else:
-                    self._work.wait(self._buffer.seconds_until_due(now))
+            try:
+                while True:
+                    if self._pid != os.getpid():
+                        return 0, None, []  # a forked child's copy of this thread's state
+                    refill = self._refill_due()
+                    if refill:
+                        return refill, None, []
+                    limit = self._concurrency.limit
+                    sending = self._sending
+                    if len(sending) < limit:
+                        batch = self._next_batch(force=False)
+                        if batch is not None:
+                            now = _monotonic()
+                            sending[id(batch)] = now
+                            if self._watcher is None or (
+                                len(sending) < limit and self._buffer.has_ready(now, self._stopping)
+                            ):
+                                # wake another sender: to watch this call, or to send more
+                                self._work.notify()
+                            return 0, batch, []
+                    if self._stopping:
+                        return 0, None, []
+                    if sending and self._watcher in (None, me):
+                        self._watcher = me
+                        self._work.wait(self._concurrency.window)
+                        start = self._adapt_senders(None)
+                        if start:
+                            return 0, None, start
+                    else:
+                        if self._watcher is me:
+                            self._watcher = None  # nothing under way to watch any more
+                        # No room (others are sending): sleep until woken. Else until the next
+                        # batch is due (it is not due yet: none was taken).
+                        self._work.wait(
+                            None
+                            if len(sending) >= limit
+                            else self._buffer.seconds_until_due(_monotonic())
+                        )
+            finally:
+                if self._watcher is me:
+                    # Leaving the watch (a batch to send, threads to start, or stop): another
+                    # waiting sender takes it over while calls are still under way.
+                    self._watcher = None
+                    if self._sending:
+                        self._work.notify()
 
     def _pump(self, force: bool, deadline: float | None, max_batches: int | None = None) -> None:
         """Deliver ready batches on the calling thread until none is ready, ``deadline`` passes
@@ -1087,7 +1153,8 @@ class Tracker:
             self._finish(batch, outcome.delivered, failed, len(events), sender=sender)
             raise
         if sender:
-            wall, cpu = _monotonic() - wall, _thread_time() - cpu
+            # Waits for the rate limit or between retries are not the call's: left out.
+            wall, cpu = _monotonic() - wall - outcome.waited, _thread_time() - cpu
             self._finish(batch, outcome.delivered, outcome.failed, len(events), (wall, cpu), True)
         else:
             self._finish(batch, outcome.delivered, outcome.failed, len(events))
@@ -1103,32 +1170,38 @@ class Tracker:
     ) -> None:
         """Record a batch's outcome. ``sender``: a sender thread delivered it (it stops counting
         as busy); ``timing``: the call's (wall, CPU) seconds, for the concurrency controller."""
+        start: list[threading.Thread] = []
+        spool = None
         with self._lock:
             if sender:
                 self._sending.pop(id(batch), None)
                 if timing is not None:
-                    self._adapt_senders(*timing)
+                    start = self._adapt_senders(*timing)
             if self._on_the_wire.pop(id(batch), None) is None:
-                return  # abandoned at interpreter exit: already accounted for
-            self._delivered += delivered
-            self._in_flight -= taken
-            if failed and self._spool is not None:
-                # Batches cut short by close() stay pending, on disk, for the next process.
-                closed = [f.event for f in failed if f.reason is FailureReason.CLOSED]
-                if closed and self._spill(closed) is None:
-                    failed = [f for f in failed if f.reason is not FailureReason.CLOSED]
-            self._count_failures(failed)
-            awaited = False
-            if self._flush_awaits:
-                awaited = id(batch) in self._flush_awaits
-                self._flush_awaits.discard(id(batch))
-            # A flush is done at the earliest when no forced item is left in the buffer.
-            flush_may_end = awaited or (batch.forced and not self._buffer.forced)
-            if (self._flush_waiters and flush_may_end) or (self._stopping and not self._in_flight):
-                self._idle.notify_all()
-            spool = None
-            if self._close_spool_when_idle and self._in_flight == 0 and self._refilling == 0:
-                spool, self._spool = self._spool, None
+                failed = []  # abandoned at interpreter exit: already accounted for
+            else:
+                self._delivered += delivered
+                self._in_flight -= taken
+                if failed and self._spool is not None:
+                    # Batches cut short by close() stay pending, on disk, for the next process.
+                    closed = [f.event for f in failed if f.reason is FailureReason.CLOSED]
+                    if closed and self._spill(closed) is None:
+                        failed = [f for f in failed if f.reason is not FailureReason.CLOSED]
+                self._count_failures(failed)
+                awaited = False
+                if self._flush_awaits:
+                    awaited = id(batch) in self._flush_awaits
+                    self._flush_awaits.discard(id(batch))
+                # A flush is done at the earliest when no forced item is left in the buffer.
+                flush_may_end = awaited or (batch.forced and not self._buffer.forced)
+                if (self._flush_waiters and flush_may_end) or (
+                    self._stopping and not self._in_flight
+                ):
+                    self._idle.notify_all()
+                if self._close_spool_when_idle and self._in_flight == 0 and self._refilling == 0:
+                    spool, self._spool = self._spool, None
+        if start:
+            self._launch(start)
         if spool is not None:
             spool.close()  # the last call close() left running has ended
         if failed:
@@ -1223,6 +1296,29 @@ class Tracker:
         if self._dead_letters is not None:  # its lock may have been held by a parent thread
             self._dead_letters = DeadLetterWriter(self._dead_letters.path, self.tracking_id)
         self._reset_state(in_child=True)
+
+
+def _max_workers(max_workers: int | None, client: Any) -> int:
+    """``max_workers`` checked, or its default: 32, or a given client's connection pool size
+    (botocore's default is 10), since a sender beyond it would open and discard a connection
+    per call. An explicit value above the pool size is logged at WARNING."""
+    pool = getattr(
+        getattr(getattr(client, "meta", None), "config", None), "max_pool_connections", None
+    )
+    if not isinstance(pool, int) or isinstance(pool, bool) or pool < 1:
+        pool = None
+    if max_workers is None:
+        return DEFAULT_MAX_WORKERS if pool is None else min(DEFAULT_MAX_WORKERS, pool)
+    _at_least("max_workers", max_workers, 1)
+    if pool is not None and max_workers > pool:
+        logger.warning(
+            "personalize-tracker: max_workers=%d exceeds the client's max_pool_connections=%d: "
+            "build the client with botocore.config.Config(max_pool_connections=%d)",
+            max_workers,
+            pool,
+            max_workers,
+        )
+    return max_workers
 
 
 def _positive(name: str, value: float) -> None:
