@@ -163,7 +163,6 @@ def test_cpu_bound_calls_keep_few_senders() -> None:
         # Calls that never wait would only contend for the GIL: no more than a spare.
         assert tracker.stats().senders <= 3
     assert len(client.delivered_events) == 4000
-    assert len(client.threads) < 16
 
 
 def test_a_hung_call_does_not_hold_back_other_sessions() -> None:
