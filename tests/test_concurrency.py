@@ -53,8 +53,20 @@ def test_calls_that_mostly_wait_get_senders_in_proportion_to_the_wait() -> None:
     assert _window(c, clock, [(0.021, 0.001)] * 3)
     assert c.adjust(backlog=True) == 31
     c2 = SenderConcurrency(8, clock=clock, adaptive=True)
-    _window(c2, clock, [(0.021, 0.001)])
+    _window(c2, clock, [(0.021, 0.001)] * 3)
     assert c2.adjust(backlog=True) == 8  # never beyond max_workers
+
+
+def test_senders_that_keep_up_are_not_added_to() -> None:
+    # The same far endpoint, but the one sender is in calls for a fifth of the window: it keeps
+    # up with the traffic, and more threads would only take GIL time from the application.
+    clock = FakeClock()
+    c = SenderConcurrency(32, clock=clock, adaptive=True)
+    _window(c, clock, [(0.010, 0.001)])
+    assert c.adjust(backlog=False) == 1
+    c.limit = 6
+    _window(c, clock, [(0.010, 0.001)] * 3)  # 6 senders, 30 ms of calls in 50 ms: idle
+    assert c.adjust(backlog=False) == 5  # one fewer per window
 
 
 def test_calls_that_are_all_cpu_get_one_sender() -> None:

@@ -12,10 +12,14 @@ table when the service is 20 ms away.
 Both quantities are measured on the calls themselves: ``c`` is the sender thread's CPU time
 (``time.thread_time``, which GIL waits do not inflate), ``d`` the smallest ``wall - c`` of the
 window's calls (the call that waited least for the GIL shows the network's share best; contention
-only ever adds to it). Every window the limit becomes ``1 + round(_HEADROOM * d / c)``; the
+only ever adds to it). That gives a target of ``1 + round(_HEADROOM * d / c)`` senders; the
 headroom covers the soft knee of real traffic (calls do not arrive at the GIL evenly spaced).
-When application threads hold the GIL, the senders' calls wait longer, ``d`` grows and so does
-the number of senders: delivery gets its share instead of falling behind.
+The limit moves to the target only while the allowed senders are busy (in calls for most of the
+window): senders that keep up with the traffic are enough, and each extra runnable thread takes
+GIL time from the application's request threads. Above the target it falls (at most halving per
+window); below it, with senders mostly idle, it falls by one. When application threads hold the
+GIL and delivery falls behind, the senders' calls wait longer, ``d`` grows and so does the
+target: delivery gets its share.
 
 Senders stuck on one batch (a hung connection, a retry backoff) do not count against the limit,
 and if no call ends during a window while batches wait, the limit grows by one: the waiting
@@ -39,6 +43,11 @@ __all__ = ["SenderConcurrency", "gil_enabled"]
 _WINDOW = 0.05
 # Senders per call's worth of waiting beyond the first: > 1 because the knee is soft.
 _HEADROOM = 1.5
+# Share of the window the allowed senders spent in calls above which more may be added, and
+# below which one is taken away: senders that keep up with the traffic are enough, and each one
+# more takes GIL time from the application's threads (latency added to its requests).
+_BUSY = 0.75
+_IDLE = 0.5
 
 
 def gil_enabled() -> bool:
@@ -73,11 +82,13 @@ class SenderConcurrency:
     """
 
     __slots__ = (
+        "_busy",
         "_calls",
         "_clock",
         "_cpu",
         "_min_wait",
         "_window_end",
+        "_window_start",
         "adaptive",
         "limit",
         "maximum",
@@ -104,25 +115,29 @@ class SenderConcurrency:
         #: Seconds of one measuring window.
         self.window = window
         self._clock = clock
-        self._window_end = clock() + window
+        self._window_start = clock()
+        self._window_end = self._window_start + window
         self._calls = 0
         self._cpu = 0.0
+        self._busy = 0.0
         self._min_wait = float("inf")
 
     def observe(self, wall: float, cpu: float) -> bool:
-        """Record one finished call: ``wall`` seconds from start to end, ``cpu`` seconds of its
-        sender thread's CPU time. Return True when the window is over: call :meth:`adjust`."""
+        """Record one finished call: ``wall`` seconds from start to end (waits for the rate
+        limit or between retries left out), ``cpu`` seconds of its sender thread's CPU time.
+        Return True when the window is over: call :meth:`adjust`."""
         if not self.adaptive:
             return False
         self._calls += 1
         self._cpu += cpu
+        self._busy += wall
         wait = wall - cpu
         if wait < self._min_wait:
             self._min_wait = wait
         return self._clock() >= self._window_end
 
     def due(self) -> bool:
-        """Whether the window is over (for a sender that found no room: see :meth:`adjust`)."""
+        """Whether the window is over (for the sender watching calls: see :meth:`adjust`)."""
         return self.adaptive and self._clock() >= self._window_end
 
     def adjust(self, backlog: bool, stalled: int = 0) -> int:
@@ -132,19 +147,28 @@ class SenderConcurrency:
             backlog: ready batches are waiting that no sender has taken (used when no call
                 ended in the window: the limit then grows by one).
             stalled: senders stuck on one batch for long (a hung connection, a retry
-                backoff): they do not count, the limit makes room for as many more.
+                backoff): the limit makes room for as many more.
 
         Returns:
             the new limit.
         """
         limit = self.limit
+        now = self._clock()
         if self._calls:
             cpu = max(self._cpu / self._calls, 1e-6)
-            limit = 1 + round(_HEADROOM * max(0.0, self._min_wait) / cpu) + stalled
-            limit = max(limit, self.limit // 2)  # at most halve at once: one odd window
+            target = 1 + round(_HEADROOM * max(0.0, self._min_wait) / cpu) + stalled
+            # How busy the allowed senders were: stalled ones count as busy throughout.
+            elapsed = max(now - self._window_start, 1e-6)
+            busy = (self._busy + stalled * elapsed) / (elapsed * limit)
+            if target < limit:  # more senders than where the time goes calls for
+                limit = max(target, limit // 2)  # at most halve at once: one odd window
+            elif busy >= _BUSY:  # the senders keep busy: as many as the round trip needs
+                limit = target
+            elif busy < _IDLE:  # the senders keep up with time to spare: one fewer
+                limit -= 1
         elif backlog:
             limit += 1
         self.limit = min(self.maximum, max(1, limit))
-        self._window_end = self._clock() + self.window
-        self._calls, self._cpu, self._min_wait = 0, 0.0, float("inf")
+        self._window_start, self._window_end = now, now + self.window
+        self._calls, self._cpu, self._busy, self._min_wait = 0, 0.0, 0.0, float("inf")
         return self.limit
