@@ -6,7 +6,7 @@ of its handling, so a slow request delays the ones queued behind it (no coordina
 The worker sleeps until ~150 us before an arrival, then spins to it (sleep alone wakes up late by
 a noisy 50-150 us here). Each request does ~200 us of pure-Python busy work (a fixed amount of
 work, calibrated once, not a clock spin, so a background thread holding the GIL shows) and tracks
-one event. Blocks of one second without tracking ("none") and with the library alternate in one
+one event. Blocks of half a second without tracking ("none") and with the library alternate in one
 process, so the machine's drift hits both alike; the percentiles are of the pooled requests of
 each kind, and the added latency is their difference. The library is flushed after every block
 (untimed) so that no backlog spills into the next. The spread is that of the per-block-pair
@@ -24,6 +24,9 @@ from ._clients import LIBRARIES, inputs, make_library
 from ._common import ServerProcess, percentile, report, run_worker, spread
 
 BUSY_US = 200.0
+# Seconds of one block. The machine's speed drifts from one second to the next: many short
+# blocks, alternated, let the drift hit both kinds alike.
+BLOCK_SECONDS = 0.5
 LIBS = ["tracker", "segment", "posthog", "naive_put_events"]
 # naive put_events costs ~0.7 ms per event: at 2,000 requests/s the worker would need 1.8 s of
 # work per second. It runs at 500 requests/s only.
@@ -79,7 +82,7 @@ def worker(params: dict[str, Any]) -> None:
     loops = _calibrate()
     lib = make_library(params["library"], params["url"])
     blocks: int = params["blocks"]
-    total = int(sum(params["rates"]) * blocks * 2) + 20_000
+    total = int(sum(params["rates"]) * BLOCK_SECONDS * blocks * 2) + 20_000
     users, sessions, items = inputs(total)
     track = lib.caller(users, sessions, items)
 
@@ -95,7 +98,7 @@ def worker(params: dict[str, Any]) -> None:
     offset = 10_000
     runs: dict[str, Any] = {}
     for rate in params["rates"]:
-        n = int(rate)  # one-second blocks
+        n = int(rate * BLOCK_SECONDS)
         pooled: dict[str, list[float]] = {"none": [], "lib": []}
         add_p50: list[float] = []
         add_p99: list[float] = []
@@ -132,7 +135,7 @@ def worker(params: dict[str, Any]) -> None:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    blocks = 2 if quick else 6
+    blocks = 4 if quick else 16
     results: dict[str, Any] = {}
     with ServerProcess() as server:
         for name in LIBS:
