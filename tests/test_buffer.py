@@ -140,3 +140,17 @@ def test_force_pending_forces_only_what_is_there() -> None:
     assert (third.key, third.items, third.forced) == (("v", "s"), [9], True)
     assert buffer.forced == 0
     assert buffer.take(1.0) is None  # ("w", "s") was added later: it waits for its interval
+
+
+def test_a_full_group_taken_by_a_flush_does_not_look_ready_afterwards() -> None:
+    buffer: GroupBuffer[int] = GroupBuffer(batch_size=2, flush_interval=60.0)
+    buffer.add(("u", "full"), 1, 0.0)
+    buffer.add(("u", "full"), 2, 0.0)  # a full batch: its key is queued as full
+    buffer.force_pending()
+    batch = buffer.take(0.0)  # taken as forced items, not through the full queue
+    assert batch is not None
+    assert batch.items == [1, 2]
+    buffer.add(("u", "later"), 3, 0.0)  # not due for 60 s
+    assert buffer.has_ready(1.0) is False
+    assert buffer.seconds_until_due(1.0) == 59.0
+    assert buffer.take(1.0) is None

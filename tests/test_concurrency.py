@@ -11,7 +11,7 @@ import pytest
 from personalize_tracker import Tracker
 from personalize_tracker._concurrency import SenderConcurrency
 
-from conftest import FakeClient
+from conftest import FakeClient, client_error
 
 
 class FakeClock:
@@ -250,3 +250,27 @@ def test_sync_mode_reports_no_senders(fake_client: FakeClient) -> None:
     with Tracker("tid", client=fake_client, sync=True) as tracker:
         tracker.track("click", "s1")
         assert tracker.stats().senders == 0
+
+
+# The sender thread ends with that SystemExit, as intended here.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_sender_killed_by_on_failure_is_replaced() -> None:
+    client = FakeClient()
+    client.faults = [client_error("InvalidInputException", 400)]
+
+    dying: list[threading.Thread] = []
+
+    def on_failure(failed: Any) -> None:
+        dying.append(threading.current_thread())
+        raise SystemExit("an on_failure that exits")
+
+    with Tracker("tid", client=client, on_failure=on_failure, flush_interval=60) as tracker:
+        tracker.track("click", "s-bad")
+        assert tracker.flush(timeout=10)
+        dying[0].join(10)  # the sender that ran on_failure is gone
+        assert not dying[0].is_alive()
+        tracker.track("click", "s-good")
+        assert tracker.flush(timeout=10)  # ...and another one delivers
+        stats = tracker.stats()
+    assert stats.delivered == 1
+    assert stats.failed_by_reason == {"invalid": 1}

@@ -165,10 +165,25 @@ class GroupBuffer(Generic[T]):
         return None
 
     def seconds_until_due(self, now: float) -> float | None:
-        """Seconds until the next batch is ready (0 if one is ready now), None when empty."""
+        """Seconds until the next batch is ready (0 if one is ready now), None when empty.
+
+        Drops the stale keys at the front of the full and forced queues first (groups taken by
+        another path, e.g. a flush), so that they do not make a batch look ready.
+        """
         if not self.groups:
             return None
-        if self._full or self._forced:
+        full, forced, groups = self._full, self._forced, self.groups
+        while full:
+            group = groups.get(full[0])
+            if group is not None and len(group) - group.head >= self.batch_size:
+                break
+            full.popleft()
+        while forced:
+            group = groups.get(forced[0])
+            if group is not None and group.forced:
+                break
+            forced.popleft()
+        if full or forced:
             return 0.0
         group = next(iter(self.groups.values()))
         return max(0.0, group.since + self.flush_interval - now)

@@ -861,7 +861,7 @@ class Tracker:
                 self._close_spool_when_idle = True
         for thread in threads:
             # (a thread planned but not started yet cannot be joined: it sees the stop itself)
-            if thread is not threading.current_thread() and thread.ident is not None:
+            if thread is not threading.current_thread() and thread.is_alive():
                 thread.join(
                     None if grace_until is None else max(0.0, grace_until - time.monotonic())
                 )
@@ -1045,16 +1045,27 @@ class Tracker:
                 spool.close()
 
     def _worker(self) -> None:
-        while True:
-            refill, batch, start = self._wait_for_work()
-            if start:
-                self._launch(start)
-            if refill:
-                self._refill(refill)
-            elif batch is not None:
-                self._deliver(batch, sender=True)
-            elif not start:
-                return
+        try:
+            while True:
+                refill, batch, start = self._wait_for_work()
+                if start:
+                    self._launch(start)
+                if refill:
+                    self._refill(refill)
+                elif batch is not None:
+                    self._deliver(batch, sender=True)
+                elif not start:
+                    return
+        except BaseException:
+            # Something escaped (on_failure calling sys.exit(), say): its batch is accounted
+            # for already. The thread ends, and a new one takes its place.
+            me = threading.current_thread()
+            with self._lock:
+                if me in self._threads:
+                    self._threads.remove(me)
+                start = [] if self._stopping or self._pid != os.getpid() else self._plan_workers()
+            self._launch(start)
+            raise
 
     def _wait_for_work(self) -> tuple[int, Batch[Event] | None, list[threading.Thread]]:
         """Block until there is spool to read back (a count), a batch to send, or sender
