@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._clients import LIBRARIES, has_tracking_session, inputs, make_library
-from ._common import ServerProcess, median, percentile, report, run_worker, spread
+from ._common import ServerProcess, cpu_split, median, percentile, pin, report, run_worker, spread
 
 ROWS = [
     "floor",
@@ -46,6 +46,7 @@ def _overhead_ns() -> float:
 
 
 def worker(params: dict[str, Any]) -> None:
+    pin(0, params.get("cpu"))  # see _common.cpu_split
     name: str = params["library"]
     rounds: int = params["rounds"]
     per_round: int = params["per_round"]
@@ -97,7 +98,9 @@ def worker(params: dict[str, Any]) -> None:
 
 def run(quick: bool) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    with ServerProcess() as server:
+    split = cpu_split()
+    client_cpu, server_cpu = split if split else (None, None)
+    with ServerProcess(cpu=server_cpu) as server:
         for name in ROWS:
             if name == "naive_put_events":
                 rounds, per_round = (2, 200) if quick else (5, 500)
@@ -106,10 +109,17 @@ def run(quick: bool) -> dict[str, Any]:
             server.reset()
             res = run_worker(
                 "caller_cost",
-                {"library": name, "url": server.url, "rounds": rounds, "per_round": per_round},
+                {
+                    "library": name,
+                    "url": server.url,
+                    "rounds": rounds,
+                    "per_round": per_round,
+                    "cpu": client_cpu,
+                },
             )
             res["label"] = "deque.append of a tuple (floor)" if name == "floor" else LIBRARIES[name]
             res["server"] = server.stats()
+            res["pinned"] = split is not None
             results[name] = res
             print(f"  caller cost {name}: {_fmt(res)}", flush=True)
     return results

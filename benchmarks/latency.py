@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._clients import LIBRARIES, inputs, make_library
-from ._common import ServerProcess, percentile, report, run_worker, spread
+from ._common import ServerProcess, cpu_split, percentile, pin, report, run_worker, spread
 
 BUSY_US = 200.0
 # Seconds of one block. The machine's speed drifts from one second to the next: many short
@@ -79,6 +79,7 @@ def _open_loop(handle: Callable[[int], Any], rate: float, n: int, offset: int) -
 
 
 def worker(params: dict[str, Any]) -> None:
+    pin(0, params.get("cpu"))  # see _common.cpu_split
     loops = _calibrate()
     lib = make_library(params["library"], params["url"])
     blocks: int = params["blocks"]
@@ -137,7 +138,9 @@ def worker(params: dict[str, Any]) -> None:
 def run(quick: bool) -> dict[str, Any]:
     blocks = 4 if quick else 16
     results: dict[str, Any] = {}
-    with ServerProcess() as server:
+    split = cpu_split()
+    client_cpu, server_cpu = split if split else (None, None)
+    with ServerProcess(cpu=server_cpu) as server:
         for name in LIBS:
             res = run_worker(
                 "latency",
@@ -146,9 +149,11 @@ def run(quick: bool) -> dict[str, Any]:
                     "url": server.url,
                     "rates": RATES[name],
                     "blocks": blocks,
+                    "cpu": client_cpu,
                 },
             )
             res["label"] = LIBRARIES[name]
+            res["pinned"] = split is not None
             results[name] = res
             for rate, r in res["rates"].items():
                 print(
