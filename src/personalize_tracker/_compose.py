@@ -1,7 +1,7 @@
 """Building events when more than the PutEvents rules apply: a schema, context, truncation.
 
 ``Tracker.track()`` without a schema and without ``truncate_impressions`` goes straight to
-``Event.create``; everything else (and every :class:`TrackingSession` event) comes through here.
+``build_event``; everything else (and every :class:`TrackingSession` event) comes through here.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from ._event import (
     PropertiesInput,
     SentAtInput,
     _attribution_source,
+    build_event,
     encode_normalised,
     normalise_properties,
     unique_item_ids,
@@ -175,7 +176,7 @@ class EventComposer:
             ids, truncated = self.impression(impression)
         if self.schema is not None:
             self.schema.check_event(item_id, event_value, ids)
-        event = Event._assemble(
+        event = build_event(
             event_type,
             session_id,
             user_id,
@@ -187,6 +188,7 @@ class EventComposer:
             recommendation_id,
             ids,
             metric_attribution_source,
+            prepared=True,
         )
         if truncated:
             self.count_truncated()

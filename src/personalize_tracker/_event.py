@@ -204,42 +204,6 @@ class Event:
             cls,
         )
 
-    @classmethod
-    def _assemble(
-        cls,
-        event_type: str,
-        session_id: str | int,
-        user_id: str | int | None,
-        item_id: str | int | None,
-        event_value: float | None,
-        encoded_properties: str | None,
-        sent_at: SentAtInput,
-        event_id: str | None,
-        recommendation_id: str | None,
-        impression: tuple[str, ...] | None,
-        metric_attribution_source: str | None,
-    ) -> Event:
-        """:meth:`create` for properties already encoded and an impression already checked.
-
-        Used by sessions and schema checks, which prepare those two fields themselves; every
-        other field goes through :meth:`create`'s validators.
-        """
-        return build_event(
-            event_type,
-            session_id,
-            user_id,
-            item_id,
-            event_value,
-            encoded_properties,
-            sent_at,
-            event_id,
-            recommendation_id,
-            impression,
-            metric_attribution_source,
-            cls,
-            True,
-        )
-
     @property
     def sent_at_datetime(self) -> _dt.datetime:
         """``sent_at`` as an aware UTC datetime."""

@@ -392,7 +392,7 @@ class Tracker:
             if type(item_id) is str:  # _share_item_id, inlined
                 shared = self._item_ids.get(item_id)
                 if shared is None:
-                    self._share_item_id(item_id)
+                    self._remember_item_id(item_id)
                 else:
                     item_id = shared
             event = build_event(
@@ -572,8 +572,10 @@ class Tracker:
         share one string (~50 bytes less per event). At most ``max_queue_size`` ids are kept;
         then the table starts over. Dictionary operations only: safe without the lock."""
         shared = self._item_ids.get(item_id)
-        if shared is not None:
-            return shared
+        return self._remember_item_id(item_id) if shared is None else shared
+
+    def _remember_item_id(self, item_id: str) -> str:
+        """Keep ``item_id`` as the string to share (a miss of :meth:`_share_item_id`)."""
         if len(self._item_ids) >= self.max_queue_size:
             self._item_ids.clear()
         self._item_ids[item_id] = item_id
