@@ -337,6 +337,21 @@ def test_create_builds_the_same_event_as_the_attrs_constructor() -> None:
         event.item_id = "i2"  # type: ignore[misc]
 
 
+def test_the_fast_event_builder_is_in_use_and_builds_events() -> None:
+    # _EventBuilder turns itself into an Event; the import-time check falls back to Event's own
+    # constructor if it ever could not (a changed slot layout): that fallback must not be silent.
+    import platform
+
+    from personalize_tracker import _event
+
+    if platform.python_implementation() == "CPython":
+        assert _event._new_event is _event._EventBuilder
+    built = _event._new_event("click", "s1", 1.0, "e1", "u1")
+    assert type(built) is Event
+    assert built == Event("click", "s1", 1.0, "e1", "u1")
+    assert not hasattr(built, "__dict__")
+
+
 def test_event_ids_are_unique_and_share_a_process_prefix() -> None:
     ids = [Event.create("click", "s1").event_id for _ in range(1000)]
     assert len(set(ids)) == 1000
