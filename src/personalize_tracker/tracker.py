@@ -10,13 +10,14 @@ import sys
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal
 
 import boto3
 
-from ._buffer import Batch, GroupBuffer
+from ._buffer import Batch, GroupBuffer, GroupKey
 from ._compose import EventComposer
 from ._concurrency import SenderConcurrency, gil_enabled
 from ._deadletter import DeadLetterWriter
@@ -64,6 +65,11 @@ DEFAULT_MAX_REQUESTS_PER_SECOND = 950.0
 DEFAULT_MAX_WORKERS = 32
 # Events read back from the spool at a time.
 _REFILL_CHUNK = 1000
+# Seconds at most a waiting sender leaves events in the inbox while they keep coming (see
+# Tracker._enqueue): a session's full batch leaves at most this late.
+_COLLECT_INTERVAL = 0.02
+# Seconds senders keep collecting after the inbox was last found holding events.
+_COLLECT_LINGER = 0.1
 # Seconds after which a sender still busy with one batch (a hung connection, a retry backoff)
 # no longer counts against the number of senders allowed to deliver at once.
 _STALLED = 0.5
@@ -220,6 +226,11 @@ class Tracker:
         self.exit_timeout = exit_timeout
         self._fork_check = "uwsgi" in sys.modules if fork_check is None else bool(fork_check)
         self._share_keys = gil_enabled()  # see track()
+        # track() may queue an event without the lock, in the inbox (see _enqueue): not in sync
+        # mode, with a spool or an age limit (their bookkeeping is per event), or without a GIL.
+        self._direct = (
+            not sync and spool_path is None and max_event_age is None and self._share_keys
+        )
         self._on_failure = on_failure
         self.overflow: OverflowPolicy = overflow
         self._sync_block = sync and overflow == "block"
@@ -270,6 +281,14 @@ class Tracker:
         self._idle = threading.Condition(self._lock)  # flush() and close() wait here
         self._room = threading.Condition(self._lock)  # overflow="block" waits here for room
         self._item_ids: dict[str, str] = {}  # see _share_item_id
+        self._keys: dict[str, GroupKey] = {}  # by session id: see track()
+        # Events queued without the lock, oldest first, that no sender has taken in yet (see
+        # _enqueue), and the senders due to take them in: those in a short wait, and those
+        # delivering a batch, which look when their call ends (see _wait_for_work).
+        self._inbox: deque[Event] = deque()
+        self._collectors = 0
+        self._want_collector = False  # a track() found none: the next waiting sender collects
+        self._inbox_seen = 0.0  # monotonic time the inbox was last taken in holding events
         self._buffer: GroupBuffer[Event] = GroupBuffer(
             LIMITS.max_events_per_call,
             self.flush_interval,
@@ -378,17 +397,15 @@ class Tracker:
         if metric_attribution_source is None:
             metric_attribution_source = self._default_source
         if self._plain:  # no schema, no truncation: the fast path
-            # The events of one session share its user and session id strings (the ones the
-            # first pending event brought): ~100 bytes less per queued event. A dictionary read
-            # without the lock: not where there is no GIL to make it safe.
-            if (
-                type(session_id) is str
-                and (user_id is None or type(user_id) is str)
-                and self._share_keys
-            ):
-                group = self._buffer.groups.get((user_id, session_id))
-                if group is not None:
-                    user_id, session_id = group.key
+            # The events of one session share its user and session id strings (the ones its
+            # first event brought): ~100 bytes less per queued event. Dictionary operations
+            # without the lock: not where there is no GIL to make them safe.
+            if type(session_id) is str and self._share_keys:
+                known = self._keys.get(session_id)
+                if known is None:
+                    self._remember_key(user_id, session_id)
+                elif known[0] == user_id:  # (a visitor who logs in changes user id)
+                    user_id, session_id = known
             if type(item_id) is str:  # _share_item_id, inlined
                 shared = self._item_ids.get(item_id)
                 if shared is None:
@@ -581,6 +598,16 @@ class Tracker:
         self._item_ids[item_id] = item_id
         return item_id
 
+    def _remember_key(self, user_id: str | int | None, session_id: str) -> None:
+        """Keep (user_id, session_id) as the strings the session's next events share (and the
+        key of its group in the buffer), when they are strings. At most ``max_queue_size``
+        sessions are kept; then the table starts over. Dictionary operations only: safe without
+        the lock (with a GIL)."""
+        if user_id is None or type(user_id) is str:
+            if len(self._keys) >= self.max_queue_size:
+                self._keys.clear()
+            self._keys[session_id] = (user_id, session_id)
+
     def enqueue(self, event: Event) -> None:
         """Queue an already built :class:`Event` (see :meth:`Event.create`) for delivery.
 
@@ -598,6 +625,18 @@ class Tracker:
             self._after_fork()
 
     def _enqueue(self, event: Event) -> None:
+        if self._direct:
+            # The common case takes no lock: the event goes to the inbox, which a sender takes
+            # into the buffer within _COLLECT_INTERVAL seconds, grouping it off the caller's
+            # request path. This holds only while a sender is due to (counted in _collectors,
+            # or asked to: _want_collector; both read after the append, see _wait_for_work)
+            # and close() has not begun.
+            inbox = self._inbox
+            if len(inbox) + self._buffer.size < self.max_queue_size:
+                inbox.append(event)
+                if not (self._collectors or self._want_collector) or self._closed:
+                    self._take_in(event)
+                return
         if self._sync_block and self._is_full():
             self._pump(force=True, deadline=None, max_batches=1)  # make room on this thread
         problem = None
@@ -607,6 +646,7 @@ class Tracker:
         try:
             if self._closed:
                 raise TrackerClosedError("track() called on a closed Tracker")
+            self._drain()  # events queued earlier go first
             buffer = self._buffer
             # The common case, kept short (no spool, hence nothing being read back from one).
             if self._spool is None and buffer.size < self.max_queue_size:
@@ -638,6 +678,66 @@ class Tracker:
             self._report([FailedEvent(event, FailureReason.QUEUE_FULL, None, problem)])
         elif self.sync:
             self._pump(force=False, deadline=None)
+
+    def _take_in(self, event: Event) -> None:
+        """``event`` is in the inbox, but no sender is due to take it in, or close() began:
+        take the inbox in now, on the caller's thread (and start the senders if none runs).
+
+        Raises:
+            TrackerClosedError: the Tracker closed before the event was taken in (it is taken
+                back out of the inbox: never counted, never sent).
+        """
+        start: list[threading.Thread] = []
+        with self._lock:
+            if self._closed and self._retract(event):
+                raise TrackerClosedError("track() called on a closed Tracker")
+            self._drain(notify=True)
+            if not self._threads and not self._closed:
+                start = self._plan_workers()
+            elif not self._collectors and not self._want_collector and not self._closed:
+                # Events are coming: have a sender collect the next ones (see _wait_for_work).
+                self._want_collector = True
+                self._work.notify()
+        if start:
+            self._launch(start)
+
+    def _retract(self, event: Event) -> bool:
+        """Remove ``event`` from the inbox if no one took it in yet (lock held). Other threads
+        may append meanwhile, never remove: its position stays valid."""
+        for position, queued in enumerate(list(self._inbox)):
+            if queued is event:
+                del self._inbox[position]
+                return True
+        return False
+
+    def _drain(self, notify: bool = False) -> int:
+        """Take the inbox into the buffer, in arrival order (lock held); return how many
+        events. Counted as tracked only now, so that stats() (which drains first) balances.
+        Nothing is taken once close() has emptied the buffer for the last time: events still
+        in the inbox then are retracted by their callers (see :meth:`_take_in`).
+
+        ``notify``: wake a sender if a batch became ready (or the buffer was empty).
+        """
+        inbox = self._inbox
+        if not inbox or self._stopping:
+            return 0
+        add, keys = self._buffer.add, self._keys
+        ready = False
+        count = 0
+        popleft = inbox.popleft
+        while inbox:  # only a lock holder takes from the inbox; others may append meanwhile
+            event = popleft()
+            key = keys.get(event.session_id)  # the shared strings' tuple, if they are the event's
+            if key is None or key[1] is not event.session_id or key[0] is not event.user_id:
+                key = (event.user_id, event.session_id)
+            if add(key, event):
+                ready = True
+            count += 1
+        self._tracked += count
+        self._inbox_seen = _monotonic()
+        if notify and ready and len(self._sending) < self._concurrency.limit:
+            self._work.notify()
+        return count
 
     def _is_full(self) -> bool:
         return self._buffer.size + self._refilling >= self.max_queue_size
@@ -724,6 +824,7 @@ class Tracker:
     def stats(self) -> TrackerStats:
         """Return a consistent snapshot of the counters (see :class:`TrackerStats`)."""
         with self._lock:
+            self._drain(notify=True)  # events in the inbox count as tracked and pending
             return TrackerStats(
                 tracked=self._tracked,
                 delivered=self._delivered,
@@ -776,6 +877,7 @@ class Tracker:
         """
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         with self._lock:
+            self._drain()
             self._buffer.force_pending()
             # Batches already on the wire hold events pending now too: wait for them as well
             # (the objects, not their ids: an id may be reused by a later batch).
@@ -829,6 +931,7 @@ class Tracker:
                 self._aborting = True  # senders take no new batch: what is left is drained here
             # Anything still queued now (timeout passed) goes to the spool, or fails; counted in
             # this same critical section, so that stats() balances at every moment.
+            self._drain()  # the last time: events queued after this are retracted by their callers
             batches = self._buffer.drain()
             leftovers = [e for batch in batches for e in batch.items]
             times = [t for batch in batches for t in batch.times]
@@ -1084,6 +1187,17 @@ class Tracker:
                 while True:
                     if self._pid != os.getpid():
                         return 0, None, []  # a forked child's copy of this thread's state
+                    # While events keep coming through the inbox, this sender's waits are short
+                    # and counted in _collectors, so that track() leaves events there. When an
+                    # inbox is found empty, it waits as long as it has to, uncounted: track()
+                    # then takes the lock itself and wakes a sender if needed. _collectors is
+                    # lowered (after the wait) before the inbox is looked at (here): a track()
+                    # that still saw the count appended its event before this look.
+                    self._drain()
+                    collect = (
+                        self._want_collector
+                        or _monotonic() - self._inbox_seen < _COLLECT_LINGER
+                    )
                     refill = self._refill_due()
                     if refill:
                         return refill, None, []
@@ -1094,6 +1208,7 @@ class Tracker:
                         if batch is not None:
                             now = _monotonic()
                             sending[id(batch)] = now
+                            self._collectors += 1  # it looks at the inbox when the call ends
                             if self._watcher is None or (
                                 len(sending) < limit and self._buffer.has_ready(now, self._stopping)
                             ):
@@ -1104,7 +1219,12 @@ class Tracker:
                         return 0, None, []
                     if sending and self._watcher in (None, me):
                         self._watcher = me
-                        self._work.wait(self._concurrency.window)
+                        self._collectors += 1  # it wakes every window anyway
+                        self._want_collector = False
+                        try:
+                            self._work.wait(self._concurrency.window)
+                        finally:
+                            self._collectors -= 1
                         start = self._adapt_senders(None)
                         if start:
                             return 0, None, start
@@ -1113,11 +1233,24 @@ class Tracker:
                             self._watcher = None  # nothing under way to watch any more
                         # No room (others are sending): sleep until woken. Else until the next
                         # batch is due (it is not due yet: none was taken).
-                        self._work.wait(
+                        timeout = (
                             None
                             if len(sending) >= limit
                             else self._buffer.seconds_until_due(_monotonic())
                         )
+                        if not collect:
+                            self._work.wait(timeout)
+                            continue
+                        self._collectors += 1
+                        self._want_collector = False
+                        try:
+                            self._work.wait(
+                                _COLLECT_INTERVAL
+                                if timeout is None
+                                else min(timeout, _COLLECT_INTERVAL)
+                            )
+                        finally:
+                            self._collectors -= 1
             finally:
                 if self._watcher is me:
                     # Leaving the watch (a batch to send, threads to start, or stop): another
@@ -1134,6 +1267,7 @@ class Tracker:
             max_batches is None or sent < max_batches
         ):
             with self._lock:
+                self._drain()
                 refill = self._refill_due()
                 batch = None if refill else self._next_batch(force)
             if refill:
@@ -1188,6 +1322,7 @@ class Tracker:
         with self._lock:
             if sender:
                 self._sending.pop(id(batch), None)
+                self._collectors -= 1  # lowered before its next look (see _wait_for_work)
                 if timing is not None:
                     start = self._adapt_senders(*timing)
             if self._on_the_wire.pop(id(batch), None) is None:
