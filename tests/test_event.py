@@ -358,3 +358,32 @@ def test_event_ids_are_unique_and_share_a_process_prefix() -> None:
     assert len({i.rsplit("-", 1)[0] for i in ids}) == 1
     counters = [int(i.rsplit("-", 1)[1], 16) for i in ids]
     assert counters == sorted(counters)
+
+
+def test_event_ids_count_on_across_blocks_and_threads() -> None:
+    # Ids are built in blocks of 4096 (a shared head, one of 4096 endings): across a block's
+    # end they must go on counting in hex, and threads drawing at once must never share one.
+    import threading
+
+    from personalize_tracker._event import new_event_id
+
+    drawn: list[list[str]] = [[] for _ in range(4)]
+
+    def draw(out: list[str]) -> None:
+        for _ in range(10_000):
+            out.append(new_event_id())
+
+    threads = [threading.Thread(target=draw, args=(out,)) for out in drawn]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [i for out in drawn for i in out]
+    assert len(set(every)) == 40_000
+    for out in drawn:
+        counters = [int(i.rsplit("-", 1)[1], 16) for i in out]
+        assert counters == sorted(counters)
+    counters = sorted(int(i.rsplit("-", 1)[1], 16) for i in every)
+    assert counters == list(range(counters[0], counters[0] + 40_000))  # no gap, no repeat
+    suffixes = [i.rsplit("-", 1)[1] for i in every]
+    assert all(f"{int(x, 16):x}" == x for x in suffixes)  # plain lowercase hex, no leading 0

@@ -236,3 +236,17 @@ def test_a_lone_event_after_a_burst_is_delivered_without_a_flush(
         for n in range(3):
             tracker.track("click", f"lone-{n}")
             assert fake_client.wait_for_accepted_events(2_001 + n)
+
+
+def test_a_batch_worth_of_events_in_the_inbox_wakes_a_sender_at_once(
+    fake_client: FakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Senders collect the inbox every _COLLECT_INTERVAL seconds (an hour here), but ten events
+    # waiting there make track() wake one: a session's full batch leaves at once.
+    monkeypatch.setattr(tracker_module, "_COLLECT_INTERVAL", 3600.0)
+    with Tracker("t", client=fake_client, flush_interval=3600) as tracker:
+        tracker.track("first", "s0")  # starts the senders
+        for i in range(10):
+            tracker.track("click", "s1", "u1", f"i{i}")
+        assert fake_client.wait_for_accepted_events(10)
+        assert [c["sessionId"] for c in fake_client.accepted] == ["s1"]

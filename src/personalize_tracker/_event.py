@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from itertools import count
+from itertools import chain, count, repeat
 from numbers import Integral, Real
 from typing import Any, Union, cast
 
@@ -78,6 +78,10 @@ _CATEGORY_LIMIT = f"at most {MAX_CATEGORY_LENGTH} characters per value (Personal
 # event ids
 
 
+_BLOCK = 4096
+_ENDINGS = tuple(f"{n:03x}" for n in range(_BLOCK))
+
+
 class _EventIdSource:
     """Cheap unique event ids: a random per-process prefix and a counter.
 
@@ -92,9 +96,16 @@ class _EventIdSource:
         # 64 random bits in 13 lowercase base32 characters (16 in hex): 3 bytes less per event,
         # and no "-" or "_" that could start an id.
         self.prefix = base64.b32encode(os.urandom(8)).decode().rstrip("=").lower() + "-"
-        # prefix + the counter in hex, formatted in C: next() on it costs ~130 ns, an f-string
-        # with a format spec ~240 ns. (Under the GIL, next() on it is atomic.)
-        self.ids = map(f"{self.prefix}%x".__mod__, count(1))
+        # prefix + the counter in hex. Blocks of 4096 ids share "prefix + counter // 4096 in
+        # hex", and each id appends one of the 4096 three-digit endings made once: a string
+        # concatenation per id, ~50 ns less than formatting the counter (~190 ns; an f-string
+        # with a format spec ~240). Counting from block 1, the ids are exactly
+        # f"{prefix}{n:x}" for n = 4096, 4097, ...: increasing, no leading zero. Every step is
+        # a C call (no Python code), so next() on it is atomic under the GIL.
+        blocks = map(f"{self.prefix}%x".__mod__, count(1))
+        self.ids = chain.from_iterable(
+            map(map, repeat(str.__add__), map(repeat, blocks, repeat(_BLOCK)), repeat(_ENDINGS))
+        )
         self.pid = os.getpid()
 
     def renew_after_fork(self) -> None:

@@ -82,6 +82,8 @@ _REFILL_CHUNK = 1000
 # Seconds at most a waiting sender leaves events in the inbox while they keep coming (see
 # Tracker._enqueue): a session's full batch leaves at most this late.
 _COLLECT_INTERVAL = 0.02
+# Events in the inbox at which track() wakes a sender at once (a PutEvents batch's worth).
+_NUDGE_AT = LIMITS.max_events_per_call
 # Seconds senders keep collecting after the inbox was last found holding events.
 _COLLECT_LINGER = 0.1
 # Seconds after which a sender still busy with one batch (a hung connection, a retry backoff)
@@ -660,6 +662,8 @@ class Tracker:
                 inbox.append(event)
                 if not (self._collectors or self._want_collector) or self._closed:
                     self._take_in(event)
+                elif len(inbox) == _NUDGE_AT:
+                    self._nudge()
                 return
         if self._sync_block and self._is_full():
             self._pump(force=True, deadline=None, max_batches=1)  # make room on this thread
@@ -724,6 +728,14 @@ class Tracker:
                 self._work.notify()
         if start:
             self._launch(start)
+
+    def _nudge(self) -> None:
+        """A batch's worth of events waits in the inbox: wake a sender to take it in and send
+        what is ready now, rather than at its next collection. The caller (a web request, often
+        at its end) then leaves the sender its idle time, as when track() found a batch full."""
+        with self._lock:
+            if len(self._sending) < self._concurrency.limit:
+                self._work.notify()
 
     def _retract(self, event: Event) -> bool:
         """Remove ``event`` from the inbox if no one took it in yet (lock held). Other threads
