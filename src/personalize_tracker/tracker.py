@@ -80,7 +80,8 @@ DEFAULT_MAX_WORKERS = 32
 # Events read back from the spool at a time.
 _REFILL_CHUNK = 1000
 # Seconds at most a waiting sender leaves events in the inbox while they keep coming (see
-# Tracker._enqueue): a session's full batch leaves at most this late.
+# Tracker._enqueue): a session's full batch leaves about this late at most, when a sender is
+# free (a sender in a call takes the inbox in when the call ends).
 _COLLECT_INTERVAL = 0.02
 # Events in the inbox at which track() wakes a sender at once (a PutEvents batch's worth).
 _NUDGE_AT = LIMITS.max_events_per_call
@@ -115,9 +116,11 @@ class Tracker:
         region_name: AWS region for the built client (default: the session's).
         endpoint_url: endpoint for the built client, e.g. a local test endpoint.
         flush_interval: seconds the oldest pending event of a session may wait for its batch to
-            fill (> 0). A session with 10 pending events is sent at once.
-        max_queue_size: events held in memory waiting to be sent (>= 1). When full, a new event is
-            dropped, counted in ``stats().dropped`` and reported with reason ``queue_full``.
+            fill (> 0). A session with 10 pending events is sent within about 20 ms (as soon as
+            a sender is free).
+        max_queue_size: events held in memory waiting to be sent (>= 1; threads tracking at the
+            same instant may pass it by one event each). When full, a new event is dropped,
+            counted in ``stats().dropped`` and reported with reason ``queue_full``.
         max_workers: sender threads at most, i.e. PutEvents calls in flight at once (>= 1). The
             number in use adapts (``stats().senders``): about ``1 + 1.5 * wait / cpu`` per call,
             from the call's network wait and its CPU time in botocore. A call to the service
