@@ -250,3 +250,68 @@ def test_a_batch_worth_of_events_in_the_inbox_wakes_a_sender_at_once(
             tracker.track("click", "s1", "u1", f"i{i}")
         assert fake_client.wait_for_accepted_events(10)
         assert [c["sessionId"] for c in fake_client.accepted] == ["s1"]
+
+
+def test_an_event_appended_after_close_began_is_taken_back_not_failed(
+    fake_client: FakeClient,
+) -> None:
+    # A track() pre-empted between its append and its look at `closed`, while close() runs: once
+    # close() began, no one takes the inbox in any more, so that track() finds its event still
+    # there and raises. (Taken in after close()'s flush, the event would have failed as
+    # "closed" while track() returned it as queued.)
+    failures: list[Any] = []
+    tracker = Tracker("t", client=fake_client, on_failure=failures.extend)
+    tracker.track("click", "s1", "u1")
+    late = Event.create("click", "s1", user_id="u1")
+    flush = tracker._flush
+
+    def flush_then_append(timeout: float | None) -> bool:
+        done = flush(timeout)
+        tracker._inbox.append(late)  # the pre-empted track()'s append
+        return done
+
+    tracker._flush = flush_then_append  # type: ignore[method-assign]
+    tracker.close()
+    with pytest.raises(TrackerClosedError):
+        tracker._take_in(late)  # what that track() does next
+    stats = tracker.stats()
+    assert (stats.tracked, stats.delivered, stats.failed, stats.pending) == (1, 1, 0, 0)
+    assert not failures
+    assert not tracker._inbox
+
+
+def test_a_known_session_does_not_let_a_look_alike_user_id_through(
+    fake_client: FakeClient,
+) -> None:
+    class EqualsAnything:
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        __hash__ = None  # type: ignore[assignment]
+
+    expected = error_of(lambda: Event.create("v", "s1", user_id=EqualsAnything()))  # type: ignore[arg-type]
+    with Tracker("t", client=fake_client) as tracker:
+        tracker.track("v", "s1", "u1")
+        got = error_of(lambda: tracker.track("v", "s1", EqualsAnything()))  # type: ignore[arg-type]
+    assert got == expected
+
+
+def test_enqueue_refuses_an_event_with_ids_of_the_wrong_type(fake_client: FakeClient) -> None:
+    # Event(...) checks nothing; an unhashable user id would break a sender's grouping later.
+    with Tracker("t", client=fake_client) as tracker:
+        with pytest.raises(TypeError, match="user_id"):
+            tracker.enqueue(Event("click", "s1", NOW, "e1", user_id=["u1"]))  # type: ignore[arg-type]
+        tracker.enqueue(Event("click", "s1", NOW, "e2", user_id="u1"))
+        assert tracker.flush(timeout=10)
+        stats = tracker.stats()
+    assert (stats.tracked, stats.delivered) == (1, 1)
+
+
+def test_the_session_table_forgets_sessions_with_nothing_pending(fake_client: FakeClient) -> None:
+    # It exists to share the id strings of pending events: delivered sessions leave it, so
+    # it does not keep up to max_queue_size sessions' strings alive.
+    with Tracker("t", client=fake_client, max_queue_size=100_000) as tracker:
+        for i in range(1_000):
+            tracker.track("click", f"s{i % 100}", f"u{i % 100}")
+        assert tracker.flush(timeout=10)
+        assert tracker._keys == {}

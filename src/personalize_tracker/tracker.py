@@ -302,6 +302,7 @@ class Tracker:
         # _enqueue), and the senders due to take them in: those in a short wait, and those
         # delivering a batch, which look when their call ends (see _wait_for_work).
         self._inbox: deque[Event] = deque()
+        self._sealed = False  # close() took the inbox in for the last time
         self._collectors = 0
         self._want_collector = False  # a track() found none: the next waiting sender collects
         self._inbox_seen = 0.0  # monotonic time the inbox was last taken in holding events
@@ -421,7 +422,9 @@ class Tracker:
                 event_type = _text(event_type, "event_type", _MAX_EVENT_TYPE)
             keys = self._keys
             known = keys.get(session_id) if type(session_id) is str else None
-            if known is not None and known[0] == user_id:
+            if known is not None and (
+                known[0] is user_id or (type(user_id) is str and known[0] == user_id)
+            ):
                 user_id, session_id = known
             else:
                 if type(session_id) is not str or not 0 < len(session_id) <= _MAX_SESSION_ID:
@@ -641,10 +644,19 @@ class Tracker:
         """Queue an already built :class:`Event` (see :meth:`Event.create`) for delivery.
 
         Raises:
+            TypeError: the event's ``session_id`` is not a str, or its ``user_id`` neither a
+                str nor None (an Event built with ``Event(...)`` is not checked).
             TrackerClosedError: the Tracker was closed (also when it closes while ``track()``
                 waits for room with ``overflow="block"``; the event is then not counted).
         """
         self._check_fork()
+        if type(event.session_id) is not str or not (
+            event.user_id is None or type(event.user_id) is str
+        ):
+            raise TypeError(
+                "enqueue() takes an Event whose session_id is a str and user_id a str or None "
+                "(build it with Event.create)"
+            )
         self._enqueue(event)
 
     def _check_fork(self) -> None:
@@ -682,7 +694,7 @@ class Tracker:
             # The common case, kept short (no spool, hence nothing being read back from one).
             if self._spool is None and buffer.size < self.max_queue_size:
                 if (
-                    buffer.add((event.user_id, event.session_id), event)
+                    buffer.add(self._group_key(event), event)
                     and len(self._sending) < self._concurrency.limit
                 ):
                     self._work.notify()
@@ -693,7 +705,7 @@ class Tracker:
                 if self._closed:  # close() ran while we waited: the event was never accepted
                     raise TrackerClosedError("the Tracker closed while track() waited for room")
                 problem = f"the queue holds max_queue_size={self.max_queue_size} events"
-            elif buffer.add((event.user_id, event.session_id), event):
+            elif buffer.add(self._group_key(event), event):
                 self._work.notify()
             # Counted here, with its outcome decided, so that stats() always balances.
             self._tracked += 1
@@ -749,37 +761,51 @@ class Tracker:
                 return True
         return False
 
+    def _group_key(self, event: Event) -> GroupKey:
+        """The key of ``event``'s group: the session table's tuple when it holds the event's
+        own strings (one tuple per session, and the table forgets the session when its group
+        empties: see :meth:`_next_batch`), else a new one."""
+        key = self._keys.get(event.session_id)
+        if key is None or key[1] is not event.session_id or key[0] is not event.user_id:
+            return (event.user_id, event.session_id)
+        return key
+
+    def _seal_inbox(self) -> None:
+        """close() begins (lock held, ``_closed`` just set): take the inbox in for the last
+        time. A track() that saw ``_closed`` false appended before this; any later one finds
+        its event still in the inbox, takes it back and raises (see :meth:`_take_in`)."""
+        self._drain(notify=True)
+        self._sealed = True
+
     def _drain(self, notify: bool = False) -> int:
         """Take the inbox into the buffer, in arrival order (lock held); return how many
         events. Counted as tracked only now, so that stats() (which drains first) balances.
-        Nothing is taken once close() has emptied the buffer for the last time: events still
-        in the inbox then are retracted by their callers (see :meth:`_take_in`).
+        Nothing is taken once close() began (see :meth:`_seal_inbox`).
 
         ``notify``: wake a sender if a batch became ready (or the buffer was empty).
         """
         inbox = self._inbox
-        if not inbox or self._stopping:
+        if not inbox or self._sealed:
             return 0
-        add, keys = self._buffer.add, self._keys
+        add, group_key = self._buffer.add, self._group_key
         ready = False
         count = 0
         popleft = inbox.popleft
-        while inbox:  # only a lock holder takes from the inbox; others may append meanwhile
-            event = popleft()
-            key = keys.get(event.session_id)  # the shared strings' tuple, if they are the event's
-            if key is None or key[1] is not event.session_id or key[0] is not event.user_id:
-                key = (event.user_id, event.session_id)
-            if add(key, event):
-                ready = True
-            count += 1
-        self._tracked += count
+        try:
+            while inbox:  # only a lock holder takes from the inbox; others may append meanwhile
+                event = popleft()
+                if add(group_key(event), event):
+                    ready = True
+                count += 1
+        finally:
+            self._tracked += count
         self._inbox_seen = _monotonic()
         if notify and ready and len(self._sending) < self._concurrency.limit:
             self._work.notify()
         return count
 
     def _is_full(self) -> bool:
-        return self._buffer.size + self._refilling >= self.max_queue_size
+        return self._buffer.size + len(self._inbox) + self._refilling >= self.max_queue_size
 
     def _wait_for_room(self) -> bool:
         """overflow="block": wait up to block_timeout for room (lock held); True if there is."""
@@ -857,6 +883,7 @@ class Tracker:
             if self._closed:
                 return
             self._closed = True
+            self._seal_inbox()
         _live_trackers.discard(self)
         self._shutdown(timeout)
 
@@ -1022,6 +1049,7 @@ class Tracker:
             if self._closed:  # close() ran, or runs now on another thread: it does the work
                 return
             self._closed = True
+            self._seal_inbox()
             self._room.notify_all()
         # Worker threads (daemons) may still run; either way this thread helps deliver, since
         # Python 3.12+ refuses to start threads at shutdown.
@@ -1135,6 +1163,10 @@ class Tracker:
             return None
         batch = self._buffer.take(time.monotonic(), force or self._stopping)
         if batch is not None:
+            key = batch.key
+            if self._keys.get(key[1]) is key and key not in self._buffer.groups:
+                # The session has nothing pending: forget its strings (see track()).
+                self._keys.pop(key[1], None)
             self._in_flight += len(batch.items)
             self._on_the_wire[id(batch)] = batch
             if self._waiting_for_room:
@@ -1263,6 +1295,7 @@ class Tracker:
                             self._work.wait(self._concurrency.window)
                         finally:
                             self._collectors -= 1
+                        self._drain()  # so that the controller sees the batches waiting there
                         start = self._adapt_senders(None)
                         if start:
                             return 0, None, start
@@ -1362,6 +1395,7 @@ class Tracker:
                 self._sending.pop(id(batch), None)
                 self._collectors -= 1  # lowered before its next look (see _wait_for_work)
                 if timing is not None:
+                    self._drain()  # so that the controller sees the batches waiting there
                     start = self._adapt_senders(*timing)
             if self._on_the_wire.pop(id(batch), None) is None:
                 failed = []  # abandoned at interpreter exit: already accounted for
