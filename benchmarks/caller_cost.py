@@ -4,18 +4,39 @@ Each library runs in its own fresh process. The calls are timed one by one with
 ``perf_counter_ns`` in rounds of ``per_round`` calls (fewer than any library's default queue of
 10,000, so nothing is dropped); between rounds the library is flushed, untimed. The median cost of
 an empty call through the same harness (timer and lambda) is subtracted from every sample.
+
+The libraries' rounds are interleaved: every process is started and warmed up first, then round
+``r`` of each library runs in turn (the order rotating from round to round), one process at a
+time. The machine has slow spells (on the reference VM, everything, the floor included, runs up
+to ~1.9x slower for seconds at a time); run one library after the other, a spell would fall on
+whichever library was measured then, and the ratios between libraries would move with it.
 """
 
 from __future__ import annotations
 
 import gc
+import json
+import subprocess
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from ._clients import LIBRARIES, has_tracking_session, inputs, make_library
-from ._common import ServerProcess, cpu_split, median, percentile, pin, report, run_worker, spread
+from ._common import (
+    RESULT_PREFIX,
+    ROOT,
+    ServerProcess,
+    child_env,
+    cpu_split,
+    median,
+    percentile,
+    pin,
+    report,
+    run_worker,
+    spread,
+)
 
 ROWS = [
     "floor",
@@ -74,7 +95,8 @@ def worker(params: dict[str, Any]) -> None:
     samples: list[float] = []
     round_medians: list[float] = []
     round_p99s: list[float] = []
-    for r in range(rounds):
+
+    def one_round(r: int) -> None:
         users, sessions, items = inputs(per_round, start=r * per_round)
         call = factory(users, sessions, items)
         gc.collect()
@@ -83,6 +105,19 @@ def worker(params: dict[str, Any]) -> None:
         samples.extend(got)
         round_medians.append(median(got))
         round_p99s.append(percentile(got, 99))
+
+    if params.get("stepped"):
+        # Rounds on request (see run): "ROUND r" runs one and answers "DONE"; "END" reports.
+        print("READY", flush=True)
+        for line in sys.stdin:
+            command = line.split()
+            if command[0] == "END":
+                break
+            one_round(int(command[1]))
+            print("DONE", flush=True)
+    else:
+        for r in range(rounds):
+            one_round(r)
     report(
         {
             "calls": len(samples),
@@ -90,10 +125,62 @@ def worker(params: dict[str, Any]) -> None:
             "p99_ns": percentile(samples, 99),
             "mean_ns": sum(samples) / len(samples),
             "round_median_spread_ns": spread(round_medians),
+            "round_medians_ns": round_medians,
             "round_p99_spread_ns": spread(round_p99s),
             "overhead_subtracted_ns": overhead,
         }
     )
+
+
+class _SteppedWorker:
+    """A ``caller_cost`` worker process that runs its rounds when told to (see :func:`run`)."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.run",
+                "--worker",
+                "caller_cost",
+                "--params",
+                json.dumps({**params, "stepped": True}),
+            ],
+            cwd=ROOT,
+            env=child_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def _expect(self, word: str) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.strip() == word:
+                return
+        raise RuntimeError(f"caller_cost worker ended before {word} (exit {self.proc.wait()})")
+
+    def _send(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def ready(self) -> None:
+        self._expect("READY")
+
+    def round(self, r: int) -> None:
+        self._send(f"ROUND {r}")
+        self._expect("DONE")
+
+    def result(self) -> dict[str, Any]:
+        self._send("END")
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith(RESULT_PREFIX):
+                result: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
+                self.proc.wait()
+                return result
+        raise RuntimeError(f"caller_cost worker reported nothing (exit {self.proc.wait()})")
 
 
 def run(quick: bool) -> dict[str, Any]:
@@ -101,27 +188,59 @@ def run(quick: bool) -> dict[str, Any]:
     split = cpu_split()
     client_cpu, server_cpu = split if split else (None, None)
     with ServerProcess(cpu=server_cpu) as server:
-        for name in ROWS:
-            if name == "naive_put_events":
-                rounds, per_round = (2, 200) if quick else (5, 500)
-            else:
-                rounds, per_round = (4, 2_000) if quick else (20, 5_000)
-            server.reset()
-            res = run_worker(
-                "caller_cost",
-                {
-                    "library": name,
-                    "url": server.url,
-                    "rounds": rounds,
-                    "per_round": per_round,
-                    "cpu": client_cpu,
-                },
-            )
-            res["label"] = "deque.append of a tuple (floor)" if name == "floor" else LIBRARIES[name]
-            res["server"] = server.stats()
-            res["pinned"] = split is not None
-            results[name] = res
-            print(f"  caller cost {name}: {_fmt(res)}", flush=True)
+        # Every library but the naive loop: rounds interleaved (see the module's docstring).
+        rounds, per_round = (4, 2_000) if quick else (20, 5_000)
+        names = [name for name in ROWS if name != "naive_put_events"]
+        workers: dict[str, _SteppedWorker] = {}
+        try:
+            for name in names:
+                workers[name] = _SteppedWorker(
+                    {
+                        "library": name,
+                        "url": server.url,
+                        "rounds": rounds,
+                        "per_round": per_round,
+                        "cpu": client_cpu,
+                    }
+                )
+                workers[name].ready()  # started and warmed up one at a time
+            for r in range(rounds):
+                for k in range(len(names)):
+                    workers[names[(r + k) % len(names)]].round(r)
+            for name in names:
+                results[name] = workers[name].result()
+        finally:
+            for worker in workers.values():
+                if worker.proc.poll() is None:
+                    worker.proc.kill()
+                    worker.proc.wait()
+        served = server.stats()
+        # The naive loop alone (0.7 ms per event: a few rounds of its own).
+        server.reset()
+        results["naive_put_events"] = run_worker(
+            "caller_cost",
+            {
+                "library": "naive_put_events",
+                "url": server.url,
+                "rounds": 2 if quick else 5,
+                "per_round": 200 if quick else 500,
+                "cpu": client_cpu,
+            },
+        )
+        results["naive_put_events"]["server"] = server.stats()
+    seg, ours = results["segment"], results["tracker"]
+    if "round_medians_ns" in seg and "round_medians_ns" in ours:
+        # Round r of both ran within seconds of each other: the spread of their ratio.
+        pairs = zip(seg["round_medians_ns"], ours["round_medians_ns"], strict=True)
+        by_round = [a / b for a, b in pairs]
+        seg["ratio_to_tracker_by_round"] = {"median": median(by_round), "spread": spread(by_round)}
+    for name in ROWS:
+        res = results[name]
+        res["label"] = "deque.append of a tuple (floor)" if name == "floor" else LIBRARIES[name]
+        res.setdefault("server", served)  # the interleaved libraries share one server's count
+        res["pinned"] = split is not None
+        res["interleaved"] = name != "naive_put_events"
+        print(f"  caller cost {name}: {_fmt(res)}", flush=True)
     return results
 
 

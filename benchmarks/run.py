@@ -198,6 +198,12 @@ def markdown(doc: dict[str, Any]) -> str:
             "### 1. Caller cost of one event (ns per call, sending on)",
             _table(["call", "median ns", "p99 ns", "round medians (min - max)", "calls"], rows),
         ]
+        by_round = _get(r, "caller", "segment", "ratio_to_tracker_by_round")
+        if by_round:
+            parts.append(
+                "Rounds interleaved between libraries. Segment / Tracker, round by round: median "
+                f"{by_round['median']:.1f}x ({_rng(by_round['spread'], 1)})."
+            )
     if "latency" in r:
         rows = []
         for res in r["latency"].values():
