@@ -315,3 +315,21 @@ def test_the_session_table_forgets_sessions_with_nothing_pending(fake_client: Fa
             tracker.track("click", f"s{i % 100}", f"u{i % 100}")
         assert tracker.flush(timeout=10)
         assert tracker._keys == {}
+
+
+def test_one_waiting_sender_collects_at_a_time(fake_client: FakeClient) -> None:
+    # Every sender that collects wakes every 20 ms: with many senders waiting, only one may
+    # (the watcher and the senders in a call look at the inbox anyway). Each extra waker takes
+    # GIL time from the application's threads.
+    with Tracker("t", client=fake_client, max_workers=8, max_queue_size=100_000) as tracker:
+        with tracker._lock:
+            tracker._concurrency.limit = 8  # as if the round trip called for 8 senders
+        most = 0
+        for i in range(20_000):
+            tracker.track("click", f"s{i % 300}", "u1", f"i{i % 50}")
+            if i % 500 == 499:
+                with tracker._lock:
+                    others = len(tracker._sending) + (tracker._watcher is not None)
+                    most = max(most, tracker._collectors - others)
+        assert len(tracker._threads) == 8
+    assert most <= 1

@@ -79,7 +79,7 @@ _CATEGORY_LIMIT = f"at most {MAX_CATEGORY_LENGTH} characters per value (Personal
 
 
 _BLOCK = 4096
-_ENDINGS = tuple(f"{n:03x}" for n in range(_BLOCK))
+_ENDINGS = tuple(map("%03x".__mod__, range(_BLOCK)))
 
 
 class _EventIdSource:

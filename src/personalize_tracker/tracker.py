@@ -305,6 +305,7 @@ class Tracker:
         self._sealed = False  # close() took the inbox in for the last time
         self._collectors = 0
         self._want_collector = False  # a track() found none: the next waiting sender collects
+        self._collector: threading.Thread | None = None  # the sender in a collecting wait
         self._inbox_seen = 0.0  # monotonic time the inbox was last taken in holding events
         self._buffer: GroupBuffer[Event] = GroupBuffer(
             LIMITS.max_events_per_call,
@@ -1267,8 +1268,9 @@ class Tracker:
                 while True:
                     if self._pid != os.getpid():
                         return 0, None, []  # a forked child's copy of this thread's state
-                    # While events keep coming through the inbox, this sender's waits are short
-                    # and counted in _collectors, so that track() leaves events there. When an
+                    # While events keep coming through the inbox, one waiting sender's waits are
+                    # short and counted in _collectors, so that track() leaves events there (the
+                    # watcher and the senders in a call count too: they look soon). When an
                     # inbox is found empty, it waits as long as it has to, uncounted: track()
                     # then takes the lock itself and wakes a sender if needed. _collectors is
                     # lowered (after the wait) before the inbox is looked at (here): a track()
@@ -1318,9 +1320,13 @@ class Tracker:
                             if len(sending) >= limit
                             else self._buffer.seconds_until_due(_monotonic())
                         )
-                        if not collect:
+                        if not collect or self._collector not in (None, me):
+                            # One sender collects at a time: the others sleep, uncounted.
+                            if self._collector is me:
+                                self._collector = None
                             self._work.wait(timeout)
                             continue
+                        self._collector = me
                         self._collectors += 1
                         self._want_collector = False
                         try:
@@ -1332,6 +1338,8 @@ class Tracker:
                         finally:
                             self._collectors -= 1
             finally:
+                if self._collector is me:
+                    self._collector = None  # it leaves: the next waiting sender may collect
                 if self._watcher is me:
                     # Leaving the watch (a batch to send, threads to start, or stop): another
                     # waiting sender takes it over while calls are still under way.
