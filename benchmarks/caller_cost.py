@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import gc
 import json
+import queue
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -76,13 +78,13 @@ def worker(params: dict[str, Any]) -> None:
         report({"skipped": "Tracker.session does not exist yet"})
     flush: Callable[[], Any]
     if name == "floor":
-        queue: deque[tuple[str, str, str, str]] = deque()
-        append = queue.append
+        floor: deque[tuple[str, str, str, str]] = deque()
+        append = floor.append
 
         def factory(users: list[str], sessions: list[str], items: list[str]) -> Any:
             return lambda i: append(("click", sessions[i], users[i], items[i]))
 
-        flush = queue.clear
+        flush = floor.clear
     else:
         lib = make_library(name, params["url"])
         factory = lib.caller
@@ -96,11 +98,16 @@ def worker(params: dict[str, Any]) -> None:
     round_medians: list[float] = []
     round_p99s: list[float] = []
 
+    overheads = [overhead]
+
     def one_round(r: int) -> None:
         users, sessions, items = inputs(per_round, start=r * per_round)
         call = factory(users, sessions, items)
         gc.collect()
-        got = [t - overhead for t in _time_calls(call, per_round)]
+        # The harness's own cost, measured next to the round (a slow spell shifts both alike).
+        round_overhead = _overhead_ns()
+        overheads.append(round_overhead)
+        got = [t - round_overhead for t in _time_calls(call, per_round)]
         flush()
         samples.extend(got)
         round_medians.append(median(got))
@@ -127,15 +134,21 @@ def worker(params: dict[str, Any]) -> None:
             "round_median_spread_ns": spread(round_medians),
             "round_medians_ns": round_medians,
             "round_p99_spread_ns": spread(round_p99s),
-            "overhead_subtracted_ns": overhead,
+            "overhead_subtracted_ns": median(overheads[1:] or overheads),
         }
     )
 
 
 class _SteppedWorker:
-    """A ``caller_cost`` worker process that runs its rounds when told to (see :func:`run`)."""
+    """A ``caller_cost`` worker process that runs its rounds when told to (see :func:`run`).
 
-    def __init__(self, params: dict[str, Any]) -> None:
+    Its output is read by a thread, so that every wait has a deadline: a library whose flush
+    hangs fails the section (the worker is killed) instead of hanging the suite.
+    """
+
+    def __init__(self, params: dict[str, Any], timeout: float = 600.0) -> None:
+        self.timeout = timeout
+        self.result: dict[str, Any] | None = None  # the worker's report, once read
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -152,35 +165,65 @@ class _SteppedWorker:
             stdout=subprocess.PIPE,
             text=True,
         )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
 
-    def _expect(self, word: str) -> None:
+    def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)  # end of output
+
+    def _expect(self, word: str) -> bool:
+        """Wait for ``word``; False if the worker reported (and ended) first."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self.kill()
+                raise RuntimeError(
+                    f"caller_cost worker: no {word} within {self.timeout} s"
+                ) from None
+            if line is None:
+                raise RuntimeError(
+                    f"caller_cost worker ended before {word} (exit {self.proc.wait()})"
+                )
+            if line.startswith(RESULT_PREFIX):
+                self.result = json.loads(line[len(RESULT_PREFIX) :])
+                return False
             if line.strip() == word:
-                return
-        raise RuntimeError(f"caller_cost worker ended before {word} (exit {self.proc.wait()})")
+                return True
 
     def _send(self, line: str) -> None:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(line + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            raise RuntimeError(f"caller_cost worker died (exit {self.proc.wait()})") from None
 
-    def ready(self) -> None:
-        self._expect("READY")
+    def ready(self) -> bool:
+        """Wait until it is warmed up; False if it reported at once (a skipped library)."""
+        return self._expect("READY")
 
     def round(self, r: int) -> None:
         self._send(f"ROUND {r}")
-        self._expect("DONE")
+        if not self._expect("DONE"):
+            raise RuntimeError("caller_cost worker reported in the middle of its rounds")
 
-    def result(self) -> dict[str, Any]:
-        self._send("END")
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.startswith(RESULT_PREFIX):
-                result: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
-                self.proc.wait()
-                return result
-        raise RuntimeError(f"caller_cost worker reported nothing (exit {self.proc.wait()})")
+    def finish(self) -> dict[str, Any]:
+        if self.result is None:
+            self._send("END")
+            self._expect(RESULT_PREFIX.strip())  # sets self.result from the report line
+        self.proc.wait()
+        assert self.result is not None
+        return self.result
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def run(quick: bool) -> dict[str, Any]:
@@ -192,9 +235,10 @@ def run(quick: bool) -> dict[str, Any]:
         rounds, per_round = (4, 2_000) if quick else (20, 5_000)
         names = [name for name in ROWS if name != "naive_put_events"]
         workers: dict[str, _SteppedWorker] = {}
+        served: dict[str, dict[str, dict[str, int]]] = {}
         try:
             for name in names:
-                workers[name] = _SteppedWorker(
+                worker = _SteppedWorker(
                     {
                         "library": name,
                         "url": server.url,
@@ -203,18 +247,25 @@ def run(quick: bool) -> dict[str, Any]:
                         "cpu": client_cpu,
                     }
                 )
-                workers[name].ready()  # started and warmed up one at a time
+                if worker.ready():  # started and warmed up one at a time
+                    workers[name] = worker
+                else:
+                    results[name] = worker.finish()  # skipped
+            stepped = list(workers)
             for r in range(rounds):
-                for k in range(len(names)):
-                    workers[names[(r + k) % len(names)]].round(r)
-            for name in names:
-                results[name] = workers[name].result()
+                # The starting library rotates, and every other round runs backwards, so that
+                # no library always follows the same one.
+                order = stepped[r % len(stepped) :] + stepped[: r % len(stepped)]
+                for name in reversed(order) if r % 2 else order:
+                    before = server.stats()
+                    workers[name].round(r)
+                    _add_served(served.setdefault(name, {}), before, server.stats())
+            for name in stepped:
+                results[name] = workers[name].finish()
+                results[name]["server"] = served.get(name, {})
         finally:
             for worker in workers.values():
-                if worker.proc.poll() is None:
-                    worker.proc.kill()
-                    worker.proc.wait()
-        served = server.stats()
+                worker.kill()
         # The naive loop alone (0.7 ms per event: a few rounds of its own).
         server.reset()
         results["naive_put_events"] = run_worker(
@@ -237,11 +288,21 @@ def run(quick: bool) -> dict[str, Any]:
     for name in ROWS:
         res = results[name]
         res["label"] = "deque.append of a tuple (floor)" if name == "floor" else LIBRARIES[name]
-        res.setdefault("server", served)  # the interleaved libraries share one server's count
         res["pinned"] = split is not None
         res["interleaved"] = name != "naive_put_events"
         print(f"  caller cost {name}: {_fmt(res)}", flush=True)
     return results
+
+
+def _add_served(
+    into: dict[str, dict[str, int]], before: dict[str, Any], after: dict[str, Any]
+) -> None:
+    """Add what the server counted between ``before`` and ``after`` (requests and events per
+    path) to ``into``: what one library's round sent."""
+    for kind in ("requests", "events"):
+        counts = into.setdefault(kind, {})
+        for path, n in after.get(kind, {}).items():
+            counts[path] = counts.get(path, 0) + n - before.get(kind, {}).get(path, 0)
 
 
 def _fmt(res: dict[str, Any]) -> str:

@@ -1339,7 +1339,11 @@ class Tracker:
                             self._collectors -= 1
             finally:
                 if self._collector is me:
-                    self._collector = None  # it leaves: the next waiting sender may collect
+                    # It leaves (with a batch, threads to start, or to stop): while events
+                    # keep coming, another waiting sender takes the collecting over now.
+                    self._collector = None
+                    if not self._stopping and _monotonic() - self._inbox_seen < _COLLECT_LINGER:
+                        self._work.notify()
                 if self._watcher is me:
                     # Leaving the watch (a batch to send, threads to start, or stop): another
                     # waiting sender takes it over while calls are still under way.
