@@ -15,7 +15,7 @@ See ``Tracker`` for the options, and ``personalize_tracker.testing`` for a local
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._errors import InvalidEventError, TrackerClosedError
 from ._event import Event, to_camel_case
@@ -27,13 +27,12 @@ from .serverless import flush_after
 from .session import TrackingSession
 from .tracker import Tracker
 
-if TYPE_CHECKING:
-    from ._replay import BadRow, ReplaySample, ReplaySummary, replay
-
 __version__ = "0.1.0"
 
 # Imported on first use: replay() (notebooks, the CLI) pulls in the bulk readers and the demo
-# machinery, ~45 ms that a web process tracking events never needs.
+# machinery, ~45 ms that a web process tracking events never needs. Not imported for type
+# checking either: the package's public face imports no edge (tools, CLI, integrations), so
+# that those may import it without an import cycle.
 _LAZY = {
     "BadRow": "._replay",
     "ReplaySample": "._replay",

@@ -18,12 +18,13 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from itertools import chain, count, repeat
 from numbers import Integral, Real
-from typing import Any, Union, cast
+from typing import Any, cast
 
 import attrs
 
 from ._errors import InvalidEventError
 from ._limits import LIMITS
+from .typing import PropertiesInput, SentAtInput
 
 __all__ = [
     "Event",
@@ -36,10 +37,6 @@ __all__ = [
     "to_camel_case",
 ]
 
-#: What ``sent_at`` accepts: an aware datetime, or epoch seconds.
-SentAtInput = Union[_dt.datetime, float, int, None]  # noqa: UP007 - a runtime alias
-#: What ``properties`` accepts: a mapping, or a string holding a JSON object.
-PropertiesInput = Union[Mapping[str, Any], str, None]  # noqa: UP007 - a runtime alias
 
 # Epoch seconds above this are far in the future (year 5138): such a number is almost surely in
 # milliseconds, microseconds or nanoseconds. Each unit is a factor 1000 further.
@@ -219,6 +216,48 @@ class Event:
     def sent_at_datetime(self) -> _dt.datetime:
         """``sent_at`` as an aware UTC datetime."""
         return _dt.datetime.fromtimestamp(self.sent_at, _dt.timezone.utc)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the event as a JSON-ready dict: the PutEvents event plus ``sessionId`` and
+        ``userId`` (left out when ``None``), as in the spool and the dead-letter file.
+
+        ``sentAt`` is epoch seconds (a float); every other key is the PutEvents member's name.
+        """
+        record = self.to_put_events()
+        record["sessionId"] = self.session_id
+        if self.user_id is not None:
+            record["userId"] = self.user_id
+        return record
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any], *, validate: bool = True) -> Event:
+        """Rebuild an Event from :meth:`to_dict`'s shape.
+
+        Args:
+            record: the dict.
+            validate: check every field again, as :meth:`create` does (for files a person may
+                have edited); False trusts the record (one this library wrote).
+
+        Raises:
+            KeyError: ``eventType``, ``sessionId``, ``eventId`` or ``sentAt`` is missing.
+            InvalidEventError: with ``validate``, a field breaks a PutEvents rule.
+        """
+        attribution = record.get("metricAttribution") or {}
+        impression = record.get("impression")
+        fields: dict[str, Any] = {
+            "user_id": record.get("userId"),
+            "item_id": record.get("itemId"),
+            "event_value": record.get("eventValue"),
+            "properties": record.get("properties"),
+            "sent_at": record["sentAt"],
+            "event_id": record["eventId"],
+            "recommendation_id": record.get("recommendationId"),
+            "impression": None if impression is None else tuple(impression),
+            "metric_attribution_source": attribution.get("eventAttributionSource"),
+        }
+        if validate:
+            return cls.create(record["eventType"], record["sessionId"], **fields)
+        return cls(event_type=record["eventType"], session_id=record["sessionId"], **fields)
 
     def to_put_events(self) -> dict[str, Any]:
         """Return the event as one entry of the PutEvents ``eventList`` (boto3's parameter names).
