@@ -21,7 +21,7 @@ from personalize_tracker.integrations import (
     new_session_id,
     valid_session_id,
 )
-from personalize_tracker.integrations._common import web_tracking_from_config
+from personalize_tracker.integrations._config import web_tracking_from_config
 
 from conftest import FakeClient
 

@@ -19,19 +19,17 @@ This package imports no framework; each submodule imports its own.
 
 from __future__ import annotations
 
-from ._common import (
+from ._cookie import (
     DEFAULT_COOKIE_MAX_AGE,
     DEFAULT_COOKIE_NAME,
-    ContextExtractor,
     CookieSettings,
-    MemoryRecommendationStore,
-    RecommendationStore,
-    RequestInfo,
-    WebTracking,
-    WebTrackingSession,
     new_session_id,
     valid_session_id,
 )
+from ._request import ContextExtractor, RequestInfo
+from ._session import WebTrackingSession
+from ._store import MemoryRecommendationStore, RecommendationStore
+from ._tracking import WebTracking
 from .context import DEVICE_TYPES, classify_device, device_type, from_header
 
 __all__ = [

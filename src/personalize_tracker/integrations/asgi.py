@@ -34,15 +34,11 @@ from starlette.requests import Request
 
 from ..session import DEFAULT_RECOMMENDATION_MEMORY, DEFAULT_RECOMMENDATION_TTL, TrackingSession
 from ..tracker import Tracker
-from ._common import (
-    ContextExtractor,
-    CookieSettings,
-    RecommendationStore,
-    RequestInfo,
-    WebTracking,
-    WebTrackingSession,
-    normalize_headers,
-)
+from ._cookie import CookieSettings
+from ._request import ContextExtractor, RequestInfo, normalize_headers
+from ._session import WebTrackingSession
+from ._store import RecommendationStore
+from ._tracking import WebTracking
 
 __all__ = ["STATE_KEY", "PersonalizeMiddleware", "personalize_session", "starlette_user_id"]
 

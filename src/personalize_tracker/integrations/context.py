@@ -20,7 +20,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from ._common import ContextExtractor, RequestInfo
+from ._request import ContextExtractor, RequestInfo
 
 __all__ = ["DEVICE_TYPES", "classify_device", "device_type", "from_header"]
 

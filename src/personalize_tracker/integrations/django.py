@@ -40,13 +40,11 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils.module_loading import import_string
 
 from ..tracker import Tracker
-from ._common import (
-    RequestInfo,
-    WebTracking,
-    WebTrackingSession,
-    new_session_id,
-    web_tracking_from_config,
-)
+from ._config import web_tracking_from_config
+from ._cookie import new_session_id
+from ._request import RequestInfo
+from ._session import WebTrackingSession
+from ._tracking import WebTracking
 
 __all__ = [
     "SESSION_KEY",

@@ -33,14 +33,11 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 
 from ..tracker import Tracker
-from ._common import (
-    ContextExtractor,
-    RequestInfo,
-    WebTracking,
-    WebTrackingSession,
-    new_session_id,
-    web_tracking_from_config,
-)
+from ._config import web_tracking_from_config
+from ._cookie import new_session_id
+from ._request import ContextExtractor, RequestInfo
+from ._session import WebTrackingSession
+from ._tracking import WebTracking
 
 __all__ = ["EXTENSION_KEY", "PersonalizeTracker", "flask_login_user_id"]
 
