@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import fractions
 import logging
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 
-from personalize_tracker import Recommendations, Tracker
+import personalize_tracker.integrations as integrations
+from personalize_tracker import InvalidEventError, Recommendations, Tracker
 from personalize_tracker.integrations import (
     CookieSettings,
     MemoryRecommendationStore,
@@ -21,7 +25,9 @@ from personalize_tracker.integrations import (
     new_session_id,
     valid_session_id,
 )
-from personalize_tracker.integrations._config import web_tracking_from_config
+from personalize_tracker.integrations._config import CONFIG_KEYS, web_tracking_from_config
+from personalize_tracker.integrations._request import normalize_headers
+from personalize_tracker.integrations._session import web_session
 
 from conftest import FakeClient
 
@@ -177,7 +183,8 @@ def test_a_tracker_that_cannot_be_built_fails_events_not_requests() -> None:
     session, _ = web.open_session(None, None, info())
     assert session.track("click", item_id="i-1") is not None
     assert web.errors_by_kind == {"tracker": 1}
-    stand_in = session._tracker
+    stand_in = web._unavailable  # the integration's own stand-in (not the session's slots)
+    assert stand_in is not None
     assert stand_in.flush(5)
     assert stand_in.stats().failed == 1
     stand_in.close()
@@ -241,3 +248,214 @@ def test_config_mapping_is_checked() -> None:
     assert web.cookie.max_age == 3600
     assert web.tracker.tracking_id == "t"
     web.close(timeout=1)
+
+
+def test_config_keys_reach_the_web_tracking(tracker: Tracker) -> None:
+    assert CONFIG_KEYS == frozenset(
+        {
+            "TRACKING_ID",
+            "REGION",
+            "ENDPOINT_URL",
+            "OPTIONS",
+            "TRACKER",
+            "COOKIE_NAME",
+            "COOKIE_MAX_AGE",
+            "COOKIE_SECURE",
+            "COOKIE_SAMESITE",
+            "COOKIE_DOMAIN",
+            "COOKIE_PATH",
+            "CONTEXT",
+            "RECOMMENDATION_STORE",
+            "RAISE_ERRORS",
+            "MAX_RECOMMENDATIONS",
+            "RECOMMENDATION_TTL",
+        }
+    )
+    extractor = from_header("X-Country", "LOCATION")
+    paths = {"app.tracker": tracker, "app.country": extractor, "app.Store": ListStore}
+    web = web_tracking_from_config(
+        {
+            "TRACKER": "app.tracker",
+            "COOKIE_NAME": "sid",
+            "COOKIE_MAX_AGE": None,
+            "COOKIE_SECURE": False,
+            "COOKIE_SAMESITE": "Strict",
+            "COOKIE_DOMAIN": "example.com",
+            "COOKIE_PATH": "/shop",
+            "CONTEXT": ["app.country", device_type()],
+            "RECOMMENDATION_STORE": "app.Store",
+            "RAISE_ERRORS": True,
+            "MAX_RECOMMENDATIONS": 3,
+            "RECOMMENDATION_TTL": 60,
+            "USE_SESSION": True,
+        },
+        extra_keys={"USE_SESSION"},
+        import_string=paths.__getitem__,
+    )
+    assert web.tracker is tracker
+    assert web.cookie == CookieSettings(
+        name="sid",
+        max_age=None,
+        secure=False,
+        samesite="Strict",
+        path="/shop",
+        domain="example.com",
+    )
+    assert web.context_extractors[0] is extractor
+    assert len(web.context_extractors) == 2
+    assert isinstance(web.store, ListStore)  # imported, then instantiated
+    assert web.raise_errors is True
+    assert (web.max_recommendations, web.recommendation_ttl) == (3, 60)
+    web.close(timeout=1)
+    tracker.track("click", session_id="s-1", item_id="i-1")  # given as is: left open
+
+
+def test_config_dotted_paths_are_imported_by_default(tracker: Tracker) -> None:
+    # Any class will do: the store is not checked against the protocol.
+    web = web_tracking_from_config(
+        {"TRACKER": tracker, "RECOMMENDATION_STORE": "fractions.Fraction"}
+    )
+    assert isinstance(web.store, fractions.Fraction)
+    with pytest.raises(ValueError, match="TRACKER"):
+        web_tracking_from_config({"TRACKER": 42}, where="app.config['PERSONALIZE_TRACKER']")
+    with pytest.raises(ModuleNotFoundError):
+        web_tracking_from_config({"TRACKER": "no_such_module.tracker"})
+
+
+class ListStore:
+    """A ``RecommendationStore`` keeping every list it is given."""
+
+    def __init__(self) -> None:
+        self.lists: dict[str, list[Recommendations]] = {}
+
+    def load(self, session_id: str) -> list[Recommendations]:
+        return list(self.lists.get(session_id, ()))
+
+    def save(self, session_id: str, recommendations: Recommendations) -> None:
+        self.lists.setdefault(session_id, []).append(recommendations)
+
+
+class RecordingOwner:
+    """A ``SessionOwner`` keeping what its sessions report (errors swallowed)."""
+
+    def __init__(self) -> None:
+        self.errors: list[tuple[str, BaseException]] = []
+        self.saved: list[tuple[str, str | None, Sequence[str] | None]] = []
+        self.shown: list[tuple[str, str, tuple[str, ...]]] = []
+
+    def record_error(self, where: str, exc: BaseException) -> None:
+        self.errors.append((where, exc))
+
+    def save_recommendations(self, session_id: str, recommendations: Recommendations) -> None:
+        self.saved.append(
+            (session_id, recommendations.recommendation_id, recommendations.shown_item_ids)
+        )
+
+    def save_shown(self, session_id: str, recommendation_id: str, shown: tuple[str, ...]) -> None:
+        self.shown.append((session_id, recommendation_id, shown))
+
+
+def test_a_web_session_reports_to_its_owner_alone(
+    tracker: Tracker, fake_client: FakeClient
+) -> None:
+    owner = RecordingOwner()
+    sid = new_session_id()
+    session = web_session(
+        owner, tracker, None, sid, None, max_recommendations=10, recommendation_ttl=60
+    )
+    assert isinstance(session, WebTrackingSession)
+    assert session.track("click", item_id="") is None
+    assert session.identify("u" * 300) is None
+    assert session.user_id is None
+    assert [(where, type(exc)) for where, exc in owner.errors] == [
+        ("track", InvalidEventError),
+        ("identify", InvalidEventError),
+    ]
+    recs = session.remember(Recommendations(("a", "b", "c"), (None, None, None), "rid-1"))
+    assert owner.saved == [(sid, "rid-1", None)]
+    recs.shown(["c", "a"])
+    assert owner.shown == [(sid, "rid-1", ("c", "a"))]
+    assert session.track("click", item_id="a") is not None  # the session remembers it too
+    tracker.flush()
+    [event] = fake_client.delivered_events
+    assert event["impression"] == ["c", "a"]
+
+
+def test_a_web_session_checks_its_ids_and_memory(tracker: Tracker) -> None:
+    owner = RecordingOwner()
+    with pytest.raises(InvalidEventError):
+        web_session(
+            owner,
+            tracker,
+            "u" * 300,
+            new_session_id(),
+            None,
+            max_recommendations=1,
+            recommendation_ttl=60,
+        )
+    with pytest.raises(ValueError, match="max_recommendations"):
+        web_session(
+            owner,
+            tracker,
+            None,
+            new_session_id(),
+            None,
+            max_recommendations=-1,
+            recommendation_ttl=60,
+        )
+    assert owner.errors == []  # raised to the caller (WebTracking decides), not reported
+
+
+def test_headers_are_lower_cased_and_repeats_joined() -> None:
+    pairs = [("User-Agent", "x"), ("Accept", "a"), ("accept", "b"), ("ACCEPT", "c")]
+    assert normalize_headers(pairs) == {"user-agent": "x", "accept": "a, b, c"}
+
+
+def test_the_package_keeps_its_public_names_and_docstrings() -> None:
+    assert sorted(integrations.__all__) == [
+        "ContextExtractor",
+        "CookieSettings",
+        "DEFAULT_COOKIE_MAX_AGE",
+        "DEFAULT_COOKIE_NAME",
+        "DEVICE_TYPES",
+        "MemoryRecommendationStore",
+        "RecommendationStore",
+        "RequestInfo",
+        "WebTracking",
+        "WebTrackingSession",
+        "classify_device",
+        "device_type",
+        "from_header",
+        "new_session_id",
+        "valid_session_id",
+    ]
+    documented = [
+        "CookieSettings",
+        "MemoryRecommendationStore",
+        "RecommendationStore",
+        "RequestInfo",
+        "WebTracking",
+        "WebTrackingSession",
+        "classify_device",
+        "device_type",
+        "from_header",
+        "new_session_id",
+        "valid_session_id",
+    ]
+    assert [name for name in documented if not getattr(integrations, name).__doc__] == []
+    assert (integrations.DEFAULT_COOKIE_NAME, integrations.DEFAULT_COOKIE_MAX_AGE) == (
+        "personalize_session",
+        365 * 24 * 3600,
+    )
+
+
+def test_the_package_imports_no_web_framework() -> None:
+    frameworks = ("django", "flask", "werkzeug", "starlette", "fastapi", "asgiref")
+    code = (
+        "import sys, personalize_tracker.integrations\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {frameworks!r}))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert found.strip() == "[]"
