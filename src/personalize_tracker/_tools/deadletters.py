@@ -1,0 +1,134 @@
+"""Reading a dead-letter file back: every event the Tracker gave up on, one JSON line each.
+
+Each line is a JSON object::
+
+    {"failedAt": 1790000000.123, "reason": "invalid", "errorCode": "InvalidInputException",
+     "message": "...", "trackingId": "...", "sessionId": "...", "userId": "...",
+     "event": {"eventId": "...", "eventType": "...", "sentAt": 1714564800.123, ...}}
+
+``event`` is the PutEvents event as it was (or would have been) sent; with ``sessionId`` and
+``userId`` it is :meth:`Event.to_dict`'s shape, read back with :meth:`Event.from_dict`. The
+Tracker appends lines with one ``write`` system call each (``Tracker(dead_letter_path=...)``): a
+crash loses at most the line being written, and this reader reports a torn last line as a
+:class:`BadLine` instead of stopping.
+
+Used by ``personalize-tracker resend`` and ``export``; nothing here needs click.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from .. import Event, FailureReason
+
+__all__ = ["BadLine", "DeadLetter", "read_dead_letters"]
+
+
+@attrs.frozen
+class DeadLetter:
+    """One line of a dead-letter file.
+
+    Attributes:
+        line: 1-based line number in the file.
+        event: the event, rebuilt and validated again.
+        reason: why it failed (a :class:`FailureReason` value, e.g. ``"invalid"``).
+        error_code: the AWS error code, or None.
+        message: the error message, or None.
+        tracking_id: the event tracker it was meant for.
+        failed_at: epoch seconds when it failed.
+    """
+
+    line: int
+    event: Event
+    reason: str
+    error_code: str | None
+    message: str | None
+    tracking_id: str | None
+    failed_at: float | None
+
+    @property
+    def invalid(self) -> bool:
+        """Whether the service rejected the event itself: resending it unchanged fails again."""
+        return self.reason == FailureReason.INVALID.value
+
+
+@attrs.frozen
+class BadLine:
+    """A line of a dead-letter file that could not be read back.
+
+    Attributes:
+        line: 1-based line number.
+        problem: what is wrong with it (torn JSON, a missing field, a field that breaks a
+            PutEvents rule), as ``"<exception type>: <message>"``.
+    """
+
+    line: int
+    problem: str
+
+
+def read_dead_letters(path: str | os.PathLike[str]) -> Iterator[DeadLetter | BadLine]:
+    """Read a dead-letter file line by line (streaming; memory stays small).
+
+    Blank lines are skipped.
+
+    Args:
+        path: the file (UTF-8 JSON Lines, as written by ``Tracker(dead_letter_path=...)``).
+
+    Yields:
+        A :class:`DeadLetter` per readable line and a :class:`BadLine` per line that is not (a
+        torn last line after a crash, an edited line that no longer validates), in file order.
+
+    Raises:
+        OSError: the file cannot be opened or read.
+    """
+    with open(path, encoding="utf-8") as lines:
+        for number, text in enumerate(lines, start=1):
+            if text.strip():
+                yield read_dead_letter(number, text)
+
+
+def read_dead_letter(number: int, text: str) -> DeadLetter | BadLine:
+    """Read one line of a dead-letter file.
+
+    Args:
+        number: its 1-based line number, for the result.
+        text: the line (a JSON object, see the module docstring).
+
+    Returns:
+        The :class:`DeadLetter`, with its event validated again as ``track()`` would; or a
+        :class:`BadLine` when the line is not JSON, lacks ``event``, ``sessionId`` or an event
+        field :meth:`Event.from_dict` needs, or holds a field that breaks a PutEvents rule.
+    """
+    try:
+        record: dict[str, Any] = json.loads(text)
+        event = Event.from_dict(_event_record(record), validate=True)
+    except (ValueError, KeyError, TypeError) as exc:  # InvalidEventError is a ValueError
+        return BadLine(number, f"{type(exc).__name__}: {exc}")
+    return DeadLetter(
+        line=number,
+        event=event,
+        reason=str(record.get("reason") or "unknown"),
+        error_code=record.get("errorCode"),
+        message=record.get("message"),
+        tracking_id=record.get("trackingId"),
+        failed_at=record.get("failedAt"),
+    )
+
+
+def _event_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The line's ``event`` with its ``sessionId`` and ``userId``: :meth:`Event.to_dict`'s shape.
+
+    Raises:
+        KeyError: no ``event`` or no ``sessionId``.
+        TypeError, ValueError: ``event`` is not a JSON object, or the line is not one.
+    """
+    event_record = dict(record["event"])
+    event_record["sessionId"] = record["sessionId"]
+    if record.get("userId") is not None:
+        event_record["userId"] = record["userId"]
+    return event_record
