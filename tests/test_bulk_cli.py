@@ -16,12 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import click
 import pytest
 from click.testing import CliRunner, Result
 
 from personalize_tracker import Tracker
-from personalize_tracker._bulk import detect_format, to_upper_snake
-from personalize_tracker.cli import _recorded_line, cli
+from personalize_tracker._tools.bulk import FieldMapping, detect_format, to_upper_snake
+from personalize_tracker._tools.bulk.export import ExportLine, export_line
+from personalize_tracker._tools.bulk.jsonl_reader import json_objects, read_json_lines
+from personalize_tracker.cli import cli
+from personalize_tracker.cli._common import bulk_tracker
+from personalize_tracker.cli.serve import recorded_line
 from personalize_tracker.testing import PersonalizeEventsMock
 
 CSV_TEXT = """\
@@ -333,7 +338,7 @@ def test_csv_to_endpoint_to_recording_to_csv_round_trips(
     source.write_text(CSV_TEXT)
     assert run(*replay_args(endpoint, source)).exit_code == 0
     recording = tmp_path / "recording.jsonl"
-    recording.write_text("".join(_recorded_line(e) for e in endpoint.events))
+    recording.write_text("".join(recorded_line(e) for e in endpoint.events))
 
     exported = run("export", str(recording))
 
@@ -354,6 +359,61 @@ def test_helpers_name_columns_and_formats() -> None:
     assert detect_format("a.txt", "jsonl") == "jsonl"
     with pytest.raises(ValueError, match="pass --format"):
         detect_format("a.txt")
+
+
+def test_json_objects_name_each_line_that_is_not_an_object(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text('\ufeff{"a": 1}\n\n[1]\n  \n"text"\n{"torn": \n{"b": 2}\n', encoding="utf-8")
+
+    got = list(json_objects(path))
+
+    assert got == [
+        (1, {"a": 1}),  # the byte-order mark is ignored
+        (3, "a JSON list, not an object"),
+        (5, "a JSON str, not an object"),
+        # The line ending is part of what json.loads reads: the column is that of the next line.
+        (6, "not valid JSON (Expecting value at column 1)"),
+        (7, {"b": 2}),
+    ]
+    # read_json_lines flattens the objects and counts problems toward its limit.
+    assert list(read_json_lines(path, limit=3)) == got[:3]
+
+
+def test_export_line_keeps_a_dead_letters_reason_and_names_what_is_missing() -> None:
+    fields = FieldMapping({"context": ()})
+    event = {"eventId": "e-1", "eventType": "view", "sentAt": 1_700_000_000, "itemId": "i"}
+
+    dead = export_line(
+        4, {"reason": "invalid", "sessionId": "s", "userId": "u", "event": event}, fields
+    )
+    plain = export_line(5, {**event, "sessionId": "s", "userId": "u", "reason": "x"}, fields)
+    no_user = export_line(6, {**event, "sessionId": "s"}, fields)
+    no_time = export_line(7, {"eventType": "view", "userId": "u"}, fields)
+
+    assert isinstance(dead, ExportLine)
+    assert (dead.line, dead.reason, dead.event.event_id, dead.event.user_id) == (
+        4,
+        "invalid",
+        "e-1",
+        "u",
+    )
+    assert isinstance(plain, ExportLine)
+    assert plain.reason is None  # a "reason" key outside a dead letter is not one
+    assert no_user == (6, "no userId: an Interactions dataset row needs a USER_ID")
+    assert no_time == (7, "no sentAt: an Interactions dataset row needs a TIMESTAMP")
+
+
+def test_a_bulk_tracker_without_a_region_is_a_usage_error_naming_the_option(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+
+    with pytest.raises(click.UsageError, match=r"\(--region\)$"):
+        bulk_tracker(
+            "t", region=None, endpoint_url=None, dead_letter_path=None, on_failure=lambda f: None
+        )
 
 
 # ------------------------------------------------------------------------------ serve

@@ -74,6 +74,30 @@ def test_python_dash_m_runs_the_command_line() -> None:
     assert __version__ in done.stdout
 
 
+def test_the_entry_point_and_the_package_import_no_command_line_nor_tool() -> None:
+    # __main__ must print its message without click; the package must stay light for web apps.
+    code = (
+        "import sys, personalize_tracker, personalize_tracker.__main__;"
+        "heavy = lambda: sorted(m for m in sys.modules if m in ('click', 'tqdm')"
+        " or m.startswith(('personalize_tracker.cli', 'personalize_tracker._tools.demo',"
+        " 'personalize_tracker._tools.bulk', 'personalize_tracker._tools.replay')));"
+        "print(heavy());"
+        "personalize_tracker.replay;"
+        "print(heavy())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+
+    before, after = done.stdout.splitlines()
+    assert before == "[]"
+    # replay() brings its own modules and the bulk readers, never the CLI, click or the demo.
+    assert "click" not in after
+    assert "personalize_tracker.cli" not in after
+    assert "personalize_tracker._tools.demo" not in after
+    assert "'personalize_tracker._tools.replay.loop'" in after
+
+
 def test_help_lists_the_demo_and_its_options() -> None:
     assert "demo" in run("--help").output
     text = run("demo", "--help").output

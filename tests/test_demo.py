@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from personalize_tracker import Event
-from personalize_tracker._demo import (
+from personalize_tracker import Event, FailedEvent, FailureReason
+from personalize_tracker._tools.backfill import (
+    MAX_SAMPLES,
+    FailureLog,
+    failure_record,
+    failure_text,
+)
+from personalize_tracker._tools.demo import (
     DEFAULT_DATA_PATH,
     MovieLensFormatError,
     Rating,
@@ -281,3 +287,31 @@ def test_the_check_counts_calls_and_rejected_calls() -> None:
 
     assert (check.calls, check.rejected_calls) == (2, 1)
     assert check.passed
+
+
+# ------------------------------------------------------------------------------ failures quoted
+
+
+def test_the_failure_log_keeps_the_first_failures_only() -> None:
+    log = FailureLog()
+    events = [sent(f"e-{n}") for n in range(MAX_SAMPLES + 3)]
+    first = [FailedEvent(e, FailureReason.INVALID) for e in events[:3]]
+    rest = [FailedEvent(e, FailureReason.QUEUE_FULL) for e in events[3:]]
+
+    log(first)
+    log(rest)
+    log(first)
+
+    assert log.samples == [*first, *rest][:MAX_SAMPLES]
+
+
+def test_a_failure_is_quoted_alike_as_text_and_as_data() -> None:
+    failure = FailedEvent(sent("e-1"), FailureReason.INVALID, "InvalidInputException", "bad item")
+
+    assert failure_text(failure) == "failure: event e-1: invalid (InvalidInputException: bad item)"
+    assert failure_record(failure) == {
+        "event_id": "e-1",
+        "reason": "invalid",
+        "error_code": "InvalidInputException",
+        "message": "bad item",
+    }

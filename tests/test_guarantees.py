@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from personalize_tracker import FailedEvent, Tracker, flush_after
-from personalize_tracker._deadletter import BadLine, DeadLetter, read_dead_letters
+from personalize_tracker._tools.deadletters import BadLine, DeadLetter, read_dead_letters
 
 from conftest import FakeClient, client_error, connection_error, throttled
 

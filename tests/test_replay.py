@@ -17,8 +17,17 @@ import pandas as pd
 import pytest
 
 from personalize_tracker import BadRow, ReplaySummary, Tracker, TrackerStats, replay
-from personalize_tracker._bulk import FieldMapping, RowError
-from personalize_tracker._demo import iter_movielens, sessionize
+from personalize_tracker._tools.bulk import FieldMapping, RowError
+from personalize_tracker._tools.bulk.fields import RowFields
+from personalize_tracker._tools.demo import iter_movielens, sessionize
+from personalize_tracker._tools.replay.rows import (
+    MAX_BAD_ROWS_KEPT,
+    BadRows,
+    Prepared,
+    RowReader,
+    cut_sessions,
+    input_rows,
+)
 from personalize_tracker.testing import PersonalizeEventsMock
 
 matplotlib.use("Agg")
@@ -381,3 +390,104 @@ def test_importing_the_package_loads_no_notebook_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------------------ rows, directly
+
+
+def prepared(
+    position: int, user: str | None, sent_at: float | None, session: str | None = None
+) -> Prepared:
+    fields = RowFields(
+        user_id=user,
+        session_id=session,
+        item_id=None,
+        event_type="view",
+        sent_at=sent_at,
+        event_value=None,
+        impression=None,
+        recommendation_id=None,
+        event_id=None,
+        properties=None,
+        metric_attribution_source=None,
+    )
+    return Prepared(position, None, fields)
+
+
+def test_cut_sessions_sorts_a_users_run_and_cuts_only_beyond_the_gap() -> None:
+    rows = [
+        prepared(0, "u1", 1_000.0),
+        prepared(1, "u1", 99.0),  # earlier: sorted first, 901 s before the next
+        prepared(2, "u1", None),  # no time: last, in the current session
+        prepared(3, "u2", 50.0, session="own"),  # keeps its own
+        prepared(4, "u2", 60.0),
+        prepared(5, "u1", 1_900.0),  # u1 again, exactly 900 s after 1,000: same session
+        prepared(6, "u1", 2_801.0),  # 901 s later: a new one
+    ]
+
+    got = [(row.position, session) for row, session in cut_sessions(rows, 900.0, "p-")]
+
+    assert got == [
+        (1, "p-u1-1"),
+        (0, "p-u1-2"),
+        (2, "p-u1-2"),
+        (3, "own"),
+        (4, "p-u2-1"),
+        (5, "p-u1-2"),
+        (6, "p-u1-3"),
+    ]
+
+
+def test_the_row_reader_sends_what_cannot_be_tracked_to_bad_rows() -> None:
+    records = [
+        (2, {"userId": "u1", "eventType": "view"}),
+        (3, "2 fields, the header has 4"),  # a problem found while reading
+        (4, ["not", "a", "record"]),
+        (5, {"userId": "u2", "eventValue": "lots", "eventType": "view"}),
+        (6, {"itemId": "i1", "eventType": "view"}),  # no user, no session
+        (7, {"userId": "u3"}),  # no event type
+        (8, {"sessionId": "s", "eventType": "view"}),
+    ]
+    rows, total = input_rows(records, FieldMapping(), located=True, total=None, limit=None)
+    bad = BadRows()
+    reader = RowReader(rows, FieldMapping(), bad)
+
+    kept = [(row.position, row.line) for row in reader]
+
+    assert kept == [(0, 2), (6, 8)]
+    assert (reader.read, bad.count, total) == (7, 5, None)
+    assert [(b.row, b.line) for b in bad.kept] == [(1, 3), (2, 4), (3, 5), (4, 6), (5, 7)]
+    messages = [b.message for b in bad.kept]
+    assert messages[0] == "2 fields, the header has 4"
+    assert messages[1] == "a list, not a record (a mapping)"
+    assert "'lots'" in messages[2]
+    assert messages[3] == "no user id and no session id (no user id column)"
+    assert messages[4].startswith("no event type")
+
+
+def test_bad_rows_are_all_counted_but_only_the_first_kept() -> None:
+    bad = BadRows()
+    for n in range(MAX_BAD_ROWS_KEPT + 5):
+        bad.reject(n, None, "bad")
+
+    assert bad.count == MAX_BAD_ROWS_KEPT + 5
+    assert len(bad.kept) == MAX_BAD_ROWS_KEPT
+    assert bad.kept[-1] == BadRow(MAX_BAD_ROWS_KEPT - 1, "bad", None)
+
+
+def test_input_rows_counts_and_limits_and_checks_a_dataframes_columns() -> None:
+    frame = pd.DataFrame({"userId": ["u1", "u2", "u3"], "movieId": [1, 2, 3]})
+
+    rows, total = input_rows(frame, FieldMapping(), located=False, total=None, limit=2)
+
+    assert total == 2
+    assert [(position, line, record["userId"]) for position, line, record in rows] == [
+        (0, None, "u1"),
+        (1, None, "u2"),
+    ]
+    with pytest.raises(ValueError, match="no column 'rating'"):
+        input_rows(
+            frame, FieldMapping({"event_value": "rating"}), located=False, total=None, limit=None
+        )
+    with pytest.raises(TypeError, match="got dict"):
+        input_rows({"userId": "u1"}, FieldMapping(), located=False, total=None, limit=None)

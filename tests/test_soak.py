@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import ConnectionClosedError
 
 from personalize_tracker import Event, Tracker
-from personalize_tracker._demo import iter_movielens, sessionize
+from personalize_tracker._tools.demo import iter_movielens, sessionize
 from personalize_tracker.testing import PersonalizeEventsMock
 
 RATINGS = (

@@ -34,10 +34,10 @@ __version__ = "0.1.0"
 # checking either: the package's public face imports no edge (tools, CLI, integrations), so
 # that those may import it without an import cycle.
 _LAZY = {
-    "BadRow": "._replay",
-    "ReplaySample": "._replay",
-    "ReplaySummary": "._replay",
-    "replay": "._replay",
+    "BadRow": "._tools.replay.summary",
+    "ReplaySample": "._tools.replay.summary",
+    "ReplaySummary": "._tools.replay.summary",
+    "replay": "._tools.replay.loop",
 }
 
 

@@ -9,13 +9,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-__all__ = ["MISSING_EXTRA_MESSAGE", "main"]
+from ._tools.extras import MISSING_EXTRA_MESSAGE
 
-#: Printed to stderr (exit status 2) when click or tqdm cannot be imported.
-MISSING_EXTRA_MESSAGE = (
-    "personalize-tracker: the command line needs the 'cli' extra: "
-    "pip install 'personalize-tracker[cli]'"
-)
+__all__ = ["MISSING_EXTRA_MESSAGE", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,0 +1,73 @@
+"""What the commands share: click options and arguments declared alike, and the Tracker of the
+bulk commands (``replay``, ``resend``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import click
+
+from .. import FailedEvent
+from ..tracker import Tracker
+
+__all__ = [
+    "FILE_ARGUMENT",
+    "JSON_OPTION",
+    "NO_PROGRESS_OPTION",
+    "REGION_OPTION",
+    "bulk_tracker",
+]
+
+#: ``FILE``: an existing file (``replay``, ``resend``).
+FILE_ARGUMENT = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+#: ``--region`` with no default: the AWS configuration's (``replay``, ``resend``).
+REGION_OPTION = click.option(
+    "--region", default=None, help="AWS region (default: from the AWS configuration)."
+)
+#: ``--no-progress``: no tqdm bar on stderr.
+NO_PROGRESS_OPTION = click.option(
+    "--no-progress", is_flag=True, help="Do not show the progress bar (stderr)."
+)
+#: ``--json``: the summary as JSON on stdout, passed as ``as_json``.
+JSON_OPTION = click.option(
+    "--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout."
+)
+
+# Seconds track() may wait for room in the queue: the bulk commands block rather than drop.
+_BLOCK_TIMEOUT = 60.0
+
+
+def bulk_tracker(
+    tracking_id: str,
+    *,
+    region: str | None,
+    endpoint_url: str | None,
+    dead_letter_path: Path | None,
+    on_failure: Callable[[Sequence[FailedEvent]], None],
+) -> Tracker:
+    """Return the Tracker of a bulk command: ``overflow="block"``, so no event is dropped.
+
+    Args:
+        tracking_id: the event tracker's tracking id.
+        region: the AWS region, or ``None`` for the AWS configuration's.
+        endpoint_url: the PutEvents endpoint, or ``None`` for the region's.
+        dead_letter_path: where failed events are appended, or ``None``.
+        on_failure: the Tracker's ``on_failure`` handler.
+
+    Raises:
+        click.UsageError: the Tracker refused an argument, e.g. no region is configured (the
+            message then points at ``--region``).
+    """
+    try:
+        return Tracker(
+            tracking_id,
+            region_name=region,
+            endpoint_url=endpoint_url,
+            dead_letter_path=dead_letter_path,
+            overflow="block",
+            block_timeout=_BLOCK_TIMEOUT,
+            on_failure=on_failure,
+        )
+    except ValueError as exc:  # no region: say how to give one
+        raise click.UsageError(f"{exc} (--region)") from None

@@ -1,0 +1,155 @@
+"""``personalize-tracker demo``: replay the MovieLens ratings through a Tracker into a local
+PutEvents endpoint (or another endpoint) and check that every event arrived exactly once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .. import InvalidEventError
+from .._tools.demo import (
+    DEFAULT_DATA_PATH,
+    DEFAULT_LOCAL_TRACKING_ID,
+    DEFAULT_REGION,
+    DEFAULT_SESSION_GAP_MINUTES,
+    DemoResult,
+    MovieLensFormatError,
+    run_demo,
+    summary_dict,
+    summary_text,
+)
+from .._tools.extras import MISSING_EXTRA_MESSAGE
+from ._common import JSON_OPTION, NO_PROGRESS_OPTION
+
+__all__ = ["demo"]
+
+
+@click.command("demo")
+@click.option(
+    "--data",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=(
+        f"MovieLens ratings.csv to replay (userId,movieId,rating,timestamp). Default: "
+        f"{DEFAULT_DATA_PATH.as_posix()} in the current directory, else in the repository "
+        f"this package was installed from."
+    ),
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Replay only the first N rows of the file.",
+)
+@click.option(
+    "--endpoint-url",
+    default=None,
+    metavar="URL",
+    help=(
+        "Send to this PutEvents endpoint instead of starting a local one, using the default AWS "
+        "credential chain (for Amazon Personalize itself: "
+        "https://personalize-events.<region>.amazonaws.com). Needs --tracking-id. The check of "
+        "what the endpoint received is then skipped."
+    ),
+)
+@click.option(
+    "--tracking-id",
+    default=None,
+    help=(
+        f"The event tracker's tracking id. Required with --endpoint-url; locally "
+        f"'{DEFAULT_LOCAL_TRACKING_ID}'."
+    ),
+)
+@click.option(
+    "--region", default=DEFAULT_REGION, show_default=True, help="AWS region of the client."
+)
+@click.option(
+    "--session-gap",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_SESSION_GAP_MINUTES,
+    show_default=True,
+    metavar="MINUTES",
+    help="A user's ratings further apart than this many minutes are in different sessions.",
+)
+@NO_PROGRESS_OPTION
+@JSON_OPTION
+@click.pass_context
+def demo(
+    ctx: click.Context,
+    data: Path | None,
+    limit: int | None,
+    endpoint_url: str | None,
+    tracking_id: str | None,
+    region: str,
+    session_gap: float,
+    no_progress: bool,
+    as_json: bool,
+) -> None:
+    """Replay the MovieLens ratings through a Tracker and check every event arrived.
+
+    Each rating becomes a 'rating' event: userId -> user_id, movieId -> item_id, rating ->
+    event_value, timestamp -> sent_at, in sessions ml-<userId>-<n> cut at --session-gap minutes
+    of silence. By default a local PutEvents endpoint is started on 127.0.0.1, and the events it
+    received are compared with the events tracked (ids, no duplicates, fields). Prints a summary;
+    exits 1 when an event was dropped, failed, went missing or arrived twice.
+    """
+    if endpoint_url is not None and not tracking_id:
+        raise click.UsageError("--tracking-id is required with --endpoint-url")
+    result = _run(
+        ctx,
+        data,
+        limit=limit,
+        endpoint_url=endpoint_url,
+        tracking_id=tracking_id,
+        region=region,
+        session_gap_minutes=session_gap,
+        progress=not no_progress,
+    )
+    if as_json:
+        click.echo(json.dumps(summary_dict(result), indent=2))
+    else:
+        click.echo(summary_text(result))
+    ctx.exit(0 if result.passed else 1)
+
+
+def _run(
+    ctx: click.Context,
+    data: Path | None,
+    *,
+    limit: int | None,
+    endpoint_url: str | None,
+    tracking_id: str | None,
+    region: str,
+    session_gap_minutes: float,
+    progress: bool,
+) -> DemoResult:
+    """:func:`run_demo`, its errors turned into click's (each says what to do).
+
+    Raises:
+        click.BadParameter: the ratings file does not exist (exit status 2).
+        click.ClickException: the file cannot be read, or an extra is missing (exit status 1).
+    """
+    try:
+        return run_demo(
+            data,
+            limit=limit,
+            endpoint_url=endpoint_url,
+            tracking_id=tracking_id,
+            region=region,
+            session_gap_minutes=session_gap_minutes,
+            progress=progress,
+        )
+    except FileNotFoundError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param_hint="'--data'") from None
+    except (MovieLensFormatError, InvalidEventError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except ImportError as exc:
+        if exc.name == "tqdm":
+            raise click.ClickException(MISSING_EXTRA_MESSAGE) from None
+        raise click.ClickException(
+            f"the local endpoint needs the 'testing' extra ({exc}): "
+            "pip install 'personalize-tracker[testing]', or pass --endpoint-url"
+        ) from None
