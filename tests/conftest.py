@@ -6,9 +6,13 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import attrs
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from hypothesis import HealthCheck, settings
+
+from personalize_tracker._config import Options
+from personalize_tracker._pipeline import EventPipeline, event_pipeline
 
 # Timing-based health checks and deadlines fail on a loaded 2-core machine for reasons that say
 # nothing about the code; the properties themselves are checked all the same.
@@ -34,7 +38,8 @@ class FakeClient:
 
     ``script`` is a callable given the call's parameters that returns None (success) or an
     exception to raise. ``faults`` is a list of exceptions raised by the next calls, in order.
-    ``gate``, when set, makes every call wait for it (to hold batches in flight).
+    ``gate``, when set, makes every call wait for it (to hold batches in flight);
+    :meth:`wait_for_started` waits until that many calls began (are on the wire).
     """
 
     def __init__(self) -> None:
@@ -46,8 +51,12 @@ class FakeClient:
         self.gate: threading.Event | None = None
         self.threads: set[int] = set()
         self.changed = threading.Condition(self.lock)
+        self.started = 0  # calls begun (those held by the gate included)
 
     def put_events(self, **params: Any) -> dict[str, Any]:
+        with self.lock:
+            self.started += 1
+            self.changed.notify_all()
         if self.gate is not None:
             assert self.gate.wait(30), "test gate never opened"
         with self.lock:
@@ -68,6 +77,11 @@ class FakeClient:
         with self.lock:
             return [event for call in self.accepted for event in call["eventList"]]
 
+    def wait_for_started(self, count: int, timeout: float = 10.0) -> bool:
+        """Block until ``count`` calls began (a batch is on the wire, perhaps held by the gate)."""
+        with self.changed:
+            return self.changed.wait_for(lambda: self.started >= count, timeout)
+
     def wait_for_accepted_events(self, count: int, timeout: float = 10.0) -> bool:
         """Block until ``count`` events were accepted (no sleeping in tests)."""
         with self.changed:
@@ -82,6 +96,27 @@ def fake_client() -> Iterator[FakeClient]:
     yield client
     if client.gate is not None:
         client.gate.set()
+
+
+def event_pipeline_of(
+    client: Any, on_failure: Callable[[Any], None] | None = None, **options: Any
+) -> EventPipeline:
+    """The pipeline a ``Tracker(client=client, **options)`` builds, for tests that look at its
+    parts (``pipeline.admission.waiting``, ``pipeline.wire.flush_waiters``...), which a
+    Tracker keeps to itself. Closed at the end of the test by the caller."""
+    checked = Options.checked(
+        client=client, **{**attrs.asdict(Options(), recurse=False), **options}
+    )
+    pipeline, _ = event_pipeline(
+        checked,
+        tracking_id="t",
+        client=client,
+        session=None,
+        region_name=None,
+        endpoint_url=None,
+        on_failure=on_failure,
+    )
+    return pipeline
 
 
 def throttled() -> ClientError:

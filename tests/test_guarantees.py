@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from personalize_tracker import FailedEvent, Tracker, flush_after
+from personalize_tracker import Event, FailedEvent, Tracker, flush_after
 from personalize_tracker._tools.deadletters import BadLine, DeadLetter, read_dead_letters
 
-from conftest import FakeClient, client_error, connection_error, throttled
+from conftest import FakeClient, client_error, connection_error, event_pipeline_of, throttled
 
 
 def balanced(tracker: Tracker) -> bool:
@@ -268,9 +268,9 @@ class QuotaClient(FakeClient):
 @pytest.mark.slow
 def test_rate_limit_converges_under_sustained_throttling() -> None:
     client = QuotaClient(rate=150)
-    tracker = Tracker(
-        "t",
-        client=client,
+    # The Tracker's pipeline, whose sender shows the rate limiter's state.
+    pipeline = event_pipeline_of(
+        client,
         max_requests_per_second=600,
         flush_interval=0.01,
         max_attempts=50,
@@ -279,12 +279,12 @@ def test_rate_limit_converges_under_sustained_throttling() -> None:
         max_queue_size=1000,
     )
     for n in range(300):  # one event per session: 300 calls, 2 s of quota
-        tracker.track("view", f"s-{n}")
-    assert tracker.flush(timeout=60)
-    tracker.close()
-    stats = tracker.stats()
+        pipeline.put(Event.create("view", f"s-{n}"))
+    assert pipeline.flush(timeout=60)
+    pipeline.close(None)
+    stats = pipeline.stats()
     assert (stats.delivered, stats.failed) == (300, 0)
-    limiter = tracker._sender.limiter
+    limiter = pipeline.sender.limiter
     assert limiter is not None
     assert limiter.throttled > 0
     assert limiter.rate < 400  # came down from 600 towards the quota

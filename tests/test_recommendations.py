@@ -10,6 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from personalize_tracker import InvalidEventError, Recommendations, Tracker, TrackingSession
+from personalize_tracker import recommendations as recommendations_module
 from personalize_tracker.recommendations import build_runtime_client
 from personalize_tracker.testing import PersonalizeEventsMock
 
@@ -46,9 +47,18 @@ def runtime_calls(fake: PersonalizeEventsMock, operation: str) -> list[Any]:
 # -- the runtime helpers ----------------------------------------------------------------------
 
 
-def test_get_recommendations_wraps_the_response(personalize_events: PersonalizeEventsMock) -> None:
+def test_get_recommendations_wraps_the_response(
+    personalize_events: PersonalizeEventsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[dict[str, Any]] = []
+
+    def counting(**options: Any) -> Any:
+        built.append(options)
+        return build_runtime_client(**options)
+
+    monkeypatch.setattr(recommendations_module, "build_runtime_client", counting)
     with local_tracker() as tracker:
-        assert tracker._runtime._client is None  # built lazily, at first use
+        assert built == []  # built lazily, at first use
         result = tracker.get_recommendations(
             campaign_arn=CAMPAIGN,
             user_id=7,
@@ -56,6 +66,7 @@ def test_get_recommendations_wraps_the_response(personalize_events: PersonalizeE
             context={"DEVICE_TYPE": "ios"},
             filter_values={"GENRE": '"drama"'},
         )
+        assert len(built) == 1
         (call,) = runtime_calls(personalize_events, "GetRecommendations")
         assert call.params == {
             "campaignArn": CAMPAIGN,

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from personalize_tracker import Event, FailedEvent, Tracker, TrackerClosedError
-from personalize_tracker._serial import event_to_dict
+from personalize_tracker._pipeline import EventPipeline
 
-from conftest import FakeClient, client_error
+from conftest import FakeClient, client_error, event_pipeline_of
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
@@ -32,15 +32,15 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
     return True
 
 
-def balanced(tracker: Tracker) -> bool:
+def balanced(tracker: Tracker | EventPipeline) -> bool:
     s = tracker.stats()
     return s.tracked == s.delivered + s.failed + s.dropped + s.pending
 
 
 def test_close_while_track_blocks_for_room(fake_client: FakeClient) -> None:
-    tracker = Tracker(
-        "t",
-        client=fake_client,
+    # (On the Tracker's pipeline, whose admission says when a caller waits for room.)
+    pipeline = event_pipeline_of(
+        fake_client,
         max_queue_size=2,
         max_workers=1,
         flush_interval=3600,
@@ -48,34 +48,33 @@ def test_close_while_track_blocks_for_room(fake_client: FakeClient) -> None:
         block_timeout=30,
         max_requests_per_second=None,
     )
-    tracker.track("click", "s-1")
-    tracker.track("click", "s-2")  # full, and nothing is due for an hour
+    pipeline.put(Event.create("click", "s-1"))
+    pipeline.put(Event.create("click", "s-2"))  # full, and nothing is due for an hour
     outcome: dict[str, object] = {}
 
     def blocked() -> None:
         try:
-            tracker.track("click", "s-3")
+            pipeline.put(Event.create("click", "s-3"))
             outcome["result"] = "accepted"
         except TrackerClosedError as exc:
             outcome["result"] = exc
 
     thread = threading.Thread(target=blocked)
     thread.start()
-    assert wait_until(lambda: tracker._waiting_for_room == 1)
-    assert balanced(tracker)  # the waiting event is not counted yet
-    tracker.close(timeout=0)
+    assert wait_until(lambda: pipeline.admission.waiting == 1)
+    assert balanced(pipeline)  # the waiting event is not counted yet
+    pipeline.close(timeout=0)
     thread.join(10)
     assert isinstance(outcome["result"], TrackerClosedError)
-    stats = tracker.stats()
+    stats = pipeline.stats()
     assert (stats.tracked, stats.pending) == (2, 0)
-    assert balanced(tracker)
+    assert balanced(pipeline)
 
 
 def test_blocked_callers_all_wake_when_a_batch_frees_room(fake_client: FakeClient) -> None:
     fake_client.gate = threading.Event()  # the one sender holds whatever it takes
-    tracker = Tracker(
-        "t",
-        client=fake_client,
+    pipeline = event_pipeline_of(
+        fake_client,
         max_queue_size=10,
         max_workers=1,
         flush_interval=3600,
@@ -83,20 +82,23 @@ def test_blocked_callers_all_wake_when_a_batch_frees_room(fake_client: FakeClien
         block_timeout=30,
         max_requests_per_second=None,
     )
-    for n in range(9):
-        tracker.track("click", "s-a", item_id=f"i-{n}")  # 9 of one session: not a full batch
-    tracker.track("click", "s-b")  # the queue is full, and nothing is due for an hour
-    waiters = [threading.Thread(target=tracker.track, args=("view", f"w-{n}")) for n in range(5)]
+    for n in range(9):  # 9 of one session: not a full batch
+        pipeline.put(Event.create("click", "s-a", item_id=f"i-{n}"))
+    pipeline.put(Event.create("click", "s-b"))  # the queue is full; nothing due for an hour
+    waiters = [
+        threading.Thread(target=pipeline.put, args=(Event.create("view", f"w-{n}"),))
+        for n in range(5)
+    ]
     for waiter in waiters:
         waiter.start()
-    assert wait_until(lambda: tracker._waiting_for_room == 5)
-    tracker.flush(timeout=0.01)  # the sender takes the 9 events of s-a: room for 9 callers
+    assert wait_until(lambda: pipeline.admission.waiting == 5)
+    pipeline.flush(timeout=0.01)  # the sender takes the 9 events of s-a: room for 9 callers
     for waiter in waiters:
         waiter.join(5)  # all five get in, long before their 30 s block_timeout
         assert not waiter.is_alive()
     fake_client.gate.set()
-    tracker.close()
-    stats = tracker.stats()
+    pipeline.close(None)
+    stats = pipeline.stats()
     assert (stats.delivered, stats.dropped) == (15, 0)
 
 
@@ -105,7 +107,7 @@ def test_an_unreadable_spool_line_is_counted_not_fatal(
 ) -> None:
     orphan = tmp_path / "spool" / "99999-deadbeef"
     orphan.mkdir(parents=True)
-    good = event_to_dict(Event("click", "s-1", 1714564800.0, "e-good"))
+    good = Event("click", "s-1", 1714564800.0, "e-good").to_dict()
     good["trackedAt"] = time.time()
     (orphan / "events.jsonl").write_text("null\n" + json.dumps(good) + "\n")
     tracker = Tracker("t", client=fake_client, overflow="spill", spool_path=tmp_path / "spool")
@@ -135,7 +137,7 @@ def test_event_age_counts_from_track_for_spooled_events(
     )
     for _ in range(10):
         tracker.track("click", "held")  # a full batch, held in flight by the gate
-    assert wait_until(lambda: tracker._buffer.size == 0)
+    assert fake_client.wait_for_started(1)
     for n in range(30):
         tracker.track("click", f"s-{n}")  # 10 in memory, 20 on disk
     assert tracker.stats().spooled == 20
@@ -283,7 +285,7 @@ def test_flush_waits_for_batches_already_on_the_wire(fake_client: FakeClient) ->
     tracker = Tracker("t", client=fake_client, max_requests_per_second=None)
     for n in range(10):
         tracker.track("click", "s-1", item_id=f"i-{n}")  # a full batch: taken at once
-    assert wait_until(lambda: tracker._buffer.size == 0)  # on the wire, held by the gate
+    assert fake_client.wait_for_started(1)  # on the wire, held by the gate
     assert tracker.flush(timeout=0.2) is False  # those 10 are pending: not done
     fake_client.gate.set()
     assert tracker.flush(timeout=10) is True
@@ -298,7 +300,7 @@ def test_flush_forces_events_recovered_from_a_spool_before_any_track(
     orphan.mkdir(parents=True)
     lines = []
     for n in range(13):  # one session of 13: a full batch and 3 more
-        record = event_to_dict(Event("click", "s-1", 1714564800.0, f"e-{n}", user_id="u-1"))
+        record = Event("click", "s-1", 1714564800.0, f"e-{n}", user_id="u-1").to_dict()
         record["trackedAt"] = time.time()
         lines.append(json.dumps(record))
     (orphan / "events.jsonl").write_text("\n".join(lines) + "\n")
@@ -319,9 +321,8 @@ def test_flush_on_one_thread_ends_when_close_on_another_spools_the_rest(
     fake_client: FakeClient, tmp_path: Path
 ) -> None:
     fake_client.gate = threading.Event()
-    tracker = Tracker(
-        "t",
-        client=fake_client,
+    pipeline = event_pipeline_of(
+        fake_client,
         max_workers=1,
         flush_interval=3600,
         max_queue_size=10,
@@ -329,27 +330,27 @@ def test_flush_on_one_thread_ends_when_close_on_another_spools_the_rest(
         spool_path=tmp_path,
         max_requests_per_second=None,
     )
-    for n in range(10):
-        tracker.track("click", "s-0", item_id=f"i-{n}")  # a full batch, held on the wire
-    assert wait_until(lambda: tracker._buffer.size == 0)
-    for n in range(15):
-        tracker.track("click", "s-1", item_id=f"j-{n}")  # 10 queued, 5 spooled
+    for n in range(10):  # a full batch, held on the wire
+        pipeline.put(Event.create("click", "s-0", item_id=f"i-{n}"))
+    assert fake_client.wait_for_started(1)
+    for n in range(15):  # 10 queued, 5 spooled
+        pipeline.put(Event.create("click", "s-1", item_id=f"j-{n}"))
     result: dict[str, bool] = {}
-    flusher = threading.Thread(target=lambda: result.setdefault("ok", tracker.flush()))
+    flusher = threading.Thread(target=lambda: result.setdefault("ok", pipeline.flush(None)))
     flusher.start()
-    assert wait_until(lambda: tracker._flush_waiters == 1)
-    tracker.close(timeout=0.2)  # the queue goes to the spool
+    assert wait_until(lambda: pipeline.wire.flush_waiters == 1)
+    pipeline.close(timeout=0.2)  # the queue goes to the spool
     fake_client.gate.set()
     flusher.join(10)
     assert not flusher.is_alive()
     assert result == {"ok": False}  # events remain, on disk
-    assert balanced(tracker)
+    assert balanced(pipeline)
 
 
 def test_no_busy_wait_once_the_buffer_is_empty() -> None:
-    from personalize_tracker._buffer import GroupBuffer
+    from personalize_tracker._intake.buffer import GroupBuffer
 
-    buffer: GroupBuffer[int] = GroupBuffer(batch_size=2, flush_interval=1.0)
+    buffer: GroupBuffer[tuple[str, str], int] = GroupBuffer(batch_size=2, flush_interval=1.0)
     buffer.add(("u", "s"), 1, now=0.0)
     buffer.add(("u", "s"), 2, now=0.0)  # full: its key is queued as ready
     buffer.force_pending()

@@ -18,9 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 from ._errors import InvalidEventError, TrackerClosedError
-from ._event import Event, to_camel_case
+from ._failure import FailedEvent, FailureReason
 from ._limits import LIMITS, PutEventsLimits
-from ._records import FailedEvent, FailureReason, TrackerStats
+from ._pipeline import TrackerStats
+from ._record.event import Event
+from ._record.properties import to_camel_case
 from .recommendations import Recommendations
 from .schema import InteractionsSchema, SchemaField
 from .serverless import flush_after

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["InvalidEventError", "TrackerClosedError"]
+__all__ = ["InvalidEventError", "SendError", "TrackerClosedError"]
 
 
 class InvalidEventError(ValueError):
@@ -34,3 +34,41 @@ class InvalidEventError(ValueError):
 
 class TrackerClosedError(RuntimeError):
     """``track()`` (or ``flush()``) was called on a Tracker after ``close()``."""
+
+
+class SendError(Exception):
+    """A :class:`~personalize_tracker.typing.Transport` call failed: what it means for delivery.
+
+    Transports turn their client's exceptions into this one, so that the part that retries and
+    splits batches needs to know no client library.
+
+    Attributes:
+        code: the service's error code (``"ThrottlingException"``, ``"InvalidInputException"``…)
+            or the client exception's class name for a local error (``"EndpointConnectionError"``).
+        message: the service's (or the client's) message.
+        retryable: a later attempt may succeed: throttling, HTTP 429 and 5xx answers, connection
+            errors and timeouts.
+        invalid: the service rejected a record of the batch (``InvalidInputException``): the
+            batch is split until the offending record stands alone.
+        throttled: the service asked to slow down (the rate limit backs off).
+        rejected: the service refused the call for good (not retryable, not one record's
+            fault: an unknown tracking id, access denied); False for a local error.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        retryable: bool = False,
+        invalid: bool = False,
+        throttled: bool = False,
+        rejected: bool = False,
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+        self.invalid = invalid
+        self.throttled = throttled
+        self.rejected = rejected

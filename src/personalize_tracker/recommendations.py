@@ -12,28 +12,23 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import attrs
 import boto3
 import botocore.config
 
 from ._errors import InvalidEventError
-from ._event import IMPRESSION_LIMIT, unique_item_ids
 from ._limits import LIMITS
+from ._record.fields import IMPRESSION_LIMIT, unique_item_ids
+from .typing import ShownMemory, ShownPolicy
 
-if TYPE_CHECKING:
-    from .session import TrackingSession
-
-__all__ = ["Recommendations", "RuntimeClientSource", "build_runtime_client"]
-
-
-class _ShownPolicy(Protocol):
-    """What :meth:`Recommendations.shown` needs from its Tracker: the truncation policy."""
-
-    truncate_impressions: bool
-
-    def count_truncated(self) -> None: ...
+__all__ = [
+    "RecommendationCalls",
+    "Recommendations",
+    "RuntimeClientSource",
+    "build_runtime_client",
+]
 
 
 @attrs.frozen
@@ -58,8 +53,8 @@ class Recommendations:
     scores: tuple[float | None, ...]
     recommendation_id: str | None
     shown_item_ids: tuple[str, ...] | None = None
-    _policy: _ShownPolicy | None = attrs.field(default=None, eq=False, repr=False)
-    _session: TrackingSession | None = attrs.field(default=None, eq=False, repr=False)
+    _policy: ShownPolicy | None = attrs.field(default=None, eq=False, repr=False)
+    _session: ShownMemory | None = attrs.field(default=None, eq=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.item_ids)
@@ -103,7 +98,7 @@ class Recommendations:
             ids = ids[: LIMITS.impression_max_items]
             self._policy.count_truncated()
         if self._session is not None and self.recommendation_id is not None:
-            self._session._remember_shown(self.recommendation_id, ids)
+            self._session.record_shown(self.recommendation_id, ids)
         return attrs.evolve(self, shown_item_ids=ids)
 
     @classmethod
@@ -111,8 +106,8 @@ class Recommendations:
         cls,
         response: Mapping[str, Any],
         *,
-        policy: _ShownPolicy | None = None,
-        session: TrackingSession | None = None,
+        policy: ShownPolicy | None = None,
+        session: ShownMemory | None = None,
     ) -> Recommendations:
         """Build from a boto3 GetRecommendations or GetPersonalizedRanking response.
 
@@ -120,7 +115,7 @@ class Recommendations:
             response: the response dict (``itemList`` or ``personalizedRanking``, and
                 ``recommendationId``).
             policy: the Tracker's truncation policy, for :meth:`shown`.
-            session: the session that remembers this list, if any.
+            session: the session that remembers this list (and what was shown of it), if any.
         """
         entries: Sequence[Mapping[str, Any]] = (
             response.get("itemList") or response.get("personalizedRanking") or ()
@@ -257,3 +252,120 @@ def ranking_params(
         else {k: list(v) for k, v in metadata_columns.items()},
     }
     return {name: value for name, value in params.items() if value is not None}
+
+
+class RecommendationCalls:
+    """GetRecommendations and GetPersonalizedRanking, synchronously, on the caller's thread: the
+    recommendation side of a :class:`~personalize_tracker.Tracker` (its base class).
+
+    A subclass sets ``_runtime`` (where the ``personalize-runtime`` client comes from) and
+    ``_composer`` (the impression truncation policy the answers' :meth:`Recommendations.shown`
+    follows).
+    """
+
+    _runtime: RuntimeClientSource
+    _composer: ShownPolicy
+
+    def get_recommendations(
+        self,
+        *,
+        campaign_arn: str | None = None,
+        recommender_arn: str | None = None,
+        user_id: str | int | None = None,
+        item_id: str | int | None = None,
+        num_results: int | None = None,
+        context: Mapping[str, str] | None = None,
+        filter_arn: str | None = None,
+        filter_values: Mapping[str, str] | None = None,
+        promotions: Sequence[Mapping[str, Any]] | None = None,
+        metadata_columns: Mapping[str, Sequence[str]] | None = None,
+    ) -> Recommendations:
+        """Call ``personalize-runtime`` GetRecommendations, synchronously, on this thread.
+
+        The arguments are boto3's, in snake_case; ``None`` leaves one out. Give exactly one of
+        ``campaign_arn`` and ``recommender_arn``, and ``user_id`` and/or ``item_id``.
+
+        Args:
+            campaign_arn: ``campaignArn``.
+            recommender_arn: ``recommenderArn`` (domain dataset groups).
+            user_id: ``userId`` (for an anonymous visitor, the session id: see
+                :attr:`TrackingSession.recommendation_user_id`).
+            item_id: ``itemId`` (related-items recipes).
+            num_results: ``numResults`` (service default 25, at most 500).
+            context: ``context``: contextual metadata keyed by schema field name
+                (``{"DEVICE_TYPE": "mobile"}``), at most 150 entries.
+            filter_arn: ``filterArn``.
+            filter_values: ``filterValues``, at most 25 entries.
+            promotions: ``promotions`` (at most 1), each in boto3's camelCase form.
+            metadata_columns: ``metadataColumns``.
+
+        Returns:
+            :class:`Recommendations`: ``item_ids`` best first, ``scores``, ``recommendation_id``.
+            Not remembered: use :meth:`TrackingSession.get_recommendations` for that.
+
+        Raises:
+            botocore.exceptions.ClientError: the service refused the call
+                (``InvalidInputException``, ``ResourceNotFoundException``, throttling after the
+                client's retries...). Errors propagate: this is the application's request path.
+            botocore.exceptions.BotoCoreError: connection errors, timeouts, missing credentials.
+        """
+        params = recommendation_params(
+            campaign_arn=campaign_arn,
+            recommender_arn=recommender_arn,
+            user_id=user_id,
+            item_id=item_id,
+            num_results=num_results,
+            context=context,
+            filter_arn=filter_arn,
+            filter_values=filter_values,
+            promotions=promotions,
+            metadata_columns=metadata_columns,
+        )
+        response = self._runtime.get().get_recommendations(**params)
+        return Recommendations.from_response(response, policy=self._composer)
+
+    def get_personalized_ranking(
+        self,
+        *,
+        campaign_arn: str,
+        input_list: Iterable[str | int],
+        user_id: str | int,
+        context: Mapping[str, str] | None = None,
+        filter_arn: str | None = None,
+        filter_values: Mapping[str, str] | None = None,
+        metadata_columns: Mapping[str, Sequence[str]] | None = None,
+    ) -> Recommendations:
+        """Call ``personalize-runtime`` GetPersonalizedRanking, synchronously, on this thread.
+
+        Args:
+            campaign_arn: ``campaignArn``.
+            input_list: ``inputList``: the item ids to rank (at most 500).
+            user_id: ``userId``.
+            context: ``context`` (see :meth:`get_recommendations`).
+            filter_arn: ``filterArn``.
+            filter_values: ``filterValues``.
+            metadata_columns: ``metadataColumns``.
+
+        Returns:
+            :class:`Recommendations` with the items in ranked order.
+
+        Raises:
+            botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError: as
+                :meth:`get_recommendations`.
+        """
+        params = ranking_params(
+            campaign_arn=campaign_arn,
+            input_list=input_list,
+            user_id=user_id,
+            context=context,
+            filter_arn=filter_arn,
+            filter_values=filter_values,
+            metadata_columns=metadata_columns,
+        )
+        response = self._runtime.get().get_personalized_ranking(**params)
+        return Recommendations.from_response(response, policy=self._composer)
+
+    @property
+    def runtime_client(self) -> Any:
+        """The boto3 ``personalize-runtime`` client (built now if it was not given or built)."""
+        return self._runtime.get()

@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from ._errors import InvalidEventError
-from ._event import to_camel_case
+from ._record.properties import to_camel_case
 
 __all__ = ["RESERVED_FIELDS", "InteractionsSchema", "SchemaField"]
 

@@ -7,14 +7,13 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ._event import Event, PropertiesInput, SentAtInput, _attribution_source, _ident
 from ._limits import LIMITS
+from ._record.event import Event
+from ._record.fields import check_attribution_source, check_id
 from .recommendations import Recommendations, ranking_params, recommendation_params
-
-if TYPE_CHECKING:
-    from .tracker import Tracker
+from .typing import PropertiesInput, SentAtInput, SessionHost
 
 __all__ = [
     "DEFAULT_RECOMMENDATION_MEMORY",
@@ -47,7 +46,9 @@ class TrackingSession:
     :meth:`track` takes the per-event arguments of :meth:`Tracker.track`.
 
     Args:
-        tracker: the Tracker that delivers the events.
+        tracker: the Tracker that delivers the events (anything with the
+            :class:`~personalize_tracker.typing.SessionHost` members: ``composer``,
+            ``enqueue``, ``runtime_client``).
         user_id: the visitor's ``userId`` (str or int, 1-256 characters), or ``None`` while
             anonymous: events then carry the ``sessionId`` alone.
         session_id: the ``sessionId`` (str or int, 1-256 characters); default a new UUID4.
@@ -85,7 +86,7 @@ class TrackingSession:
 
     def __init__(
         self,
-        tracker: Tracker,
+        tracker: SessionHost,
         user_id: str | int | None = None,
         session_id: str | int | None = None,
         context: PropertiesInput = None,
@@ -115,15 +116,17 @@ class TrackingSession:
         self._session_id = (
             str(uuid.uuid4())
             if session_id is None
-            else _ident(session_id, "session_id", LIMITS.session_id_max)
+            else check_id(session_id, "session_id", LIMITS.session_id_max)
         )
-        self._user_id = None if user_id is None else _ident(user_id, "user_id", LIMITS.user_id_max)
-        composer = tracker._composer
+        self._user_id = (
+            None if user_id is None else check_id(user_id, "user_id", LIMITS.user_id_max)
+        )
+        composer = tracker.composer
         self._context, self._context_json = composer.context(context)
         self._source = (
             composer.metric_attribution_source
             if metric_attribution_source is None
-            else _attribution_source(metric_attribution_source)
+            else check_attribution_source(metric_attribution_source)
         )
         self._lock = threading.Lock()
         self._memory: deque[_Remembered] = deque(maxlen=max_recommendations)
@@ -184,7 +187,7 @@ class TrackingSession:
                 when ``user_id`` is invalid.
             TrackerClosedError: an event was asked for and the Tracker is closed.
         """
-        checked = _ident(user_id, "user_id", LIMITS.user_id_max)
+        checked = check_id(user_id, "user_id", LIMITS.user_id_max)
         with self._lock:
             self._user_id = checked
         if event_type is None:
@@ -231,11 +234,8 @@ class TrackingSession:
         ):
             recommendation_id, impression = self._recall(item_id)
         tracker = self._tracker
-        tracker._check_fork()  # before the event id is drawn (a fork without Python's hooks)
-        if type(item_id) is str:
-            item_id = tracker._share_item_id(item_id)  # queued events share equal item ids
-        composer = tracker._composer
-        event = composer.build(
+        composer = tracker.composer
+        event: Event = composer.build(
             event_type,
             self._session_id,
             self._user_id,
@@ -285,7 +285,7 @@ class TrackingSession:
             promotions=promotions,
             metadata_columns=metadata_columns,
         )
-        response = self._tracker._runtime.get().get_recommendations(**params)
+        response = self._tracker.runtime_client.get_recommendations(**params)
         return self._remember(response)
 
     def get_personalized_ranking(
@@ -312,7 +312,7 @@ class TrackingSession:
             filter_values=filter_values,
             metadata_columns=metadata_columns,
         )
-        response = self._tracker._runtime.get().get_personalized_ranking(**params)
+        response = self._tracker.runtime_client.get_personalized_ranking(**params)
         return self._remember(response)
 
     def remember(self, recommendations: Recommendations) -> Recommendations:
@@ -326,7 +326,7 @@ class TrackingSession:
             recommendations.scores,
             recommendations.recommendation_id,
             None,
-            self._tracker._composer,
+            self._tracker.composer,
             self,
         )
         self._store(bound)
@@ -336,7 +336,7 @@ class TrackingSession:
 
     def _remember(self, response: Mapping[str, Any]) -> Recommendations:
         result = Recommendations.from_response(
-            response, policy=self._tracker._composer, session=self
+            response, policy=self._tracker.composer, session=self
         )
         self._store(result)
         return result
@@ -348,7 +348,14 @@ class TrackingSession:
         with self._lock:
             self._memory.append(entry)
 
-    def _remember_shown(self, recommendation_id: str, shown: tuple[str, ...]) -> None:
+    def record_shown(self, recommendation_id: str, item_ids: tuple[str, ...]) -> None:
+        """Record that only ``item_ids`` of the remembered list ``recommendation_id`` were
+        displayed: later interactions with them carry these ids as their ``impression``.
+
+        Called by :meth:`Recommendations.shown` on a list this session fetched or remembered;
+        a list it does not remember is ignored.
+        """
+        shown = item_ids
         with self._lock:
             for entry in self._memory:
                 if entry.recommendation_id == recommendation_id:

@@ -187,12 +187,11 @@ class WebTrackingSession(TrackingSession):
         self._web.save_recommendations(self.session_id, bound)
         return bound
 
-    def _remember_shown(self, recommendation_id: str, shown: tuple[str, ...]) -> None:
-        # Recommendations.shown() reports here: keep what was shown for the next requests too.
-        # The one private hook of TrackingSession this class relies on (no public method tells
-        # a session that a list was shown); tests/test_web_common.py fails if it is renamed.
-        super()._remember_shown(recommendation_id, shown)
-        self._web.save_shown(self.session_id, recommendation_id, shown)
+    def record_shown(self, recommendation_id: str, item_ids: tuple[str, ...]) -> None:
+        """Record what was shown of a list (see :meth:`TrackingSession.record_shown`), in this
+        request and the visitor's next ones."""
+        super().record_shown(recommendation_id, item_ids)
+        self._web.save_shown(self.session_id, recommendation_id, item_ids)
 
 
 def web_session(

@@ -78,7 +78,7 @@ class SenderConcurrency:
             eventlet turned threads into greenlets, or on Windows, whose thread CPU clock ticks
             every ~15.6 ms); when False :attr:`limit` is ``maximum`` throughout.
 
-    Not thread-safe: the Tracker calls it with its lock held.
+    Not thread-safe: the sender pool calls it with the pipeline's lock held.
     """
 
     __slots__ = (

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from personalize_tracker import LIMITS, Event, InvalidEventError, to_camel_case
-from personalize_tracker._event import MAX_CATEGORY_LENGTH, encode_properties
+from personalize_tracker._record.properties import MAX_CATEGORY_LENGTH, encode_properties
 
 
 def make(**kwargs: object) -> Event:
@@ -342,11 +342,11 @@ def test_the_fast_event_builder_is_in_use_and_builds_events() -> None:
     # constructor if it ever could not (a changed slot layout): that fallback must not be silent.
     import platform
 
-    from personalize_tracker import _event
+    from personalize_tracker._record import event as event_module
 
     if platform.python_implementation() == "CPython":
-        assert _event._new_event is _event._EventBuilder
-    built = _event._new_event("click", "s1", 1.0, "e1", "u1")
+        assert event_module.new_event is event_module._EventBuilder
+    built = event_module.new_event("click", "s1", 1.0, "e1", "u1")
     assert type(built) is Event
     assert built == Event("click", "s1", 1.0, "e1", "u1")
     assert not hasattr(built, "__dict__")
@@ -365,7 +365,7 @@ def test_event_ids_count_on_across_blocks_and_threads() -> None:
     # end they must go on counting in hex, and threads drawing at once must never share one.
     import threading
 
-    from personalize_tracker._event import new_event_id
+    from personalize_tracker._record.ids import new_event_id
 
     drawn: list[list[str]] = [[] for _ in range(4)]
 

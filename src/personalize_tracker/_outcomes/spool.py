@@ -1,10 +1,10 @@
-"""The spool: events that did not fit in memory, on disk until the queue has room again.
+"""The spool: records that did not fit in memory, on disk until the queue has room again.
 
 Used by ``overflow="spill"``. The spool folder holds one subfolder per process,
 ``<pid>-<random>/``, with:
 
-- ``events.jsonl``: one event per line (see ``_serial``, plus ``trackedAt``, the wall-clock time
-  it was tracked), appended with one ``write`` call each;
+- ``events.jsonl``: one record per line (for events, ``Event.to_dict()`` plus ``trackedAt``, the
+  wall-clock time it was tracked), appended with one ``write`` call each;
 - ``offset``: how many bytes of it were already read back into memory;
 - ``lock``: held (``flock``) while the process lives.
 
@@ -23,12 +23,9 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO
-
-from ._event import Event
-from ._serial import event_from_dict, event_to_dict
+from typing import IO, Any, Generic, TypeVar
 
 try:  # POSIX
     import fcntl
@@ -36,6 +33,8 @@ except ImportError:  # pragma: no cover - Windows: no adoption of other processe
     fcntl = None  # type: ignore[assignment]
 
 __all__ = ["Spool"]
+
+R = TypeVar("R")
 
 logger = logging.getLogger("personalize_tracker")
 
@@ -67,8 +66,15 @@ class _Segment:
                     count += 1
         return count
 
-    def read(self, limit: int, events: list[Event], walls: list[float]) -> int:
-        """Append up to ``limit`` events (and their trackedAt) read from the offset on.
+    def read(
+        self,
+        limit: int,
+        events: list[R],
+        walls: list[float],
+        decode: Callable[[Mapping[str, Any]], R],
+    ) -> int:
+        """Append up to ``limit`` records (and their trackedAt) read from the offset on, each
+        rebuilt by ``decode``.
 
         Returns the number of whole lines consumed, readable or not (an unreadable line is
         logged and skipped).
@@ -88,7 +94,7 @@ class _Segment:
             try:
                 record = json.loads(line)
                 wall = float(record.pop(_TRACKED_AT))
-                event = event_from_dict(record, validate=False)
+                event = decode(record)
             except Exception as exc:  # any damage: one bad line must not stop the spool
                 logger.warning(
                     "personalize-tracker: skipped an unreadable spool line in %s (%s: %s)",
@@ -114,18 +120,27 @@ class _Segment:
             self.reader = None
 
 
-class Spool:
-    """Events on disk, first in, first out. Thread-safe.
+class Spool(Generic[R]):
+    """Records on disk, first in, first out. Thread-safe.
 
     Args:
         directory: the spool folder (created if missing). Several processes may share it: each
             writes its own subfolder.
+        encode: a record as a JSON object (for events, ``Event.to_dict``).
+        decode: a record from ``encode``'s object (trusted: written by this library).
 
     Raises:
         OSError: the folder cannot be created or written.
     """
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        encode: Callable[[R], dict[str, Any]],
+        decode: Callable[[Mapping[str, Any]], R],
+    ) -> None:
+        self._encode = encode
+        self._decode = decode
         self.root = Path(directory)
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -153,7 +168,7 @@ class Spool:
         """This process's spool subfolder."""
         return self._own.folder
 
-    def append(self, events: Sequence[Event], tracked_at: Sequence[float]) -> int:
+    def append(self, events: Sequence[R], tracked_at: Sequence[float]) -> int:
         """Write events at the end of the spool; return how many.
 
         Args:
@@ -165,7 +180,7 @@ class Spool:
         """
         lines = []
         for event, wall in zip(events, tracked_at, strict=True):
-            record = event_to_dict(event)
+            record = self._encode(event)
             record[_TRACKED_AT] = wall
             text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
             lines.append(text.encode() + b"\n")
@@ -175,24 +190,25 @@ class Spool:
                 self.count += 1
         return len(lines)
 
-    def read(self, limit: int) -> tuple[list[Event], list[float]]:
+    def read(self, limit: int) -> tuple[list[R], list[float]]:
         """Remove and return up to ``limit`` of the oldest spooled events and their trackedAt.
 
         Fewer come back when lines are unreadable (each is logged and counted as consumed).
         """
-        events: list[Event] = []
+        events: list[R] = []
         walls: list[float] = []
+        decode = self._decode
         with self._lock:
             consumed = 0
             while self._adopted and consumed < limit:
                 segment = self._adopted[0]
-                step = segment.read(limit - consumed, events, walls)
+                step = segment.read(limit - consumed, events, walls, decode)
                 consumed += step
                 if not step:  # exhausted: the ended process's spool is delivered
                     self._adopted.pop(0)
                     _remove(segment)
             if consumed < limit:
-                consumed += self._own.read(limit - consumed, events, walls)
+                consumed += self._own.read(limit - consumed, events, walls, decode)
             self.count = max(0, self.count - consumed)
             if not self._adopted and self._own.at_end():
                 self._truncate()

@@ -1,50 +1,51 @@
-"""The pending-event buffer: events grouped by (user_id, session_id), taken in PutEvents batches.
+"""The pending-record buffer: records grouped by key, taken in batches of one group.
 
-A PutEvents call carries one ``userId`` and one ``sessionId``, so events are grouped by that pair.
-A group holding a full batch (10 events) is ready at once; any other group is ready when its oldest
+A PutEvents call carries one ``userId`` and one ``sessionId``, so events are grouped by that pair
+(other record kinds by what their call carries once, e.g. a dataset ARN). A group holding a full
+batch (10 events) is ready at once; any other group is ready when its oldest
 pending event has waited ``flush_interval`` seconds. A group whose oldest event is due goes before
 full batches, so a stream of full batches cannot starve it. A flush marks the items pending at
 that moment as forced (see :meth:`GroupBuffer.force_pending`): they go first, whatever their
 group's age, while items added later wait for their batch to fill as usual, so that a flush ends
 even while other threads keep tracking.
 
-The buffer is a plain data structure: the Tracker holds its lock around every call.
+The buffer is a plain data structure: the pipeline holds its lock around every call.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
+from collections.abc import Hashable
 from typing import Generic, TypeVar
 
 import attrs
 
-__all__ = ["Batch", "GroupBuffer", "GroupKey"]
+__all__ = ["Batch", "GroupBuffer"]
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 _monotonic = time.monotonic
-#: (user_id, session_id) of a PutEvents call.
-GroupKey = tuple["str | None", str]
 
 
 @attrs.frozen
-class Batch(Generic[T]):
+class Batch(Generic[K, T]):
     """Items of one group taken together, in arrival order.
 
     Attributes:
-        key: the group's (user_id, session_id).
+        key: the group's key (for events, the call's (user_id, session_id)).
         items: 1 to ``batch_size`` items.
         times: the monotonic arrival time of each item, or ``[]`` when the buffer keeps none.
         forced: whether it holds items a flush is waiting for.
     """
 
-    key: GroupKey
+    key: K
     items: list[T]
     times: list[float]
     forced: bool = False
 
 
-class _Group(list[T]):
+class _Group(list[T], Generic[K, T]):
     """One group's pending items, in arrival order: a list, with the group's bookkeeping in
     slots (one object per group, not a record and a list: ~40 bytes less per group).
 
@@ -56,7 +57,7 @@ class _Group(list[T]):
 
     __slots__ = ("forced", "head", "key", "since", "times")
 
-    def __init__(self, key: GroupKey, item: T, since: float, keep_times: bool) -> None:
+    def __init__(self, key: K, item: T, since: float, keep_times: bool) -> None:
         super().__init__((item,))
         self.key = key  # the key object the group was created with (see GroupBuffer.groups)
         self.forced = 0  # items at the front that a flush is waiting for
@@ -67,7 +68,7 @@ class _Group(list[T]):
         self.since = since
 
 
-class GroupBuffer(Generic[T]):
+class GroupBuffer(Generic[K, T]):
     """Pending items grouped by key, in arrival order within each group.
 
     Args:
@@ -83,19 +84,17 @@ class GroupBuffer(Generic[T]):
         self.size = 0  #: items held
         self.forced = 0  #: items held that a flush is waiting for
         #: Groups in the order they were created, which is the order of their ``since``: the
-        #: first group is always the next one due. The Tracker reads it without the lock (a
-        #: plain dictionary read) to build events with a pending group's ``key`` strings, so
-        #: that the items of one group share them instead of holding equal copies.
-        self.groups: OrderedDict[GroupKey, _Group[T]] = OrderedDict()
+        #: first group is always the next one due.
+        self.groups: OrderedDict[K, _Group[K, T]] = OrderedDict()
         # Keys of groups that reached a full batch; may hold stale keys, checked when taken.
-        self._full: deque[GroupKey] = deque()
+        self._full: deque[K] = deque()
         # Keys of groups holding forced items, in the order they were forced; may be stale.
-        self._forced: deque[GroupKey] = deque()
+        self._forced: deque[K] = deque()
 
     def __len__(self) -> int:
         return self.size
 
-    def add(self, key: GroupKey, item: T, now: float | None = None) -> bool:
+    def add(self, key: K, item: T, now: float | None = None) -> bool:
         """Append ``item`` to its group; return True when a batch just became ready.
 
         ``now`` is the item's arrival, ``time.monotonic()`` (read here, only when needed: for a
@@ -137,7 +136,7 @@ class GroupBuffer(Generic[T]):
                 group.forced = pending
         return self.forced
 
-    def take(self, now: float, force: bool = False) -> Batch[T] | None:
+    def take(self, now: float, force: bool = False) -> Batch[K, T] | None:
         """Remove and return the next ready batch, or None when nothing is ready.
 
         In order: forced items (a flush); the group whose oldest item has waited
@@ -193,9 +192,9 @@ class GroupBuffer(Generic[T]):
         wait = self.seconds_until_due(now)
         return wait is not None and (force or wait == 0.0)
 
-    def drain(self) -> list[Batch[T]]:
+    def drain(self) -> list[Batch[K, T]]:
         """Remove and return everything, as batches of at most ``batch_size`` items."""
-        batches: list[Batch[T]] = []
+        batches: list[Batch[K, T]] = []
         while self.groups:
             key, group = next(iter(self.groups.items()))
             batches.append(self._take_from(key, group))
@@ -203,7 +202,7 @@ class GroupBuffer(Generic[T]):
         self._forced.clear()
         return batches
 
-    def _take_from(self, key: GroupKey, group: _Group[T]) -> Batch[T]:
+    def _take_from(self, key: K, group: _Group[K, T]) -> Batch[K, T]:
         items, times, head = group, group.times, group.head
         count = self.batch_size
         if len(items) - head <= count:  # the whole group: hand its lists over

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from personalize_tracker._buffer import Batch, GroupBuffer, GroupKey
+from personalize_tracker._intake.buffer import Batch, GroupBuffer
+from personalize_tracker._record.shared import GroupKey
 
 
 def taken(
-    buffer: GroupBuffer[Any], now: float, force: bool = False
+    buffer: GroupBuffer[GroupKey, Any], now: float, force: bool = False
 ) -> tuple[GroupKey, list[Any]] | None:
     """``take()`` as a (key, items) pair, for compact assertions."""
     batch = buffer.take(now, force)
@@ -16,7 +17,7 @@ def taken(
 
 
 def test_groups_keep_arrival_order_and_cut_at_batch_size() -> None:
-    buffer: GroupBuffer[int] = GroupBuffer(batch_size=10, flush_interval=1.0)
+    buffer: GroupBuffer[GroupKey, int] = GroupBuffer(batch_size=10, flush_interval=1.0)
     for n in range(25):
         buffer.add(("u", "s"), n, now=0.0)
     assert taken(buffer, 0.0) == (("u", "s"), list(range(10)))
@@ -27,7 +28,7 @@ def test_groups_keep_arrival_order_and_cut_at_batch_size() -> None:
 
 
 def test_add_reports_when_a_batch_becomes_ready_or_first_group_arrives() -> None:
-    buffer: GroupBuffer[int] = GroupBuffer(batch_size=3, flush_interval=1.0)
+    buffer: GroupBuffer[GroupKey, int] = GroupBuffer(batch_size=3, flush_interval=1.0)
     assert buffer.add(("u", "a"), 1, 0.0) is True  # first group: new deadline
     assert buffer.add(("u", "b"), 1, 0.0) is False
     assert buffer.add(("u", "b"), 2, 0.0) is False
@@ -35,7 +36,7 @@ def test_add_reports_when_a_batch_becomes_ready_or_first_group_arrives() -> None
 
 
 def test_full_batches_go_before_partial_groups_not_yet_due() -> None:
-    buffer: GroupBuffer[str] = GroupBuffer(batch_size=2, flush_interval=1.0)
+    buffer: GroupBuffer[GroupKey, str] = GroupBuffer(batch_size=2, flush_interval=1.0)
     buffer.add((None, "old"), "o1", 0.0)
     buffer.add(("u", "new"), "n1", 0.5)
     buffer.add(("u", "new"), "n2", 0.5)
@@ -45,7 +46,7 @@ def test_full_batches_go_before_partial_groups_not_yet_due() -> None:
 
 
 def test_users_and_sessions_are_separate_groups() -> None:
-    buffer: GroupBuffer[int] = GroupBuffer(batch_size=10, flush_interval=1.0)
+    buffer: GroupBuffer[GroupKey, int] = GroupBuffer(batch_size=10, flush_interval=1.0)
     buffer.add(("u1", "s"), 1, 0.0)
     buffer.add(("u2", "s"), 2, 0.0)
     buffer.add((None, "s"), 3, 0.0)
@@ -54,7 +55,7 @@ def test_users_and_sessions_are_separate_groups() -> None:
 
 
 def test_seconds_until_due_follows_oldest_group() -> None:
-    buffer: GroupBuffer[int] = GroupBuffer(batch_size=10, flush_interval=2.0)
+    buffer: GroupBuffer[GroupKey, int] = GroupBuffer(batch_size=10, flush_interval=2.0)
     assert buffer.seconds_until_due(0.0) is None
     buffer.add(("u", "a"), 1, now=10.0)
     buffer.add(("u", "b"), 1, now=11.0)
@@ -66,7 +67,7 @@ def test_seconds_until_due_follows_oldest_group() -> None:
 
 
 def test_partial_take_keeps_the_deadline_of_the_oldest() -> None:
-    buffer: GroupBuffer[int] = GroupBuffer(batch_size=2, flush_interval=1.0)
+    buffer: GroupBuffer[GroupKey, int] = GroupBuffer(batch_size=2, flush_interval=1.0)
     for n in range(3):
         buffer.add(("u", "s"), n, now=float(n) / 10)
     assert taken(buffer, 0.2) == (("u", "s"), [0, 1])
@@ -75,7 +76,7 @@ def test_partial_take_keeps_the_deadline_of_the_oldest() -> None:
 
 
 def test_regrouped_key_after_drain_is_due_from_its_new_arrival() -> None:
-    buffer: GroupBuffer[int] = GroupBuffer(batch_size=10, flush_interval=1.0)
+    buffer: GroupBuffer[GroupKey, int] = GroupBuffer(batch_size=10, flush_interval=1.0)
     buffer.add(("u", "s"), 1, now=0.0)
     buffer.add(("u", "t"), 1, now=0.5)
     assert taken(buffer, 1.0) == (("u", "s"), [1])
@@ -86,7 +87,7 @@ def test_regrouped_key_after_drain_is_due_from_its_new_arrival() -> None:
 
 
 def test_drain_returns_everything_in_batches() -> None:
-    buffer: GroupBuffer[int] = GroupBuffer(batch_size=4, flush_interval=1.0)
+    buffer: GroupBuffer[GroupKey, int] = GroupBuffer(batch_size=4, flush_interval=1.0)
     for n in range(9):
         buffer.add(("u", "s"), n, 0.0)
     buffer.add(("v", "s"), 99, 0.0)
@@ -101,8 +102,10 @@ def test_drain_returns_everything_in_batches() -> None:
 
 
 def test_arrival_times_are_kept_only_when_asked() -> None:
-    plain: GroupBuffer[int] = GroupBuffer(batch_size=2, flush_interval=1.0)
-    timed: GroupBuffer[int] = GroupBuffer(batch_size=2, flush_interval=1.0, keep_times=True)
+    plain: GroupBuffer[GroupKey, int] = GroupBuffer(batch_size=2, flush_interval=1.0)
+    timed: GroupBuffer[GroupKey, int] = GroupBuffer(
+        batch_size=2, flush_interval=1.0, keep_times=True
+    )
     for n in range(3):
         plain.add(("u", "s"), n, now=float(n))
         timed.add(("u", "s"), n, now=float(n))
@@ -112,7 +115,7 @@ def test_arrival_times_are_kept_only_when_asked() -> None:
 
 
 def test_a_due_group_goes_before_full_batches() -> None:
-    buffer: GroupBuffer[int] = GroupBuffer(batch_size=2, flush_interval=1.0)
+    buffer: GroupBuffer[GroupKey, int] = GroupBuffer(batch_size=2, flush_interval=1.0)
     buffer.add(("u", "old"), 0, now=0.0)
     for n in range(4):
         buffer.add(("u", "busy"), n, now=1.5)  # two full batches
@@ -121,7 +124,7 @@ def test_a_due_group_goes_before_full_batches() -> None:
 
 
 def test_force_pending_forces_only_what_is_there() -> None:
-    buffer: GroupBuffer[int] = GroupBuffer(batch_size=3, flush_interval=100.0)
+    buffer: GroupBuffer[GroupKey, int] = GroupBuffer(batch_size=3, flush_interval=100.0)
     for n in range(5):
         buffer.add(("u", "s"), n, now=0.0)
     buffer.add(("v", "s"), 9, now=0.0)
@@ -143,7 +146,7 @@ def test_force_pending_forces_only_what_is_there() -> None:
 
 
 def test_a_full_group_taken_by_a_flush_does_not_look_ready_afterwards() -> None:
-    buffer: GroupBuffer[int] = GroupBuffer(batch_size=2, flush_interval=60.0)
+    buffer: GroupBuffer[GroupKey, int] = GroupBuffer(batch_size=2, flush_interval=60.0)
     buffer.add(("u", "full"), 1, 0.0)
     buffer.add(("u", "full"), 2, 0.0)  # a full batch: its key is queued as full
     buffer.force_pending()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from personalize_tracker import Tracker
-from personalize_tracker._concurrency import SenderConcurrency
+from personalize_tracker._delivery.concurrency import SenderConcurrency
 
 from conftest import FakeClient, client_error
 

@@ -1,5 +1,7 @@
-"""track()'s lock-free path: the inbox that sender threads take into the buffer, and the checks
-track() makes itself (the same as Event.create's, in the same order)."""
+"""track()'s path end to end: the checks track() makes itself (the same as Event.create's, in
+the same order), the lock-free inbox that sender threads take into the buffer, and the session
+table. The inbox's handshake alone is tested in tests/intake/test_inbox.py, the sender pool's
+roles in tests/delivery/test_pool.py."""
 
 from __future__ import annotations
 
@@ -9,12 +11,16 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
+import attrs
 import pytest
 
 from personalize_tracker import Event, InvalidEventError, Tracker, TrackerClosedError
-from personalize_tracker import tracker as tracker_module
+from personalize_tracker._config import Options
+from personalize_tracker._delivery import pool as pool_module
+from personalize_tracker._pipeline import event_pipeline
+from personalize_tracker._pipeline import pipeline as pipeline_module
 
-from conftest import FakeClient
+from conftest import FakeClient, event_pipeline_of
 
 NOW = 1_700_000_000.0
 
@@ -169,7 +175,6 @@ def test_close_while_threads_track_accounts_for_every_event(fake_client: FakeCli
         for worker in workers:
             worker.join()
         stats = tracker.stats()
-        assert not tracker._inbox
         assert stats.tracked == stats.delivered == len(returned)
         assert (stats.pending, stats.dropped) == (0, 0)
     delivered = [e["eventId"] for e in fake_client.delivered_events]
@@ -179,46 +184,32 @@ def test_close_while_threads_track_accounts_for_every_event(fake_client: FakeCli
 def test_events_left_in_the_inbox_are_counted_flushed_and_retracted_after_close(
     fake_client: FakeClient,
 ) -> None:
-    # With a sender due to collect (here: asked to, and none running), track() leaves events in
-    # the inbox: stats() counts them, flush() sends them, and after close() track() raises
-    # with nothing left behind.
-    tracker = Tracker("t", client=fake_client)
-    tracker.track("warm", "s0")
-    assert tracker.flush(timeout=10)
-    threads = list(tracker._threads)
-    with tracker._lock:  # the senders stop: none takes the inbox in
-        tracker._stopping = True
-        tracker._work.notify_all()
-    for thread in threads:
-        thread.join(10)
-    tracker._stopping = False
-    tracker._want_collector = True
-    events = [tracker.track("click", "s1", "u1", f"i{i}") for i in range(3)]
-    assert list(tracker._inbox) == events
-    stats = tracker.stats()
-    assert (stats.tracked, stats.pending) == (4, 3)
-    assert not tracker._inbox
-    tracker._threads.clear()
-    tracker._want_collector = True
-    more = tracker.track("click", "s1", "u1", "i9")
-    assert list(tracker._inbox) == [more]
-    assert tracker.flush(timeout=10)  # delivers on this thread: no sender runs
-    assert [e["eventId"] for e in fake_client.delivered_events][-4:] == [
+    # With a sender due to collect (here: asked to, and none running), put() leaves events in
+    # the inbox: stats() counts them, flush() sends them, and after close() put() raises with
+    # nothing left behind. (On the Tracker's pipeline, whose inbox and pool can be looked at.)
+    pipeline = event_pipeline_of(fake_client)
+    pipeline.inbox.wanted = True  # a sender was asked to collect: producers only append
+    events = [Event.create("click", "s1", user_id="u1", item_id=f"i{i}") for i in range(3)]
+    for event in events:
+        pipeline.put(event)
+    assert pipeline.inbox.size == 3
+    assert not pipeline.pool.started
+    stats = pipeline.stats()
+    assert (stats.tracked, stats.pending) == (3, 3)
+    assert pipeline.inbox.size == 0
+    more = Event.create("click", "s1", user_id="u1", item_id="i9")
+    pipeline.put(more)
+    assert pipeline.inbox.size == 1
+    assert pipeline.flush(timeout=10)  # delivers on this thread: no sender runs
+    assert [e["eventId"] for e in fake_client.delivered_events] == [
         e.event_id for e in [*events, more]
     ]
-    tracker.close()
+    pipeline.close(None)
     with pytest.raises(TrackerClosedError):
-        tracker.track("click", "s1")
-    assert not tracker._inbox
-    # A track() that appended just as close() ended, and has not looked at `closed` yet: no
-    # one may take its event in (it would stay pending for ever); the caller takes it back.
-    late = Event.create("click", "s1")
-    tracker._inbox.append(late)
-    assert tracker.stats().tracked == tracker.stats().delivered == 5
-    with pytest.raises(TrackerClosedError):
-        tracker._take_in(late)
-    assert not tracker._inbox
-    assert tracker.stats().pending == 0
+        pipeline.put(Event.create("click", "s1"))
+    assert pipeline.inbox.size == 0
+    stats = pipeline.stats()
+    assert (stats.tracked, stats.delivered, stats.pending) == (4, 4, 0)
 
 
 def test_a_lone_event_after_a_burst_is_delivered_without_a_flush(
@@ -227,7 +218,7 @@ def test_a_lone_event_after_a_burst_is_delivered_without_a_flush(
     # After a burst the senders stop collecting once they find the inbox empty (at once, with
     # no linger); the next event must still reach a sender (track() takes it in itself and
     # wakes one), not wait in the inbox.
-    monkeypatch.setattr(tracker_module, "_COLLECT_LINGER", 0.0)
+    monkeypatch.setattr(pipeline_module, "_COLLECT_LINGER", 0.0)
     with Tracker("t", client=fake_client, flush_interval=0.05) as tracker:
         for i in range(2_000):
             tracker.track("click", f"s{i % 50}", "u1", f"i{i}")
@@ -243,41 +234,13 @@ def test_a_batch_worth_of_events_in_the_inbox_wakes_a_sender_at_once(
 ) -> None:
     # Senders collect the inbox every _COLLECT_INTERVAL seconds (an hour here), but ten events
     # waiting there make track() wake one: a session's full batch leaves at once.
-    monkeypatch.setattr(tracker_module, "_COLLECT_INTERVAL", 3600.0)
+    monkeypatch.setattr(pool_module, "_COLLECT_INTERVAL", 3600.0)
     with Tracker("t", client=fake_client, flush_interval=3600) as tracker:
         tracker.track("first", "s0")  # starts the senders
         for i in range(10):
             tracker.track("click", "s1", "u1", f"i{i}")
         assert fake_client.wait_for_accepted_events(10)
         assert [c["sessionId"] for c in fake_client.accepted] == ["s1"]
-
-
-def test_an_event_appended_after_close_began_is_taken_back_not_failed(
-    fake_client: FakeClient,
-) -> None:
-    # A track() pre-empted between its append and its look at `closed`, while close() runs: once
-    # close() began, no one takes the inbox in any more, so that track() finds its event still
-    # there and raises. (Taken in after close()'s flush, the event would have failed as
-    # "closed" while track() returned it as queued.)
-    failures: list[Any] = []
-    tracker = Tracker("t", client=fake_client, on_failure=failures.extend)
-    tracker.track("click", "s1", "u1")
-    late = Event.create("click", "s1", user_id="u1")
-    flush = tracker._flush
-
-    def flush_then_append(timeout: float | None) -> bool:
-        done = flush(timeout)
-        tracker._inbox.append(late)  # the pre-empted track()'s append
-        return done
-
-    tracker._flush = flush_then_append  # type: ignore[method-assign]
-    tracker.close()
-    with pytest.raises(TrackerClosedError):
-        tracker._take_in(late)  # what that track() does next
-    stats = tracker.stats()
-    assert (stats.tracked, stats.delivered, stats.failed, stats.pending) == (1, 1, 0, 0)
-    assert not failures
-    assert not tracker._inbox
 
 
 def test_a_known_session_does_not_let_a_look_alike_user_id_through(
@@ -308,28 +271,27 @@ def test_enqueue_refuses_an_event_with_ids_of_the_wrong_type(fake_client: FakeCl
 
 
 def test_the_session_table_forgets_sessions_with_nothing_pending(fake_client: FakeClient) -> None:
-    # It exists to share the id strings of pending events: delivered sessions leave it, so
-    # it does not keep up to max_queue_size sessions' strings alive.
-    with Tracker("t", client=fake_client, max_queue_size=100_000) as tracker:
-        for i in range(1_000):
-            tracker.track("click", f"s{i % 100}", f"u{i % 100}")
-        assert tracker.flush(timeout=10)
-        assert tracker._keys == {}
-
-
-def test_one_waiting_sender_collects_at_a_time(fake_client: FakeClient) -> None:
-    # Every sender that collects wakes every 20 ms: with many senders waiting, only one may
-    # (the watcher and the senders in a call look at the inbox anyway). Each extra waker takes
-    # GIL time from the application's threads.
-    with Tracker("t", client=fake_client, max_workers=8, max_queue_size=100_000) as tracker:
-        with tracker._lock:
-            tracker._concurrency.limit = 8  # as if the round trip called for 8 senders
-        most = 0
-        for i in range(20_000):
-            tracker.track("click", f"s{i % 300}", "u1", f"i{i % 50}")
-            if i % 500 == 499:
-                with tracker._lock:
-                    others = len(tracker._sending) + (tracker._watcher is not None)
-                    most = max(most, tracker._collectors - others)
-        assert len(tracker._threads) == 8
-    assert most <= 1
+    # It exists to share the id strings of pending events: delivered sessions leave it, so it
+    # does not keep up to max_queue_size sessions' strings alive. (The Tracker's pipeline and
+    # composer, as Tracker builds them: track()'s fast path fills the table the same way.)
+    options = Options.checked(
+        client=fake_client, **{**attrs.asdict(Options(), recurse=False), "max_workers": None}
+    )
+    pipeline, composer = event_pipeline(
+        options,
+        tracking_id="t",
+        client=fake_client,
+        session=None,
+        region_name=None,
+        endpoint_url=None,
+        on_failure=None,
+    )
+    ids = composer.ids
+    for i in range(1_000):
+        key = ids.sessions.get(f"s{i % 100}") or ids.remember_session(f"u{i % 100}", f"s{i % 100}")
+        pipeline.put(Event.create("click", key[1], user_id=key[0]))
+    assert len(ids.sessions) == 100
+    assert pipeline.flush(timeout=10)
+    assert ids.sessions == {}
+    pipeline.close(None)
+    assert len(fake_client.delivered_events) == 1_000

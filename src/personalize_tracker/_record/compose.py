@@ -1,30 +1,25 @@
 """Building events when more than the PutEvents rules apply: a schema, context, truncation.
 
-``Tracker.track()`` without a schema and without ``truncate_impressions`` goes straight to
-``build_event``; everything else (and every :class:`TrackingSession` event) comes through here.
+``Tracker.track()`` without a schema and without ``truncate_impressions`` builds its events
+inline (the hot path); everything else (and every :class:`TrackingSession` event) comes through
+here. The schema is anything with the two checks of :class:`~personalize_tracker.typing.SchemaCheck`
+(an :class:`~personalize_tracker.InteractionsSchema`).
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ._errors import InvalidEventError
-from ._event import (
-    IMPRESSION_LIMIT,
-    Event,
-    PropertiesInput,
-    SentAtInput,
-    _attribution_source,
-    build_event,
-    encode_normalised,
-    normalise_properties,
-    unique_item_ids,
-)
-from ._limits import LIMITS
-from .schema import InteractionsSchema
+from .._errors import InvalidEventError
+from .._limits import LIMITS
+from ..typing import PropertiesInput, SchemaCheck, SentAtInput
+from .event import Event, build_event
+from .fields import IMPRESSION_LIMIT, check_attribution_source, unique_item_ids
+from .properties import encode_normalised, normalise_properties
+from .shared import SharedIds
 
 __all__ = ["EventComposer"]
 
@@ -32,13 +27,26 @@ __all__ = ["EventComposer"]
 class EventComposer:
     """A Tracker's event-building policy: schema, impression truncation, default attribution.
 
-    Thread-safe; the truncation counter has its own lock.
+    Args:
+        schema: the Interactions schema to check events against, or None.
+        truncate_impressions: keep the first 25 ids of a longer impression instead of raising.
+        metric_attribution_source: the default ``eventAttributionSource``, or None.
+        ids: the Tracker's shared id strings (item ids of built events are shared through it).
+        check_fork: called before an event id is drawn: the Tracker's check for a fork that ran
+            no Python hooks (uWSGI), or None when it is off.
+
+    Raises:
+        InvalidEventError: ``metric_attribution_source`` breaks the PutEvents pattern.
+
+    Thread-safe; the truncation counter has its own lock (renewed in a forked child).
     """
 
     __slots__ = (
         "_lock",
         "_pid",
         "_truncated",
+        "check_fork",
+        "ids",
         "metric_attribution_source",
         "plain",
         "schema",
@@ -47,21 +55,20 @@ class EventComposer:
 
     def __init__(
         self,
-        schema: InteractionsSchema | None,
+        schema: SchemaCheck | None,
         truncate_impressions: bool,
         metric_attribution_source: str | None,
+        ids: SharedIds,
+        check_fork: Callable[[], None] | None = None,
     ) -> None:
-        if schema is not None and not isinstance(schema, InteractionsSchema):
-            raise ValueError(
-                f"schema must be an InteractionsSchema, got {type(schema).__name__} "
-                "(use InteractionsSchema.from_json or .from_arn)"
-            )
+        self.ids = ids
+        self.check_fork = check_fork
         self.schema = schema
         self.truncate_impressions = bool(truncate_impressions)
         self.metric_attribution_source = (
             None
             if metric_attribution_source is None
-            else _attribution_source(metric_attribution_source)
+            else check_attribution_source(metric_attribution_source)
         )
         #: True when ``Event.create`` alone does the job (no schema, no truncation).
         self.plain = schema is None and not truncate_impressions
@@ -88,7 +95,6 @@ class EventComposer:
     def _after_fork(self) -> None:
         self._lock = threading.Lock()
         self._truncated = 0
-        self._pid = os.getpid()
         self._pid = os.getpid()
 
     # ------------------------------------------------------------------ properties
@@ -170,12 +176,16 @@ class EventComposer:
         Raises:
             InvalidEventError: a PutEvents rule or a schema rule is broken.
         """
-        ids: tuple[str, ...] | None = None
+        if self.check_fork is not None:
+            self.check_fork()  # before the event id is drawn: ids must differ from a parent's
+        if type(item_id) is str:
+            item_id = self.ids.item(item_id)  # queued events share equal item ids
+        impression_ids: tuple[str, ...] | None = None
         truncated = False
         if impression is not None:
-            ids, truncated = self.impression(impression)
+            impression_ids, truncated = self.impression(impression)
         if self.schema is not None:
-            self.schema.check_event(item_id, event_value, ids)
+            self.schema.check_event(item_id, event_value, impression_ids)
         event = build_event(
             event_type,
             session_id,
@@ -186,7 +196,7 @@ class EventComposer:
             sent_at,
             event_id,
             recommendation_id,
-            ids,
+            impression_ids,
             metric_attribution_source,
             prepared=True,
         )

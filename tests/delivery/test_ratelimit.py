@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from personalize_tracker._ratelimit import AdaptiveRateLimiter
+from personalize_tracker._delivery.ratelimit import AdaptiveRateLimiter
 
 
 class Clock:

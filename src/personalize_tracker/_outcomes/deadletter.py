@@ -1,0 +1,109 @@
+"""The dead-letter file: every record the pipeline gave up on, one JSON line each.
+
+Each line is a JSON object::
+
+    {"failedAt": 1790000000.123, "reason": "invalid", "errorCode": "InvalidInputException",
+     "message": "...", "trackingId": "...", "sessionId": "...", "userId": "...",
+     "event": {"eventId": "...", "eventType": "...", "sentAt": 1714564800.123, ...}}
+
+``event`` is the PutEvents event as it was (or would have been) sent. Lines are appended with one
+``write`` system call each, to a file opened in append mode: a crash loses at most the line being
+written, and a reader skips a torn last line. The reader (``personalize-tracker resend`` and
+``export``) is a tool, in ``_tools``; what follows ``message`` on a line comes from the record
+kind's ``encode`` (for events, :func:`event_letter`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from .._failure import FailedEvent
+from .._record.event import Event
+
+__all__ = ["DeadLetterWriter", "event_letter"]
+
+R = TypeVar("R")
+
+
+def event_letter(tracking_id: str) -> Callable[[Event], dict[str, Any]]:
+    """The record part of an event's dead letter: ``trackingId``, ``sessionId``, ``userId`` and
+    ``event`` (the PutEvents event as sent)."""
+
+    def encode(event: Event) -> dict[str, Any]:
+        return {
+            "trackingId": tracking_id,
+            "sessionId": event.session_id,
+            "userId": event.user_id,
+            "event": event.to_put_events(),
+        }
+
+    return encode
+
+
+class DeadLetterWriter(Generic[R]):
+    """Appends failed records to a JSON Lines file; thread-safe and fork-aware.
+
+    Args:
+        path: the file; created (with its parent folders) at the first failure.
+        encode: the line's record part (for events, :func:`event_letter`: the tracking id, so
+            that a file can be resent to the right event tracker, and the event).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], encode: Callable[[R], dict[str, Any]]) -> None:
+        self.path = Path(path)
+        self._encode = encode
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._pid = os.getpid()
+
+    def write(self, failed: Sequence[FailedEvent]) -> None:
+        """Append one line per failed record.
+
+        Raises:
+            OSError: the file cannot be written (the caller logs it: the failures stand).
+        """
+        now = time.time()
+        lines = [self._line(f, now) for f in failed]
+        with self._lock:
+            fd = self._open()
+            for line in lines:
+                os.write(fd, line)
+
+    def _line(self, failure: FailedEvent, now: float) -> bytes:
+        record = {
+            "failedAt": round(now, 3),
+            "reason": failure.reason.value,
+            "errorCode": failure.error_code,
+            "message": failure.message,
+            **self._encode(failure.event),
+        }
+        return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+    def _open(self) -> int:
+        if self._fd is not None and self._pid != os.getpid():
+            self._fd = None  # a forked child: open its own descriptor
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def close(self) -> None:
+        """Close the file (it is reopened by the next write)."""
+        with self._lock:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd = None
+
+    def after_fork(self) -> None:
+        """In a forked child: a new lock (a parent thread may have held the old one at the
+        fork) and no descriptor (the child opens its own at its first failure)."""
+        self._lock = threading.Lock()
+        self._fd = None
+        self._pid = os.getpid()

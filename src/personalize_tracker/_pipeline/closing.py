@@ -1,0 +1,269 @@
+"""Flushing and closing a pipeline: ``flush()``, ``close()``, the flush at interpreter exit, and
+delivery on the caller's thread (``sync=True``, and threads that cannot start at exit).
+
+A flush forces out what is pending when it begins and waits for it (and for the batches already on
+the wire); records tracked meanwhile fill their batches as usual, so a flush ends under steady
+traffic. ``close()`` flushes within its timeout, then drains what is left into the spool (or fails
+it with reason ``closed``) in one critical section, so that ``stats()`` balances at every moment.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, Generic, Protocol, TypeVar
+
+from .. import _lifecycle
+from .._config import Options
+from .._delivery.pool import SenderPool
+from .._delivery.send import BatchSender
+from .._failure import FailedEvent, FailureReason
+from .._intake.admission import Admission
+from .._intake.buffer import Batch, GroupBuffer
+from .._intake.inbox import Inbox
+from .._outcomes.keeper import SpoolKeeper
+from .._outcomes.ledger import Ledger
+from .._outcomes.report import Reporter
+from .._outcomes.wire import Wire
+
+__all__ = ["Closing"]
+
+R = TypeVar("R")
+K = TypeVar("K", bound=Hashable)
+
+# Seconds close() waits past its timeout for sender threads interrupted in a retry wait.
+_JOIN_GRACE = 1.0
+
+
+class _Closable(Protocol[K, R]):
+    """The pipeline, as closing sees it (its parts are rebuilt in a forked child: read them
+    through the pipeline, never keep them)."""
+
+    options: Options
+    lock: threading.Lock
+    idle: threading.Condition
+    inbox: Inbox[R]
+    buffer: GroupBuffer[K, R]
+    admission: Admission
+    pool: SenderPool[Batch[K, R]]
+    sender: BatchSender[R, K]
+    wire: Wire[Batch[K, R]]
+    keeper: SpoolKeeper[R]
+    ledger: Ledger
+    reporter: Reporter[R]
+    closed: bool
+    stopping: bool
+    aborting: bool
+
+    def collect(self) -> None: ...
+
+    def _add(self, record: R) -> bool: ...
+
+    def take_batch(self, force: bool = False) -> Batch[K, R] | None: ...
+
+    def take_chore(self) -> Callable[[], None] | None: ...
+
+    def deliver(self, batch: Batch[K, R]) -> float: ...
+
+    def _pid_matches(self) -> bool: ...
+
+
+class Closing(Generic[K, R]):
+    """The flush, close and exit flush of one pipeline.
+
+    Args:
+        pipeline: the pipeline (see :class:`_Closable`).
+    """
+
+    def __init__(self, pipeline: _Closable[K, R]) -> None:
+        self._p = pipeline
+
+    # -- flush ------------------------------------------------------------------------------------
+
+    def flush(self, timeout: float | None) -> bool:
+        """Send what was pending when called; wait until it is delivered or failed.
+
+        Returns:
+            True if everything pending at the call was delivered or failed; False if the timeout
+            passed first (the rest stays pending), or close() on another thread left records in
+            the spool.
+        """
+        p = self._p
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        with p.lock:
+            p.collect()
+            p.buffer.force_pending()
+            # Batches already on the wire hold records pending now too: wait for them as well
+            # (from here on, records read back from the spool are forced too).
+            before = p.wire.begin_flush()
+        try:
+            if p.options.sync or not p.pool.started:
+                # No sender threads (sync mode, or none started): deliver on this thread.
+                self.pump(force=False, deadline=deadline)
+            with p.lock:
+                p.pool.wake_all()
+                done = p.idle.wait_for(
+                    lambda: self._flushed(before),
+                    None if deadline is None else max(0.0, deadline - time.monotonic()),
+                )
+                # close() on another thread may have ended the wait, leaving records spooled
+                return done and not (p.stopping and p.keeper.spilling)
+        finally:
+            with p.lock:
+                p.wire.end_flush()
+
+    def _flushed(self, before: list[Batch[K, R]]) -> bool:
+        """Whether everything a flush waits for is done (lock held): the records forced in the
+        buffer, the batches holding such records or already on the wire when the flush began,
+        and the spool (first in, first out). Once close() has drained the queue (to the spool,
+        or as failures), only the calls still on the wire remain to wait for."""
+        p = self._p
+        if not p.wire.settled(before):
+            return False
+        if p.stopping:
+            return True
+        return not (p.keeper.spilling or p.buffer.forced)
+
+    def pump(self, force: bool, deadline: float | None, max_batches: int | None = None) -> None:
+        """Deliver ready batches on the calling thread until none is ready, ``deadline`` passes
+        or ``max_batches`` were sent."""
+        p = self._p
+        sent = 0
+        while (deadline is None or time.monotonic() < deadline) and (
+            max_batches is None or sent < max_batches
+        ):
+            with p.lock:
+                p.collect()
+                chore = p.take_chore()
+                batch = None if chore is not None else p.take_batch(force)
+            if chore is not None:
+                chore()
+            elif batch is None:
+                return
+            else:
+                p.deliver(batch)
+                sent += 1
+
+    # -- close ------------------------------------------------------------------------------------
+
+    def _seal(self) -> bool:
+        """Mark the pipeline closed and take the inbox in for the last time (lock held);
+        False if it was closed already."""
+        p = self._p
+        if p.closed:
+            return False
+        p.closed = True
+        p.inbox.seal(p._add, p.ledger.accepted)
+        p.admission.wake_all()
+        return True
+
+    def close(self, timeout: float | None) -> None:
+        """Deliver what is pending within ``timeout``, then stop (see ``Tracker.close``)."""
+        p = self._p
+        with p.lock:
+            if not self._seal():
+                return
+        _lifecycle.unregister(p)
+        self._shutdown(timeout)
+
+    def _shutdown(self, timeout: float | None) -> None:
+        p = self._p
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        if deadline is not None:
+            p.sender.stop_waiting_at(deadline)  # retry waits end at the deadline
+        flushed = self.flush(timeout)
+        if not flushed:
+            p.sender.stop_waiting_at(time.monotonic())  # and any still waiting, now
+        with p.lock:
+            if not flushed:
+                p.aborting = True  # senders take no new batch: what is left is drained here
+            failed = self._drain_left()
+            p.stopping = True
+            p.pool.stop()
+            p.admission.wake_all()
+            p.idle.notify_all()  # a flush() on another thread re-checks: the queue is drained
+        if failed:
+            p.reporter.report(failed)
+        # Senders interrupted in a retry wait record their batch (spooled, or failed with reason
+        # closed) within moments: allow them _JOIN_GRACE seconds past the deadline. One still in
+        # a call is left to finish; its batch stays pending until it does, and the spool stays
+        # open for it until then.
+        grace_until = None if deadline is None else max(deadline, time.monotonic()) + _JOIN_GRACE
+        with p.lock:
+            p.idle.wait_for(
+                lambda: p.wire.count == 0 and p.keeper.refilling == 0,
+                None if grace_until is None else max(0.0, grace_until - time.monotonic()),
+            )
+            spool = p.keeper.detach_if_idle(p.wire.count, force=True)
+            if spool is None:
+                p.keeper.close_later()
+        p.pool.join(grace_until)
+        if spool is not None:
+            spool.close()  # what is left stays on disk, for the next process to deliver
+        p.reporter.close()
+
+    def _drain_left(self) -> list[FailedEvent]:
+        """Everything still in the buffer (the timeout passed) goes to the spool, or fails with
+        reason ``closed``; counted in the caller's critical section (lock held). Returns the
+        failures, for the caller to report once the lock is released."""
+        p = self._p
+        p.collect()  # the last time: records queued after this are retracted by their callers
+        batches = p.buffer.drain()
+        left = [r for batch in batches for r in batch.items]
+        if not left:
+            return []
+        times = [t for batch in batches for t in batch.times]
+        problem = None
+        if p.keeper.spool is not None:
+            problem = p.keeper.spill(left, times if len(times) == len(left) else None)
+            if problem is None:
+                return []
+        message = problem or "close() timed out before it was sent"
+        failed = [FailedEvent(r, FailureReason.CLOSED, None, message) for r in left]
+        p.ledger.fail(failed)
+        return failed
+
+    # -- exit -------------------------------------------------------------------------------------
+
+    def exit_flush(self) -> None:
+        """Flush at interpreter exit, for at most ``exit_timeout`` seconds, starting no thread."""
+        p = self._p
+        if not p._pid_matches():
+            return
+        with p.lock:
+            if not self._seal():  # close() ran, or runs now on another thread: it does the work
+                return
+        # Sender threads (daemons) may still run; either way this thread helps deliver, since
+        # Python 3.12+ refuses to start threads at shutdown.
+        deadline = time.monotonic() + p.options.exit_timeout
+        p.sender.stop_waiting_at(deadline)
+        self.pump(force=True, deadline=deadline)
+        self._shutdown(max(0.0, deadline - time.monotonic()))
+        self._abandon_in_flight()
+
+    def _abandon_in_flight(self) -> None:
+        """At interpreter exit: account for batches whose call is still under way.
+
+        Their sender threads die with the process, so they would vanish. They go to the spool
+        (when it is still open) or fail with reason ``closed``; the call may in fact succeed, in
+        which case the record arrives twice, harmlessly (same event ids).
+        """
+        p = self._p
+        failed: list[FailedEvent] = []
+        with p.lock:
+            for batch in p.wire.abandon():
+                if p.keeper.spool is not None and p.keeper.spill(batch.items) is None:
+                    continue
+                failed.extend(_unknown_outcome(batch.items))
+            p.ledger.fail(failed)
+            spool = p.keeper.detach_if_idle(p.wire.count)
+        if spool is not None:
+            spool.close()  # release the lock: the next process adopts what is left
+        if failed:
+            p.reporter.report(failed)
+
+
+def _unknown_outcome(records: Sequence[Any]) -> list[FailedEvent]:
+    message = "the interpreter exited while its PutEvents call was under way (outcome unknown)"
+    return [FailedEvent(r, FailureReason.CLOSED, None, message) for r in records]

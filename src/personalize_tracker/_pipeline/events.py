@@ -1,0 +1,110 @@
+"""The pipeline of PutEvents: events grouped by (user id, session id), 10 to a call, through a
+boto3 ``personalize-events`` client (the user's, or one built here)."""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
+
+import boto3
+
+from .._config import Options
+from .._delivery.putevents import PutEventsTransport, build_client
+from .._failure import FailedEvent
+from .._limits import LIMITS
+from .._outcomes.deadletter import event_letter
+from .._record.compose import EventComposer
+from .._record.event import Event
+from .._record.ids import renew_event_ids_after_fork
+from .._record.shared import GroupKey, SharedIds
+from ..typing import SchemaCheck
+from .pipeline import Codec, Pipeline
+
+__all__ = ["EventPipeline", "event_pipeline"]
+
+
+class EventPipeline(Pipeline[Event, GroupKey]):
+    """A :class:`Pipeline` of events through PutEvents."""
+
+    @property
+    def client(self) -> Any:
+        """The boto3 ``personalize-events`` client in use."""
+        return cast(PutEventsTransport, self.transport).client
+
+
+def _decode(record: Mapping[str, Any]) -> Event:
+    return Event.from_dict(record, validate=False)  # the spool's own lines: trusted
+
+
+def event_pipeline(
+    options: Options,
+    *,
+    tracking_id: str,
+    client: Any,
+    session: boto3.Session | None,
+    region_name: str | None,
+    endpoint_url: str | None,
+    on_failure: Callable[[Sequence[FailedEvent]], None] | None,
+    composer_options: tuple[SchemaCheck | None, bool, str | None] = (None, False, None),
+) -> tuple[EventPipeline, EventComposer]:
+    """Compose the pipeline of one Tracker, and the composer its events are built with.
+
+    Args:
+        options: the Tracker's checked options.
+        tracking_id: the event tracker's ``trackingId``.
+        client: a boto3 ``personalize-events`` client to use as is, or None to build one from
+            ``session``, ``region_name`` and ``endpoint_url`` (rebuilt in a forked child).
+        on_failure: the Tracker's ``on_failure``, or None.
+        composer_options: the Tracker's ``schema``, ``truncate_impressions`` and
+            ``metric_attribution_source`` (see ``EventComposer``).
+
+    Both share one :class:`SharedIds`: the composer shares the id strings of the events it
+    builds, and its session table gives the pipeline its group keys.
+
+    Raises:
+        ValueError: no AWS region is known for the client built here.
+        InvalidEventError: the ``metric_attribution_source`` breaks the PutEvents pattern.
+        OSError: the spool cannot be opened.
+    """
+    ids = SharedIds(options.max_queue_size)
+    build = functools.partial(
+        build_client,
+        session=session,
+        region_name=region_name,
+        endpoint_url=endpoint_url,
+        max_workers=options.max_workers,
+    )
+    transport = PutEventsTransport(client if client is not None else build(), tracking_id)
+    codec: Codec[Event, GroupKey] = Codec(
+        key=ids.key_of,
+        batch_size=LIMITS.max_events_per_call,
+        encode=Event.to_dict,
+        decode=_decode,
+        letter=event_letter(tracking_id),
+        record_id=operator.attrgetter("event_id"),
+        forget=ids.forget,
+    )
+
+    def rebuild() -> PutEventsTransport:
+        return PutEventsTransport(build(), tracking_id)
+
+    def on_fork() -> None:
+        renew_event_ids_after_fork()  # before any id is drawn in the child
+        ids.clear()
+
+    schema, truncate_impressions, metric_attribution_source = composer_options
+    composer = EventComposer(schema, truncate_impressions, metric_attribution_source, ids)
+    pipeline = EventPipeline(
+        options,
+        transport,
+        codec,
+        on_failure=on_failure,
+        name="PutEvents",
+        rebuild_transport=rebuild if client is None else None,
+        on_fork=on_fork,
+    )
+    if options.fork_check:  # the composer checks before an event id is drawn
+        composer.check_fork = pipeline.check_fork
+    return pipeline, composer

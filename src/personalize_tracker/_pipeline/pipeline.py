@@ -1,0 +1,473 @@
+"""The composition root: one pipeline builds the parts of a record's path and wires them together.
+
+    record ─put()─▶ _intake: inbox → admission → buffer
+           ─▶ _delivery: sender pool → one batch's send → transport
+           ─▶ _outcomes: ledger, wire, reporter, spool keeper
+
+The parts are plain objects; none of them imports another layer. The pipeline hands each the
+callables and protocols it talks through (the inbox calls back ``_take_in`` / ``_nudge`` /
+``_put_locked``; the pool sees the pipeline as its ``WorkSource``; the sender calls
+``_count_request``), and owns the one lock that keeps ``stats()`` balanced: every change of where
+a record is (inbox, buffer, wire, spool, an outcome) happens under it, in one critical section.
+
+Generic over the record kind: a kind is a transport and a :class:`Codec` (its key function,
+batch size, and encodings for the spool and the dead letters); ``events.event_pipeline``
+composes the one for PutEvents. The flush, ``close()`` and the exit flush are in ``closing``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+from .. import _lifecycle
+from .._config import Options
+from .._delivery.concurrency import gil_enabled
+from .._delivery.pool import SenderPool
+from .._delivery.ratelimit import AdaptiveRateLimiter
+from .._delivery.retry import RetryPolicy
+from .._delivery.send import BatchSender, DeliveryOutcome
+from .._errors import TrackerClosedError
+from .._failure import FailedEvent, FailureReason
+from .._intake.admission import Admission
+from .._intake.buffer import Batch, GroupBuffer
+from .._intake.inbox import Inbox
+from .._outcomes.deadletter import DeadLetterWriter
+from .._outcomes.keeper import SpoolKeeper
+from .._outcomes.ledger import Ledger, TrackerStats
+from .._outcomes.report import Reporter
+from .._outcomes.wire import Wire
+from ..typing import Transport
+from .closing import Closing
+
+__all__ = ["Codec", "Pipeline"]
+
+R = TypeVar("R")
+K = TypeVar("K", bound=Hashable)
+_monotonic = time.monotonic
+_getpid = os.getpid
+
+# Seconds senders keep collecting after the inbox was last found holding records.
+_COLLECT_LINGER = 0.1
+
+
+class Codec(Generic[R, K]):
+    """What the pipeline needs to know of a record kind besides its transport.
+
+    Args:
+        key: the group a record is batched with (for events, its ``(user_id, session_id)``).
+        batch_size: records per call at most (PutEvents: 10).
+        encode, decode: a record as a JSON object and back, for the spool.
+        letter: the record part of a dead-letter line.
+        record_id: a record's id, for log lines.
+        forget: called when a key's group emptied (to drop shared strings), or None.
+    """
+
+    __slots__ = ("batch_size", "decode", "encode", "forget", "key", "letter", "record_id")
+
+    def __init__(
+        self,
+        *,
+        key: Callable[[R], K],
+        batch_size: int,
+        encode: Callable[[R], dict[str, Any]],
+        decode: Callable[[Mapping[str, Any]], R],
+        letter: Callable[[R], dict[str, Any]],
+        record_id: Callable[[R], str],
+        forget: Callable[[K], None] | None = None,
+    ) -> None:
+        self.key = key
+        self.batch_size = batch_size
+        self.encode = encode
+        self.decode = decode
+        self.letter = letter
+        self.record_id = record_id
+        self.forget = forget
+
+
+class Pipeline(Generic[R, K]):
+    """Accepts records, delivers them in batches through a transport, and accounts for each.
+
+    Args:
+        options: the checked options.
+        transport: sends one batch of one group.
+        codec: the record kind (see :class:`Codec`).
+        on_failure: called with each group of failures (see ``Tracker``), or None to log them.
+        name: the call's name in log lines (``"PutEvents"``).
+        rebuild_transport: called in a forked child to replace the transport (a boto3 client
+            must not cross a fork), or None to keep it.
+        on_fork: called in a forked child before anything else is reset (e.g. to renew the
+            event-id prefix and forget shared strings), or None.
+
+    Raises:
+        OSError: the spool (``options.spool_path``) cannot be opened.
+
+    Attributes:
+        put: queues a record (the inbox's lock-free path where it applies).
+        closed: whether :meth:`close` (or the exit flush) began.
+    """
+
+    def __init__(
+        self,
+        options: Options,
+        transport: Transport[R, K],
+        codec: Codec[R, K],
+        *,
+        on_failure: Callable[[Sequence[FailedEvent]], None] | None = None,
+        name: str = "PutEvents",
+        rebuild_transport: Callable[[], Transport[R, K]] | None = None,
+        on_fork: Callable[[], None] | None = None,
+    ) -> None:
+        self.options = options
+        self.transport = transport
+        self.codec = codec
+        self.name = name
+        self._rebuild_transport = rebuild_transport
+        self._on_fork = on_fork
+        dead_letters = (
+            None
+            if options.dead_letter_path is None
+            else DeadLetterWriter(options.dead_letter_path, codec.letter)
+        )
+        self.reporter: Reporter[R] = Reporter(
+            on_failure, dead_letters, options.max_queue_size, codec.record_id
+        )
+        # The inbox's lock-free path: not in sync mode, with a spool or an age limit (their
+        # bookkeeping is per record), or without a GIL.
+        self.direct = (
+            not options.sync
+            and options.spool_path is None
+            and options.max_event_age is None
+            and gil_enabled()
+        )
+        self.closed = False
+        self._build(in_child=False)
+        self.put: Callable[[R], None] = self.inbox.put if self.direct else self._put_locked
+        self.closing: Closing[K, R] = Closing(self)
+        _lifecycle.register(self.exit_flush, self.after_fork)
+
+    def _build(self, in_child: bool) -> None:
+        """(Re)build everything a process owns: the lock, the parts that hold records, the
+        counters, the sender (a forked child starts empty)."""
+        options, codec = self.options, self.codec
+        self._pid = _getpid()
+        self.lock = threading.Lock()
+        self.idle = threading.Condition(self.lock)  # flush() and close() wait here
+        self.buffer: GroupBuffer[K, R] = GroupBuffer(
+            codec.batch_size, options.flush_interval, keep_times=options.max_event_age is not None
+        )
+        self.inbox: Inbox[R] = Inbox(
+            options.max_queue_size,
+            self.buffer,
+            self._take_in,
+            self._nudge,
+            self._put_locked,
+            codec.batch_size,
+        )
+        self.keeper: SpoolKeeper[R] = SpoolKeeper(
+            options.spool_path, codec.encode, codec.decode, in_child
+        )
+        self.ledger = Ledger(recovered=self.keeper.recovered)
+        self.wire: Wire[Batch[K, R]] = Wire()
+        self.admission = Admission(
+            self.lock,
+            options.max_queue_size,
+            options.overflow,
+            options.block_timeout,
+            self._held,
+            not options.sync,
+            self._start_senders_locked,
+        )
+        self.pool: SenderPool[Batch[K, R]] = SenderPool(self.lock, options.max_workers, self)
+        limiter = (
+            None
+            if options.max_requests_per_second is None
+            else AdaptiveRateLimiter(options.max_requests_per_second)
+        )
+        policy = RetryPolicy(
+            max_attempts=options.max_attempts,
+            max_backoff=options.max_backoff,
+            deadline=options.retry_deadline,
+            max_event_age=options.max_event_age,
+        )
+        self.sender: BatchSender[R, K] = BatchSender(
+            self.transport, policy, self._count_request, limiter, self.name
+        )
+        self.stopping = False  # close() drained the queue: senders take what is left and end
+        self.aborting = False  # close() ran out of time: no new batch is taken
+
+    # -- accepting (intake) -----------------------------------------------------------------------
+
+    def _held(self) -> int:
+        """Records held in memory (lock held): the buffer, the inbox, being read back."""
+        return self.buffer.size + self.inbox.size + self.keeper.refilling
+
+    def _add(self, record: R) -> bool:
+        """Put ``record`` in its group (lock held); whether a batch became ready."""
+        return self.buffer.add(self.codec.key(record), record)
+
+    def collect(self) -> None:
+        """Take the inbox into the buffer, oldest first (lock held)."""
+        self.inbox.drain(self._add, self.ledger.accepted)
+
+    def _collect_and_wake(self) -> None:
+        """:meth:`collect`, waking a sender if a batch became ready (lock held)."""
+        if self.inbox.drain(self._add, self.ledger.accepted):
+            self.pool.wake_if_room()
+
+    def _take_in(self, record: R) -> None:
+        """The inbox's producer found no watcher (or the inbox closing): take the inbox in on
+        the caller's thread, and start the senders or ask one to collect.
+
+        Raises:
+            TrackerClosedError: the pipeline closed before the record was taken in (it is taken
+                back out of the inbox: never counted, never sent).
+        """
+        start: list[threading.Thread] = []
+        with self.lock:
+            if self.closed and self.inbox.retract(record):
+                raise TrackerClosedError("track() called on a closed Tracker")
+            self._collect_and_wake()
+            if not self.pool.started and not self.closed:
+                start = self.pool.plan()
+            elif not self.inbox.watchers and not self.inbox.wanted and not self.closed:
+                # Records are coming: have a sender collect the next ones.
+                self.inbox.wanted = True
+                self.pool.wake()
+        if start:
+            self.pool.launch(start)
+
+    def _nudge(self) -> None:
+        """A batch's worth waits in the inbox: wake a sender to take it in and send what is
+        ready now, rather than at its next collection. The caller (a web request, often at its
+        end) then leaves the sender its idle time."""
+        with self.lock:
+            self.pool.wake_if_room()
+
+    def _put_locked(self, record: R) -> None:
+        """Queue ``record`` under the lock: the admission decides (drop, block, spill).
+
+        Raises:
+            TrackerClosedError: the pipeline closed (also while the caller waited for room;
+                the record is then not counted).
+        """
+        options = self.options
+        if options.sync and options.overflow == "block" and self._held() >= options.max_queue_size:
+            self.closing.pump(force=True, deadline=None, max_batches=1)  # room, on this thread
+        problem = None
+        start: list[threading.Thread] = []
+        lock = self.lock
+        lock.acquire()  # not ``with``: ~80 ns less on the caller's request path
+        try:
+            if self.closed:
+                raise TrackerClosedError("track() called on a closed Tracker")
+            self.collect()  # records queued earlier go first
+            keeper = self.keeper
+            verdict = self.admission.decide(
+                keeper.spool is not None, keeper.spilling, lambda: self.closed
+            )
+            if verdict == "spill":
+                problem = keeper.spill([record], [_monotonic()])
+            elif verdict == "drop":
+                if self.closed:  # close() ran while we waited: the record was never accepted
+                    raise TrackerClosedError("the Tracker closed while track() waited for room")
+                problem = f"the queue holds max_queue_size={options.max_queue_size} events"
+            elif self._add(record):
+                self.pool.wake_if_room()
+            # Counted here, with its outcome decided, so that stats() always balances.
+            self.ledger.accepted()
+            if problem is not None:
+                self.ledger.dropped += 1
+            elif not self.pool.started and not options.sync:
+                start = self.pool.plan()  # started below, once the lock is released
+        finally:
+            lock.release()
+        if start:
+            self.pool.launch(start)
+        if problem is not None:
+            self.reporter.report([FailedEvent(record, FailureReason.QUEUE_FULL, None, problem)])
+        elif options.sync:
+            self.closing.pump(force=False, deadline=None)
+
+    def _start_senders_locked(self) -> None:
+        """Before a caller waits for room (lock held): make sure senders run to make it."""
+        if not self.pool.started:
+            self.pool.launch(self.pool.plan(), locked=True)
+
+    # -- the pool's work source (lock held unless said) -------------------------------------------
+
+    def collecting(self, now: float) -> bool:
+        """Whether records keep coming through the inbox."""
+        return self.inbox.wanted or now - self.inbox.seen < _COLLECT_LINGER
+
+    def watch(self, clear_wanted: bool) -> None:
+        """A sender will take the inbox in before it next sleeps uncounted."""
+        self.inbox.watch(clear_wanted)
+
+    def unwatch(self) -> None:
+        """That sender is about to take the inbox in."""
+        self.inbox.unwatch()
+
+    def has_ready(self, now: float) -> bool:
+        """Whether a batch is ready (everything is, once closing)."""
+        return self.buffer.has_ready(now, self.stopping)
+
+    def seconds_until_due(self, now: float) -> float | None:
+        """Seconds until the next batch is ready, or None when nothing is held."""
+        return self.buffer.seconds_until_due(now)
+
+    def take_batch(self, force: bool = False) -> Batch[K, R] | None:
+        """The next ready batch (every group with ``force`` or once closing), now on the wire."""
+        if self.aborting:
+            return None
+        batch = self.buffer.take(_monotonic(), force or self.stopping)
+        if batch is not None:
+            key = batch.key
+            if self.codec.forget is not None and key not in self.buffer.groups:
+                self.codec.forget(key)  # the group emptied
+            self.wire.taken(batch)
+            self.admission.freed(len(batch.items))
+        return batch
+
+    def take_chore(self) -> Callable[[], None] | None:
+        """Reading the spool back, when it holds records and the buffer has room."""
+        count = self.keeper.due(self.buffer.size, self.options.max_queue_size, self.stopping)
+        return None if not count else lambda: self.refill(count)
+
+    def run(self, batch: Batch[K, R]) -> float:
+        """Deliver ``batch`` on a sender thread (no lock held); seconds waited on purpose."""
+        return self.deliver(batch)
+
+    # -- delivery and outcomes --------------------------------------------------------------------
+
+    def deliver(self, batch: Batch[K, R]) -> float:
+        """Send ``batch`` and record its outcome (no lock held); return the seconds spent
+        waiting on purpose (rate limit, backoff). Every record is accounted for, even when a
+        ``BaseException`` (Ctrl-C) cuts the send short: what was not settled fails."""
+        outcome: DeliveryOutcome[R] = DeliveryOutcome()
+        try:
+            self.sender.send(batch.key, batch.items, batch.times or None, outcome)
+        except BaseException as exc:
+            failed = outcome.failed + [
+                FailedEvent(r, FailureReason.ERROR, type(exc).__name__, str(exc))
+                for r in outcome.unsettled(batch.items)
+            ]
+            self.finish(batch, outcome.delivered, failed)
+            raise
+        self.finish(batch, outcome.delivered, outcome.failed)
+        return outcome.waited
+
+    def finish(self, batch: Batch[K, R], delivered: int, failed: list[FailedEvent]) -> None:
+        """Record a batch's outcome (no lock held)."""
+        spool = None
+        with self.lock:
+            if not self.wire.finished(batch):
+                failed = []  # abandoned at interpreter exit: already accounted for
+            else:
+                self.ledger.delivered += delivered
+                if failed and self.keeper.spool is not None:
+                    # Batches cut short by close() stay pending, on disk, for the next process.
+                    closed = [f.event for f in failed if f.reason is FailureReason.CLOSED]
+                    if closed and self.keeper.spill(closed) is None:
+                        failed = [f for f in failed if f.reason is not FailureReason.CLOSED]
+                self.ledger.fail(failed)
+                if self.wire.wakes_flush(batch, self.buffer.forced) or (
+                    self.stopping and not self.wire.count
+                ):
+                    self.idle.notify_all()
+                spool = self.keeper.detach_if_idle(self.wire.count)
+        if spool is not None:
+            spool.close()  # the last call close() left running has ended
+        if failed:
+            self.reporter.report(failed)
+
+    def _count_request(self, retry: bool) -> None:
+        with self.lock:
+            self.ledger.request(retry)
+
+    def refill(self, count: int) -> None:
+        """Read ``count`` reserved records back from the spool into the buffer (no lock held)."""
+        records: list[R] = []
+        walls: list[float] = []
+        try:
+            records, walls = self.keeper.read(count)
+        finally:
+            # Whatever happened (even KeyboardInterrupt), the reservation is released and every
+            # reserved record is accounted for: in the buffer, back on disk, or failed.
+            now_mono, now_wall = _monotonic(), time.time()
+            with self.lock:
+                self.keeper.settle(count)
+                self.ledger.fail_unread(count - len(records))  # unreadable lines, each logged
+                keeper = self.keeper
+                if self.stopping and keeper.spool is not None and keeper.spill(records) is None:
+                    records, walls = [], []  # close() began meanwhile: they stay on disk
+                key = self.codec.key
+                for record, wall in zip(records, walls, strict=True):
+                    self.buffer.add(key(record), record, now_mono - (now_wall - wall))
+                if records and self.wire.flush_waiters:  # they predate the flush: force them
+                    self.buffer.force_pending()
+                self.pool.wake_all()
+                if self.wire.flush_waiters or (self.stopping and self.wire.count == 0):
+                    self.idle.notify_all()
+                spool = self.keeper.detach_if_idle(self.wire.count)
+            if spool is not None:
+                spool.close()
+
+    # -- the facade's calls -----------------------------------------------------------------------
+
+    def pending(self) -> int:
+        """Records not yet delivered, failed or dropped (lock held)."""
+        keeper = self.keeper
+        return self.buffer.size + self.wire.count + keeper.refilling + keeper.spooled
+
+    def stats(self, impressions_truncated: int = 0) -> TrackerStats:
+        """A consistent snapshot of the counters (see ``TrackerStats``)."""
+        with self.lock:
+            self._collect_and_wake()  # records in the inbox count as tracked and pending
+            return self.ledger.stats(
+                pending=self.pending(),
+                spooled=self.keeper.spooled + self.keeper.refilling,
+                impressions_truncated=impressions_truncated,
+                senders=0 if self.options.sync else self.pool.senders,
+            )
+
+    def flush(self, timeout: float | None) -> bool:
+        """See ``Tracker.flush`` (closed or not: ``Tracker`` checks)."""
+        return self.closing.flush(timeout)
+
+    def close(self, timeout: float | None) -> None:
+        """See ``Tracker.close``: final and idempotent."""
+        self.closing.close(timeout)
+
+    def exit_flush(self) -> None:
+        """At interpreter exit: flush for at most ``exit_timeout`` seconds."""
+        self.closing.exit_flush()
+
+    def _pid_matches(self) -> bool:
+        """Whether this is the process the pipeline was built (or last reset) in."""
+        return self._pid == _getpid()
+
+    def check_fork(self) -> None:
+        """Reset this process's state if it is a forked child that ran no fork hooks."""
+        if self._pid != _getpid():
+            self.after_fork()
+
+    def after_fork(self) -> None:
+        """In a forked child: start empty, with a new lock, no threads and a new transport.
+
+        The parent's pending records stay the parent's: the child never sends them. Counters
+        start at zero, so the child's stats describe the child's records only.
+        """
+        if self._pid == _getpid():
+            return
+        if self._on_fork is not None:
+            self._on_fork()
+        if self._rebuild_transport is not None:
+            self.transport = self._rebuild_transport()
+        self.keeper.abandon()  # the parent's spool stays the parent's
+        self.reporter.after_fork()
+        self._build(in_child=True)
+        self.put = self.inbox.put if self.direct else self._put_locked
