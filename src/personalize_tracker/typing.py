@@ -161,6 +161,6 @@ class WorkSource(Protocol[J]):
     def seconds_until_due(self, now: float) -> float | None:
         """Seconds until the next batch is ready (0: now), or None when nothing is held."""
 
-    def run(self, batch: J) -> float:
+    def deliver(self, batch: J) -> float:
         """Deliver ``batch`` and record its outcome (no lock held); return the seconds spent
         waiting on purpose (rate limit, backoff), which are not the call's."""

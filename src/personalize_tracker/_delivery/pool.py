@@ -201,7 +201,7 @@ class SenderPool(Generic[J]):
         wall, cpu = _monotonic(), _thread_time()
         timing = None
         try:
-            waited = self._source.run(batch)
+            waited = self._source.deliver(batch)
             timing = (_monotonic() - wall - waited, _thread_time() - cpu)
         finally:
             start: list[threading.Thread] = []

@@ -58,7 +58,7 @@ class _Closable(Protocol[K, R]):
 
     def collect(self) -> None: ...
 
-    def _add(self, record: R) -> bool: ...
+    def add(self, record: R) -> bool: ...
 
     def take_batch(self, force: bool = False) -> Batch[K, R] | None: ...
 
@@ -66,7 +66,7 @@ class _Closable(Protocol[K, R]):
 
     def deliver(self, batch: Batch[K, R]) -> float: ...
 
-    def _pid_matches(self) -> bool: ...
+    def in_own_process(self) -> bool: ...
 
 
 class Closing(Generic[K, R]):
@@ -154,7 +154,7 @@ class Closing(Generic[K, R]):
         if p.closed:
             return False
         p.closed = True
-        p.inbox.seal(p._add, p.ledger.accepted)
+        p.inbox.seal(p.add, p.ledger.accepted)
         p.admission.wake_all()
         return True
 
@@ -229,7 +229,7 @@ class Closing(Generic[K, R]):
     def exit_flush(self) -> None:
         """Flush at interpreter exit, for at most ``exit_timeout`` seconds, starting no thread."""
         p = self._p
-        if not p._pid_matches():
+        if not p.in_own_process():
             return
         with p.lock:
             if not self._seal():  # close() ran, or runs now on another thread: it does the work

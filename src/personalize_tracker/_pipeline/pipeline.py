@@ -205,17 +205,17 @@ class Pipeline(Generic[R, K]):
         """Records held in memory (lock held): the buffer, the inbox, being read back."""
         return self.buffer.size + self.inbox.size + self.keeper.refilling
 
-    def _add(self, record: R) -> bool:
+    def add(self, record: R) -> bool:
         """Put ``record`` in its group (lock held); whether a batch became ready."""
         return self.buffer.add(self.codec.key(record), record)
 
     def collect(self) -> None:
         """Take the inbox into the buffer, oldest first (lock held)."""
-        self.inbox.drain(self._add, self.ledger.accepted)
+        self.inbox.drain(self.add, self.ledger.accepted)
 
     def _collect_and_wake(self) -> None:
         """:meth:`collect`, waking a sender if a batch became ready (lock held)."""
-        if self.inbox.drain(self._add, self.ledger.accepted):
+        if self.inbox.drain(self.add, self.ledger.accepted):
             self.pool.wake_if_room()
 
     def _take_in(self, record: R) -> None:
@@ -275,7 +275,7 @@ class Pipeline(Generic[R, K]):
                 if self.closed:  # close() ran while we waited: the record was never accepted
                     raise TrackerClosedError("the Tracker closed while track() waited for room")
                 problem = f"the queue holds max_queue_size={options.max_queue_size} events"
-            elif self._add(record):
+            elif self.add(record):
                 self.pool.wake_if_room()
             # Counted here, with its outcome decided, so that stats() always balances.
             self.ledger.accepted()
@@ -336,10 +336,6 @@ class Pipeline(Generic[R, K]):
         """Reading the spool back, when it holds records and the buffer has room."""
         count = self.keeper.due(self.buffer.size, self.options.max_queue_size, self.stopping)
         return None if not count else lambda: self.refill(count)
-
-    def run(self, batch: Batch[K, R]) -> float:
-        """Deliver ``batch`` on a sender thread (no lock held); seconds waited on purpose."""
-        return self.deliver(batch)
 
     # -- delivery and outcomes --------------------------------------------------------------------
 
@@ -446,7 +442,7 @@ class Pipeline(Generic[R, K]):
         """At interpreter exit: flush for at most ``exit_timeout`` seconds."""
         self.closing.exit_flush()
 
-    def _pid_matches(self) -> bool:
+    def in_own_process(self) -> bool:
         """Whether this is the process the pipeline was built (or last reset) in."""
         return self._pid == _getpid()
 

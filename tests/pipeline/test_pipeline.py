@@ -1,0 +1,217 @@
+"""The pipeline, generic over the record kind, tested once with a record of its own and a fake
+transport (as OpenTelemetry tests its BatchProcessor with a mock exporter): batching per group,
+the poison split, flush, close, the spool, dead letters and sync delivery, all accounted for.
+
+Nothing here is an event: a new record kind is a record type, a codec and a transport.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from personalize_tracker import FailedEvent, TrackerClosedError
+from personalize_tracker._config import Options
+from personalize_tracker._errors import SendError
+from personalize_tracker._pipeline import Codec, Pipeline
+
+
+@attrs.frozen
+class Note:
+    """A record kind of this test's own: grouped by ``group``."""
+
+    group: str
+    n: int
+
+
+def decode(data: Mapping[str, Any]) -> Note:
+    return Note(data["group"], data["n"])
+
+
+CODEC: Codec[Note, str] = Codec(
+    key=lambda note: note.group,
+    batch_size=3,
+    encode=attrs.asdict,
+    decode=decode,
+    letter=lambda note: {"note": attrs.asdict(note)},
+    record_id=lambda note: f"{note.group}-{note.n}",
+)
+
+
+class FakeTransport:
+    """Records every call; a note whose ``n`` is in ``invalid`` makes its call fail as the
+    service fails a batch holding a bad record; ``gate`` holds calls until set."""
+
+    def __init__(self, invalid: frozenset[int] = frozenset()) -> None:
+        self.invalid = invalid
+        self.calls: list[tuple[str, list[int]]] = []
+        self.threads: set[int] = set()
+        self.gate: threading.Event | None = None
+        self.lock = threading.Lock()
+        self.started = threading.Semaphore(0)
+
+    def send(self, key: str, records: Sequence[Note]) -> None:
+        self.started.release()
+        if self.gate is not None:
+            assert self.gate.wait(10)
+        with self.lock:
+            self.threads.add(threading.get_ident())
+            if any(note.n in self.invalid for note in records):
+                raise SendError("InvalidInputException", "a bad note", invalid=True)
+            self.calls.append((key, [note.n for note in records]))
+
+    def delivered(self) -> list[int]:
+        with self.lock:
+            return [n for _, numbers in self.calls for n in numbers]
+
+
+def make(
+    transport: FakeTransport, failures: list[FailedEvent] | None = None, **options: Any
+) -> Pipeline[Note, str]:
+    values = {"max_requests_per_second": None, "max_workers": 4, **options}
+    return Pipeline(
+        Options(**values),
+        transport,
+        CODEC,
+        on_failure=None if failures is None else failures.extend,
+        name="PutNotes",
+    )
+
+
+def balanced(pipeline: Pipeline[Note, str]) -> bool:
+    s = pipeline.stats()
+    return s.tracked == s.delivered + s.failed + s.dropped + s.pending
+
+
+def test_records_go_out_in_batches_of_one_group_in_order() -> None:
+    transport = FakeTransport()
+    pipeline = make(transport, flush_interval=3600)
+    for n in range(7):
+        pipeline.put(Note("a", n))
+    pipeline.put(Note("b", 100))
+    assert pipeline.flush(timeout=10)  # the partial batches too
+    pipeline.close(None)
+    by_group: dict[str, list[list[int]]] = {}
+    for key, numbers in transport.calls:
+        by_group.setdefault(key, []).append(numbers)
+    assert by_group == {"a": [[0, 1, 2], [3, 4, 5], [6]], "b": [[100]]}
+    stats = pipeline.stats()
+    assert (stats.tracked, stats.delivered, stats.pending) == (8, 8, 0)
+
+
+def test_a_bad_record_fails_alone_and_the_rest_of_its_batch_is_delivered() -> None:
+    transport = FakeTransport(invalid=frozenset({4}))
+    failures: list[FailedEvent] = []
+    pipeline = make(transport, failures)
+    for n in range(6):
+        pipeline.put(Note("a", n))
+    assert pipeline.flush(timeout=10)
+    pipeline.close(None)
+    assert sorted(transport.delivered()) == [0, 1, 2, 3, 5]
+    assert [(f.event, f.reason.value, f.error_code) for f in failures] == [
+        (Note("a", 4), "invalid", "InvalidInputException")
+    ]
+    assert balanced(pipeline)
+
+
+def test_close_with_no_time_left_fails_what_it_could_not_send_and_balances() -> None:
+    transport = FakeTransport()
+    transport.gate = threading.Event()
+    failures: list[FailedEvent] = []
+    pipeline = make(transport, failures, max_workers=1, flush_interval=3600)
+    for n in range(3):
+        pipeline.put(Note("a", n))  # a full batch: on the wire, held by the gate
+    assert transport.started.acquire(timeout=10)
+    for n in range(3, 5):
+        pipeline.put(Note("b", n))  # never sent
+    pipeline.close(timeout=0)
+    assert sorted(f.event.n for f in failures) == [3, 4]
+    assert {f.reason.value for f in failures} == {"closed"}
+    assert pipeline.stats().pending == 3  # the call on the wire is still under way
+    transport.gate.set()
+    assert balanced(pipeline)
+    with pytest.raises(TrackerClosedError):
+        pipeline.put(Note("c", 9))
+
+
+def test_the_spool_keeps_any_record_kind_for_the_next_process(tmp_path: Path) -> None:
+    transport = FakeTransport()
+    transport.gate = threading.Event()
+    first = make(transport, max_queue_size=3, overflow="spill", spool_path=tmp_path, max_workers=1)
+    for n in range(3):
+        first.put(Note("a", n))  # a full batch, held on the wire
+    assert transport.started.acquire(timeout=10)
+    for n in range(3, 8):
+        first.put(Note("b", n))  # 3 in memory, 2 on disk
+    assert first.stats().spooled == 2
+    first.close(timeout=0)  # what is left goes to the spool, not to failures
+    transport.gate.set()
+    first.pool.join(None)  # the call left on the wire ends: then the spool closes (unlocked)
+    assert balanced(first)
+    assert first.stats().failed == 0
+
+    later = FakeTransport()
+    second = make(later, overflow="spill", spool_path=tmp_path)
+    assert second.stats().recovered == 5
+    assert second.flush(timeout=10)
+    second.close(None)
+    assert sorted(later.delivered()) == [3, 4, 5, 6, 7]
+
+
+def test_failures_reach_the_dead_letter_file_with_the_kinds_own_letter(tmp_path: Path) -> None:
+    path = tmp_path / "dead.jsonl"
+    pipeline = make(FakeTransport(invalid=frozenset({1})), dead_letter_path=path)
+    pipeline.put(Note("a", 1))
+    assert pipeline.flush(timeout=10)
+    pipeline.close(None)
+    (line,) = [json.loads(text) for text in path.read_text().splitlines()]
+    assert line["reason"] == "invalid"
+    assert line["note"] == {"group": "a", "n": 1}
+
+
+def test_sync_delivery_happens_on_the_callers_thread() -> None:
+    transport = FakeTransport()
+    pipeline = make(transport, sync=True)
+    for n in range(3):
+        pipeline.put(Note("a", n))  # the third fills the batch: sent here
+    assert transport.delivered() == [0, 1, 2]
+    assert transport.threads == {threading.get_ident()}
+    pipeline.put(Note("a", 3))
+    assert pipeline.flush(timeout=10)
+    pipeline.close(None)
+    assert transport.delivered() == [0, 1, 2, 3]
+    assert pipeline.stats().senders == 0
+
+
+def test_every_record_is_accounted_for_while_threads_put_and_close_runs() -> None:
+    transport = FakeTransport()
+    pipeline = make(transport, max_queue_size=1_000_000, flush_interval=0.01)
+    accepted: list[int] = []
+    go = threading.Barrier(4)
+
+    def producer(m: int) -> None:
+        go.wait()
+        for n in range(m * 100_000, m * 100_000 + 100_000):
+            try:
+                pipeline.put(Note(f"g{n % 13}", n))
+            except TrackerClosedError:
+                return
+            accepted.append(n)
+
+    threads = [threading.Thread(target=producer, args=(m,)) for m in range(3)]
+    for thread in threads:
+        thread.start()
+    go.wait()
+    assert pipeline.flush(timeout=10) in (True, False)
+    pipeline.close(None)
+    for thread in threads:
+        thread.join()
+    stats = pipeline.stats()
+    assert stats.tracked == stats.delivered == len(accepted)
+    assert sorted(transport.delivered()) == sorted(accepted)

@@ -1,0 +1,105 @@
+"""The shared id strings of queued events, and the composer that shares them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from personalize_tracker import Event, InvalidEventError
+from personalize_tracker._record.compose import EventComposer
+from personalize_tracker._record.shared import SharedIds
+
+
+def fresh(text: str) -> str:
+    """An equal string that is a new object (as ids parsed from each request are)."""
+    return "".join(list(text))
+
+
+def test_an_item_id_is_shared_once_seen_and_invalid_ones_are_not_kept() -> None:
+    ids = SharedIds(max_size=10)
+    first = ids.item(fresh("item-1"))
+    again = ids.item(fresh("item-1"))
+    assert again is first
+    assert ids.item("i" * 257) == "i" * 257  # returned, never kept (the hot path trusts the table)
+    assert "i" * 257 not in ids.items
+
+
+def test_the_tables_start_over_when_full() -> None:
+    ids = SharedIds(max_size=3)
+    for n in range(10):
+        ids.remember_item(f"item-{n}")
+        ids.remember_session(None, f"s-{n}")
+        assert len(ids.items) <= 3
+        assert len(ids.sessions) <= 3
+    assert "item-9" in ids.items
+    assert "s-9" in ids.sessions
+
+
+def test_an_event_with_the_tables_strings_gets_the_tables_key() -> None:
+    ids = SharedIds(max_size=10)
+    key = ids.remember_session("u1", "s1")
+    user_id, session_id = key
+    assert ids.key_of(Event("click", session_id, 1.0, "e1", user_id=user_id)) is key
+    # equal strings that are other objects, or another user: a key of their own
+    other = ids.key_of(Event("click", fresh("s1"), 1.0, "e2", user_id=user_id))
+    assert other == key
+    assert other is not key
+    assert ids.key_of(Event("click", session_id, 1.0, "e3", user_id=None)) == (None, "s1")
+
+
+def test_a_session_is_forgotten_only_by_its_own_key() -> None:
+    ids = SharedIds(max_size=10)
+    old = ids.remember_session(None, "s1")
+    new = ids.remember_session("u1", "s1")  # the visitor logged in: the entry is replaced
+    ids.forget(old)  # the anonymous group emptied: the newer entry stays
+    assert ids.sessions["s1"] is new
+    ids.forget(new)
+    assert ids.sessions == {}
+
+
+def test_clear_empties_the_tables_in_place() -> None:
+    ids = SharedIds(max_size=10)
+    sessions, items = ids.sessions, ids.items
+    ids.remember_session("u", "s")
+    ids.remember_item("i")
+    ids.clear()
+    assert ids.sessions is sessions
+    assert ids.items is items
+    assert (sessions, items) == ({}, {})
+
+
+def build(composer: EventComposer, **kwargs: Any) -> Event:
+    fields: dict[str, Any] = {
+        "event_type": "click",
+        "session_id": "s1",
+        "user_id": None,
+        "item_id": None,
+        "event_value": None,
+        "encoded_properties": None,
+        "sent_at": 1.0,
+        "event_id": None,
+        "recommendation_id": None,
+        "impression": None,
+        "metric_attribution_source": None,
+    }
+    fields.update(kwargs)
+    return composer.build(*fields.values())
+
+
+def test_the_composer_shares_item_ids_and_checks_for_a_fork_before_drawing_an_id() -> None:
+    order: list[str] = []
+    composer = EventComposer(None, False, None, SharedIds(10), lambda: order.append("fork"))
+    a = build(composer, item_id=fresh("item-1"))
+    b = build(composer, item_id=fresh("item-1"))
+    assert b.item_id is a.item_id
+    assert order == ["fork", "fork"]
+
+
+def test_the_composer_truncates_impressions_only_when_asked_and_counts_it() -> None:
+    ids = [f"i{n}" for n in range(30)]
+    with pytest.raises(InvalidEventError, match="truncate_impressions"):
+        build(EventComposer(None, False, None, SharedIds(10)), impression=ids)
+    composer = EventComposer(None, True, None, SharedIds(10))
+    assert build(composer, impression=ids).impression == tuple(ids[:25])
+    assert composer.impressions_truncated == 1
