@@ -103,7 +103,13 @@ class DeadLetterWriter(Generic[R]):
 
     def after_fork(self) -> None:
         """In a forked child: a new lock (a parent thread may have held the old one at the
-        fork) and no descriptor (the child opens its own at its first failure)."""
+        fork) and no descriptor: the inherited one is closed (the parent's stays open), and the
+        child opens its own at its first failure."""
         self._lock = threading.Lock()
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:  # pragma: no cover - already closed
+                pass
         self._fd = None
         self._pid = os.getpid()

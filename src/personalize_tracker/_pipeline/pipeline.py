@@ -60,7 +60,8 @@ class Codec(Generic[R, K]):
     Args:
         key: the group a record is batched with (for events, its ``(user_id, session_id)``).
         batch_size: records per call at most (PutEvents: 10).
-        encode, decode: a record as a JSON object and back, for the spool.
+        encode, decode: a record as a new JSON object (the spool adds its own key to it) and
+            back, for the spool.
         letter: the record part of a dead-letter line.
         record_id: a record's id, for log lines.
         forget: called when a key's group emptied (to drop shared strings), or None.
