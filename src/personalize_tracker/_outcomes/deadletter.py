@@ -15,6 +15,7 @@ kind's ``encode`` (for events, :func:`event_letter`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -107,9 +108,7 @@ class DeadLetterWriter(Generic[R]):
         child opens its own at its first failure."""
         self._lock = threading.Lock()
         if self._fd is not None:
-            try:
+            with contextlib.suppress(OSError):  # already closed
                 os.close(self._fd)
-            except OSError:  # pragma: no cover - already closed
-                pass
         self._fd = None
         self._pid = os.getpid()
