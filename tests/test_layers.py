@@ -24,9 +24,9 @@ SIBLINGS = ("_intake", "_delivery", "_outcomes")
 #: The composition root: the only module that imports all three siblings.
 ROOT = "_pipeline"
 #: Public modules: what edges may import (besides leaves and other edges).
-PUBLIC = frozenset(
-    {"", "tracker", "session", "recommendations", "schema", "serverless", "typing", "kinesis"}
-)
+PUBLIC = frozenset({"", "tracker", "session", "recommendations", "schema", "serverless", "typing"})
+#: The facade: the only modules that import the composition root.
+FACADE = frozenset({"", "tracker"})
 #: Edges: the command line, tools, integrations and the testing endpoint.
 EDGES = ("cli", "_tools", "integrations", "testing", "__main__")
 
@@ -122,6 +122,10 @@ def violations(edges: Mapping[str, set[str]]) -> list[str]:
                 why = f"{top} imports only leaves, _record and itself"
             elif target_top in SIBLINGS and top not in (*SIBLINGS, ROOT):
                 why = f"only the composition root ({ROOT}) imports {target_top}"
+            elif (
+                target_top == ROOT and top != ROOT and module not in FACADE and not _is_edge(module)
+            ):
+                why = f"only the facade ({', '.join(sorted(FACADE - {''}))}) imports {ROOT}"
             elif _is_edge(module) and not (
                 _is_leaf(target) or target in PUBLIC or _is_edge(target)
             ):
@@ -197,7 +201,7 @@ def test_the_layers_named_here_exist() -> None:
     for package in (*SIBLINGS, "_record"):
         assert package in names, f"{package}/ is missing"
     assert ROOT in names
-    assert {leaf for leaf in LEAVES if leaf not in names} == set()
+    assert {name for name in LEAVES | PUBLIC | FACADE if name not in names} == set()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,6 +236,10 @@ def _fake(tmp_path: Path, files: Mapping[str, str]) -> Path:
         (
             {"cli/__init__.py": "from .._pipeline import P\n", "_pipeline.py": ""},
             "edges import only public modules",
+        ),
+        (
+            {"session.py": "from ._pipeline import Pipeline\n", "_pipeline.py": ""},
+            "only the facade (tracker) imports _pipeline",
         ),
         (
             {"tracker.py": "from ._tools import demo\n", "_tools/demo.py": ""},

@@ -11,13 +11,10 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-import attrs
 import pytest
 
 from personalize_tracker import Event, InvalidEventError, Tracker, TrackerClosedError
-from personalize_tracker._config import Options
 from personalize_tracker._delivery import pool as pool_module
-from personalize_tracker._pipeline import event_pipeline
 from personalize_tracker._pipeline import pipeline as pipeline_module
 
 from conftest import FakeClient, event_pipeline_of
@@ -272,26 +269,12 @@ def test_enqueue_refuses_an_event_with_ids_of_the_wrong_type(fake_client: FakeCl
 
 def test_the_session_table_forgets_sessions_with_nothing_pending(fake_client: FakeClient) -> None:
     # It exists to share the id strings of pending events: delivered sessions leave it, so it
-    # does not keep up to max_queue_size sessions' strings alive. (The Tracker's pipeline and
-    # composer, as Tracker builds them: track()'s fast path fills the table the same way.)
-    options = Options.checked(
-        client=fake_client, **{**attrs.asdict(Options(), recurse=False), "max_workers": None}
-    )
-    pipeline, composer = event_pipeline(
-        options,
-        tracking_id="t",
-        client=fake_client,
-        session=None,
-        region_name=None,
-        endpoint_url=None,
-        on_failure=None,
-    )
-    ids = composer.ids
-    for i in range(1_000):
-        key = ids.sessions.get(f"s{i % 100}") or ids.remember_session(f"u{i % 100}", f"s{i % 100}")
-        pipeline.put(Event.create("click", key[1], user_id=key[0]))
-    assert len(ids.sessions) == 100
-    assert pipeline.flush(timeout=10)
-    assert ids.sessions == {}
-    pipeline.close(None)
+    # does not keep up to max_queue_size sessions' strings alive.
+    with Tracker("t", client=fake_client, max_queue_size=100_000) as tracker:
+        sessions = tracker.composer.ids.sessions  # type: ignore[attr-defined]
+        for i in range(1_000):
+            tracker.track("click", f"s{i % 100}", f"u{i % 100}")
+        assert len(sessions) <= 100  # (sessions whose batch left are forgotten already)
+        assert tracker.flush(timeout=10)
+        assert sessions == {}
     assert len(fake_client.delivered_events) == 1_000

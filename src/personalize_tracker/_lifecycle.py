@@ -4,7 +4,8 @@ A pipeline registers two of its bound methods; the registry keeps the pipeline o
 weak reference (a pipeline nobody uses any more is not kept alive for the exit flush, as
 OpenTelemetry's ``BatchProcessor`` holds its fork hook through a ``WeakMethod``). One ``atexit``
 hook and one ``os.register_at_fork`` hook serve every pipeline: hooks registered with the
-interpreter can never be removed, so they are not registered per object.
+interpreter can never be removed, so they are not registered per object. (The event-id source
+has a fork hook of its own, in ``_record/ids.py``.)
 
 No lock here: a fork hook runs in a child where a lock held by another thread of the parent at
 the instant of the fork stays held forever. The registry is a ``WeakKeyDictionary`` whose
@@ -69,7 +70,10 @@ def _flush_at_exit() -> None:
 
 def _reset_in_child() -> None:
     for owner, (_, after_fork) in list(_hooks.items()):
-        after_fork(owner)
+        try:
+            after_fork(owner)
+        except Exception:  # one owner's failure must not leave the others un-reset
+            logger.exception("personalize-tracker: reset after fork failed")
 
 
 if hasattr(os, "register_at_fork"):  # pragma: no branch - always on POSIX

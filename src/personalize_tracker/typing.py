@@ -38,8 +38,10 @@ class Transport(Protocol[R_contra, K_contra]):
     transport, not a copy of the machinery).
 
     The pipeline hands it a group key (for events, the call's ``(userId, sessionId)``) and 1 to
-    ``batch_size`` records of that group, in the order they were tracked. It makes one call: no
-    retries (the caller retries, splits and accounts), no waiting beyond the call itself.
+    ``batch_size`` records of that group, in the order they were tracked (after a poison split,
+    part of a batch; after a retry, the same records again). It makes one call: no retries (the
+    caller retries, splits and accounts), no waiting beyond the call itself. Sender threads share
+    one transport: it must be thread-safe.
     """
 
     def send(self, key: K_contra, records: Sequence[R_contra]) -> None:

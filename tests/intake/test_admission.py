@@ -4,6 +4,7 @@ what the queue holds and a plain lock for the pipeline's."""
 from __future__ import annotations
 
 import threading
+import time
 
 from personalize_tracker._intake.admission import Admission
 
@@ -41,6 +42,17 @@ def never() -> bool:
     return False
 
 
+def until_waiting(admission: Admission, lock: threading.Lock, timeout: float = 10.0) -> bool:
+    """Poll until a caller waits for room (a wait has no event to wait on from outside)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with lock:
+            if admission.waiting:
+                return True
+        threading.Event().wait(0.001)
+    return False
+
+
 def test_a_record_that_fits_is_added_whatever_the_policy() -> None:
     for overflow in ("drop", "block", "spill"):
         admission = make(Queue(held=1), overflow)
@@ -73,12 +85,10 @@ def test_block_waits_until_room_is_freed() -> None:
 
     thread = threading.Thread(target=caller)
     thread.start()
-    while True:  # until the caller waits (it releases the lock while it does)
-        with lock:
-            if admission.waiting:
-                queue.held = 1
-                admission.freed(1)
-                break
+    assert until_waiting(admission, lock)  # the caller waits (it released the lock to do so)
+    with lock:
+        queue.held = 1
+        admission.freed(1)
     thread.join(10)
     assert verdict == ["add"]
     assert queue.started == 1  # senders were started so that someone makes room
@@ -97,12 +107,10 @@ def test_a_blocked_caller_stops_waiting_when_the_pipeline_closes() -> None:
 
     thread = threading.Thread(target=caller)
     thread.start()
-    while True:
-        with lock:
-            if admission.waiting:
-                closed.set()
-                admission.wake_all()
-                break
+    assert until_waiting(admission, lock)
+    with lock:
+        closed.set()
+        admission.wake_all()
     thread.join(10)
     assert verdict == ["drop"]  # the pipeline raises TrackerClosedError for it
 

@@ -211,6 +211,22 @@ def test_a_later_keeper_adopts_what_a_closed_spool_left(tmp_path: Path, keeper_a
     assert got == records(2, 3, 4)
 
 
+def test_folders_that_are_not_a_spools_are_neither_adopted_nor_removed(
+    tmp_path: Path, keeper_at: Any
+) -> None:
+    # A spool folder may hold other things: another record kind's spool in a subfolder, or a
+    # folder of the user's. Only "<pid>-<8 hex digits>" subfolders are a process's spool.
+    folder = tmp_path / "spool"
+    for name in ("items", "backup", "123-notahex", ".456-0badcafe"):
+        (folder / name).mkdir(parents=True)
+        (folder / name / "keep.txt").write_text("mine")
+    keeper = keeper_at(folder)
+    assert keeper.recovered == 0
+    for name in ("items", "backup", "123-notahex", ".456-0badcafe"):
+        assert (folder / name / "keep.txt").read_text() == "mine"
+        assert not (folder / name / "lock").exists()
+
+
 def test_a_spool_still_open_is_not_adopted(tmp_path: Path, keeper_at: Any) -> None:
     folder = tmp_path / "spool"
     first = keeper_at(folder)

@@ -8,6 +8,7 @@ Nothing here is an event: a new record kind is a record type, a codec and a tran
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -208,10 +209,126 @@ def test_every_record_is_accounted_for_while_threads_put_and_close_runs() -> Non
     for thread in threads:
         thread.start()
     go.wait()
-    assert pipeline.flush(timeout=10) in (True, False)
+    pipeline.flush(timeout=10)  # racing the producers: done or not, it must not disturb a count
     pipeline.close(None)
     for thread in threads:
         thread.join()
     stats = pipeline.stats()
     assert stats.tracked == stats.delivered == len(accepted)
     assert sorted(transport.delivered()) == sorted(accepted)
+
+
+class FlakyTransport(FakeTransport):
+    """Every call fails with ``error`` (retryable, or whatever it says)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
+        self.attempts = 0
+
+    def send(self, key: str, records: Sequence[Note]) -> None:
+        with self.lock:
+            self.attempts += 1
+        raise self.error
+
+
+def test_retryable_failures_are_retried_then_fail_with_their_reason() -> None:
+    transport = FlakyTransport(SendError("ThrottlingException", "slow down", retryable=True))
+    failures: list[FailedEvent] = []
+    pipeline = make(transport, failures, max_attempts=3, max_backoff=0.001, sync=True)
+    for n in range(3):
+        pipeline.put(Note("a", n))
+    pipeline.close(None)
+    assert transport.attempts == 3
+    assert {(f.reason.value, f.error_code) for f in failures} == {
+        ("retries_exhausted", "ThrottlingException")
+    }
+    stats = pipeline.stats()
+    assert (stats.failed, stats.requests, stats.retried) == (3, 3, 2)
+
+
+def test_a_full_queue_drops_with_a_reason() -> None:
+    failures: list[FailedEvent] = []
+    pipeline = make(FakeTransport(), failures, max_queue_size=2, sync=True, flush_interval=3600)
+    for n in range(3):
+        pipeline.put(Note(f"g{n}", n))  # three groups, none full: the third does not fit
+    assert [(f.event.n, f.reason.value) for f in failures] == [(2, "queue_full")]
+    stats = pipeline.stats()
+    assert (stats.tracked, stats.dropped, stats.pending) == (3, 1, 2)
+    pipeline.close(None)
+    assert balanced(pipeline)
+
+
+def test_an_interrupted_send_settles_every_record_of_its_batch() -> None:
+    failures: list[FailedEvent] = []
+    pipeline = make(FlakyTransport(KeyboardInterrupt()), failures, sync=True)
+    pipeline.put(Note("a", 0))
+    pipeline.put(Note("a", 1))
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.put(Note("a", 2))  # fills the batch: sent on this thread, interrupted
+    assert [(f.event.n, f.reason.value, f.error_code) for f in failures] == [
+        (0, "error", "KeyboardInterrupt"),
+        (1, "error", "KeyboardInterrupt"),
+        (2, "error", "KeyboardInterrupt"),
+    ]
+    assert balanced(pipeline)
+    pipeline.close(None)
+
+
+def test_the_exit_flush_delivers_on_the_exiting_thread_and_closes() -> None:
+    transport = FakeTransport()
+    pipeline = make(transport, flush_interval=3600, exit_timeout=5)
+    pipeline.inbox.wanted = True  # no sender starts: the exit flush must deliver itself
+    for n in range(4):
+        pipeline.put(Note("a", n))
+    pipeline.exit_flush()
+    assert pipeline.closed
+    assert transport.delivered() == [0, 1, 2, 3]
+    assert transport.threads == {threading.get_ident()}
+    pipeline.exit_flush()  # idempotent
+    with pytest.raises(TrackerClosedError):
+        pipeline.put(Note("a", 4))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_starts_empty_with_a_new_transport_and_never_sends_the_parents() -> None:
+    parents = FakeTransport()
+    built: list[FakeTransport] = []
+
+    def rebuild() -> FakeTransport:
+        built.append(FakeTransport())
+        return built[-1]
+
+    pipeline = Pipeline(
+        Options(max_requests_per_second=None, flush_interval=3600),
+        parents,
+        CODEC,
+        rebuild_transport=rebuild,
+        on_fork=lambda: built.append(FakeTransport()) or None,
+    )
+    pipeline.put(Note("parent", 1))  # pending in the parent when it forks
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report what it sees, then leave without exit handlers
+        try:
+            before = pipeline.stats()
+            pipeline.put(Note("child", 2))
+            pipeline.flush(timeout=10)
+            child = built[-1]
+            report = {
+                "before": [before.tracked, before.pending],
+                "hooks": len(built),
+                "sent": child.delivered(),
+                "parents_sent": parents.delivered(),
+            }
+            os.write(write, json.dumps(report).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        report = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    assert report == {"before": [0, 0], "hooks": 2, "sent": [2], "parents_sent": []}
+    assert pipeline.flush(timeout=10)
+    pipeline.close(None)
+    assert parents.delivered() == [1]

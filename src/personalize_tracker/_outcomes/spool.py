@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -38,6 +39,10 @@ R = TypeVar("R")
 
 logger = logging.getLogger("personalize_tracker")
 
+# A process's subfolder: "<pid>-<8 hex digits>" (see _create_own). Anything else in the spool
+# folder (a subfolder being created, another record kind's spool, a folder of the user's) is
+# neither adopted nor removed.
+_SEGMENT_NAME = re.compile(r"^[0-9]+-[0-9a-f]{8}$")
 _EVENTS = "events.jsonl"
 _OFFSET = "offset"
 _LOCK = "lock"
@@ -149,8 +154,8 @@ class Spool(Generic[R]):
         # Adopted spools of ended processes come first: they are older.
         self._adopted: list[_Segment] = []
         for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
-            if folder.name.startswith("."):
-                continue  # another process's folder, still being created
+            if not _SEGMENT_NAME.match(folder.name):
+                continue  # another process's folder still being created, or not a spool's
             segment = _claim(folder)
             if segment is not None:
                 unread = segment.count_unread()

@@ -58,12 +58,14 @@ class Codec(Generic[R, K]):
     """What the pipeline needs to know of a record kind besides its transport.
 
     Args:
-        key: the group a record is batched with (for events, its ``(user_id, session_id)``).
-        batch_size: records per call at most (PutEvents: 10).
-        encode, decode: a record as a new JSON object (the spool adds its own key to it) and
-            back, for the spool.
-        letter: the record part of a dead-letter line.
-        record_id: a record's id, for log lines.
+        key: the group a record is batched with (for events, its ``(user_id, session_id)``):
+            hashable, and cheap (it runs with the pipeline's lock held).
+        batch_size: records per call at most (PutEvents: 10, its ``eventList`` maximum).
+        encode, decode: a record as a new JSON object (the spool adds its ``trackedAt`` key to
+            it) and back, for the spool.
+        letter: the record part of a dead-letter line (keys other than ``failedAt``,
+            ``reason``, ``errorCode`` and ``message``).
+        record_id: a record's id, for log lines: no user data.
         forget: called when a key's group emptied (to drop shared strings), or None.
     """
 

@@ -284,7 +284,7 @@ def build_event(
     """:meth:`Event.create` with positional arguments: the body of ``create`` and of the
     session and schema paths (a call with keyword arguments costs ~120 ns more).
     ``Tracker.track()``'s fast path repeats these checks inline, in the same order
-    (``tests/test_inbox.py`` holds the two to the same events and errors).
+    (``tests/test_track_path.py`` holds the two to the same events and errors).
     ``prepared``: ``properties`` is already encoded (see :func:`encode_properties`) and
     ``impression`` already checked, by a session or a schema check.
 

@@ -48,6 +48,12 @@ MAX_ITEM_ID = LIMITS.item_id_max
 
 
 def check_text(value: object, field: str, maximum: int) -> str:
+    """A text field: a str (a str subclass is converted to str) of 1 to ``maximum`` characters.
+
+    Raises:
+        InvalidEventError: not a str, empty, or longer than ``maximum`` (the PutEvents API's
+            ``max`` of the member, from the service model).
+    """
     if type(value) is not str:
         if isinstance(value, str):
             value = str(value)
@@ -63,7 +69,12 @@ def check_text(value: object, field: str, maximum: int) -> str:
 
 
 def check_id(value: object, field: str, maximum: int) -> str:
-    """An id: a str; an integer (not bool: ``int``, NumPy's) or a ``UUID``, converted to str."""
+    """An id: a str of 1 to ``maximum`` characters; an integer (not bool: ``int``, NumPy's) or a
+    ``UUID``, converted to str.
+
+    Raises:
+        InvalidEventError: another type, or a str that :func:`check_text` refuses.
+    """
     if type(value) is int:
         return str(value)
     if isinstance(value, Integral) and not isinstance(value, bool):
@@ -78,6 +89,11 @@ def check_id(value: object, field: str, maximum: int) -> str:
 
 
 def check_number(value: object, field: str) -> float:
+    """A finite number (int, float, Decimal or another ``numbers.Real``; not bool), as a float.
+
+    Raises:
+        InvalidEventError: not a number, a bool, NaN or infinite.
+    """
     if (
         type(value) is float
         or type(value) is int
@@ -94,6 +110,13 @@ def check_number(value: object, field: str) -> float:
 
 
 def check_sent_at(value: SentAtInput) -> float:
+    """``sent_at`` as epoch seconds (float): an aware datetime, or epoch seconds; ``None`` is now.
+
+    Raises:
+        InvalidEventError: a naive datetime (botocore would take it as UTC), another type, a
+            negative or non-finite number, or one that looks like milliseconds or finer (past
+            the year 5000).
+    """
     if value is None:
         return time.time()
     if isinstance(value, _dt.datetime):
@@ -132,7 +155,7 @@ def unique_item_ids(value: Iterable[str | int], field: str = "impression") -> tu
 
     Raises:
         InvalidEventError: ``value`` is a single string or not iterable, an id is empty, too long
-            or not a str/int, or no id is left. The count is not checked (see ``_impression``).
+            or not a str/int, or no id is left. The count is not checked (see :func:`check_impression`).
     """
     if isinstance(value, (str, bytes)):
         raise InvalidEventError(
@@ -151,6 +174,12 @@ def unique_item_ids(value: Iterable[str | int], field: str = "impression") -> tu
 
 
 def check_impression(value: Iterable[str | int]) -> tuple[str, ...]:
+    """An ``impression``: 1-25 distinct item ids (see :func:`unique_item_ids`), order kept.
+
+    Raises:
+        InvalidEventError: as :func:`unique_item_ids`, or more than 25 distinct ids (the
+            PutEvents maximum; a Tracker with ``truncate_impressions`` keeps the first 25).
+    """
     unique = unique_item_ids(value)
     if len(unique) > LIMITS.impression_max_items:
         raise InvalidEventError(
@@ -163,6 +192,12 @@ def check_impression(value: Iterable[str | int]) -> tuple[str, ...]:
 
 
 def check_attribution_source(value: object) -> str:
+    """``metricAttribution.eventAttributionSource``: printable ASCII, not blank, at most 1024
+    characters (the PutEvents API's pattern and ``max``, from the service model).
+
+    Raises:
+        InvalidEventError: not a str, too long, blank or outside printable ASCII.
+    """
     field = "metric_attribution_source"
     if not isinstance(value, str):
         raise InvalidEventError(field, f"must be a str, got {type(value).__name__}")
