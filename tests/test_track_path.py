@@ -15,7 +15,7 @@ import pytest
 
 from personalize_tracker import Event, InvalidEventError, Tracker, TrackerClosedError
 from personalize_tracker._delivery import pool as pool_module
-from personalize_tracker._pipeline import pipeline as pipeline_module
+from personalize_tracker._intake import inbox as inbox_module
 
 from conftest import FakeClient, event_pipeline_of
 
@@ -215,7 +215,7 @@ def test_a_lone_event_after_a_burst_is_delivered_without_a_flush(
     # After a burst the senders stop collecting once they find the inbox empty (at once, with
     # no linger); the next event must still reach a sender (track() takes it in itself and
     # wakes one), not wait in the inbox.
-    monkeypatch.setattr(pipeline_module, "_COLLECT_LINGER", 0.0)
+    monkeypatch.setattr(inbox_module, "_LINGER", 0.0)
     with Tracker("t", client=fake_client, flush_interval=0.05) as tracker:
         for i in range(2_000):
             tracker.track("click", f"s{i % 50}", "u1", f"i{i}")

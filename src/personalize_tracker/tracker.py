@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
+import attrs
 import boto3
 
 from ._config import (
@@ -374,7 +375,8 @@ class Tracker(RecommendationCalls):
             TrackerClosedError: the Tracker was closed (also when it closes while ``track()``
                 waits for room with ``overflow="block"``; the event is then not counted).
         """
-        self._check_fork()
+        if self._fork_check:  # a fork that ran no Python hooks (uWSGI): reset first
+            self._pipeline.check_fork()
         if type(event.session_id) is not str or not (
             event.user_id is None or type(event.user_id) is str
         ):
@@ -383,12 +385,6 @@ class Tracker(RecommendationCalls):
                 "(build it with Event.create)"
             )
         self._pipeline.put(event)
-
-    def _check_fork(self) -> None:
-        """Reset this process's state if it is a forked child that ran no fork hooks (with
-        ``fork_check``; the hooks do it otherwise)."""
-        if self._fork_check:
-            self._pipeline.check_fork()
 
     # ---------------------------------------------------------------------------------------
     # flush, close, stats
@@ -432,7 +428,8 @@ class Tracker(RecommendationCalls):
 
     def stats(self) -> TrackerStats:
         """Return a consistent snapshot of the counters (see :class:`TrackerStats`)."""
-        return self._pipeline.stats(self._composer.impressions_truncated)
+        truncated = self._composer.impressions_truncated
+        return attrs.evolve(self._pipeline.stats(), impressions_truncated=truncated)
 
     # ---------------------------------------------------------------------------------------
     # configuration and state

@@ -186,7 +186,3 @@ def test_a_local_client_exception_becomes_a_local_send_error() -> None:
     assert raised.value.__cause__ is fault
     assert raised.value.code == "NoCredentialsError"
     assert flags(raised.value) == LOCAL
-
-
-def test_the_transport_names_its_call() -> None:
-    assert PutEventsTransport(FakeEventsClient(), "t").name == "PutEvents"

@@ -13,7 +13,7 @@ def taken(
 ) -> tuple[GroupKey, list[Any]] | None:
     """``take()`` as a (key, items) pair, for compact assertions."""
     batch = buffer.take(now, force)
-    return None if batch is None else (batch.key, batch.items)
+    return None if batch is None else (batch.key, batch.records)
 
 
 def test_groups_keep_arrival_order_and_cut_at_batch_size() -> None:
@@ -91,7 +91,7 @@ def test_drain_returns_everything_in_batches() -> None:
     for n in range(9):
         buffer.add(("u", "s"), n, 0.0)
     buffer.add(("v", "s"), 99, 0.0)
-    assert [(b.key, b.items) for b in buffer.drain()] == [
+    assert [(b.key, b.records) for b in buffer.drain()] == [
         (("u", "s"), [0, 1, 2, 3]),
         (("u", "s"), [4, 5, 6, 7]),
         (("u", "s"), [8]),
@@ -133,14 +133,14 @@ def test_force_pending_forces_only_what_is_there() -> None:
     buffer.add(("w", "s"), 7, now=1.0)
     first = buffer.take(1.0)
     assert first is not None
-    assert (first.key, first.items, first.forced) == (("u", "s"), [0, 1, 2], True)
+    assert (first.key, first.records, first.forced) == (("u", "s"), [0, 1, 2], True)
     assert buffer.forced == 3
     second = buffer.take(1.0)
     assert second is not None
-    assert (second.items, second.forced) == ([3, 4, 5], True)  # the batch carries item 5 along
+    assert (second.records, second.forced) == ([3, 4, 5], True)  # the batch carries item 5 along
     third = buffer.take(1.0)
     assert third is not None
-    assert (third.key, third.items, third.forced) == (("v", "s"), [9], True)
+    assert (third.key, third.records, third.forced) == (("v", "s"), [9], True)
     assert buffer.forced == 0
     assert buffer.take(1.0) is None  # ("w", "s") was added later: it waits for its interval
 
@@ -152,7 +152,7 @@ def test_a_full_group_taken_by_a_flush_does_not_look_ready_afterwards() -> None:
     buffer.force_pending()
     batch = buffer.take(0.0)  # taken as forced items, not through the full queue
     assert batch is not None
-    assert batch.items == [1, 2]
+    assert batch.records == [1, 2]
     buffer.add(("u", "later"), 3, 0.0)  # not due for 60 s
     assert buffer.has_ready(1.0) is False
     assert buffer.seconds_until_due(1.0) == 59.0

@@ -10,7 +10,8 @@ from typing import Any
 
 from personalize_tracker import Event
 from personalize_tracker._failure import FailedEvent, FailureReason
-from personalize_tracker._outcomes.deadletter import DeadLetterWriter, event_letter
+from personalize_tracker._outcomes.deadletter import DeadLetterWriter
+from personalize_tracker._pipeline.events import event_letter
 
 
 def lines(path: Path) -> list[dict[str, Any]]:

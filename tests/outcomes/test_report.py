@@ -14,8 +14,9 @@ import pytest
 from personalize_tracker import Event
 from personalize_tracker._failure import FailedEvent, FailureReason
 from personalize_tracker._outcomes import report as report_module
-from personalize_tracker._outcomes.deadletter import DeadLetterWriter, event_letter
+from personalize_tracker._outcomes.deadletter import DeadLetterWriter
 from personalize_tracker._outcomes.report import Reporter
+from personalize_tracker._pipeline.events import event_letter
 
 SECRET_USER = "user-secret-4711"
 SECRET_VALUE = "hush-hush-value"

@@ -9,7 +9,7 @@ class FakeBatch:
     """A batch as the wire sees it (compared by identity, as the wire does)."""
 
     def __init__(self, size: int, forced: bool = False) -> None:
-        self.items = list(range(size))
+        self.records = list(range(size))
         self.forced = forced
 
 

@@ -95,8 +95,6 @@ class PutEventsTransport:
 
     __slots__ = ("client", "tracking_id")
 
-    name = "PutEvents"
-
     def __init__(self, client: Any, tracking_id: str) -> None:
         self.client = client
         self.tracking_id = tracking_id

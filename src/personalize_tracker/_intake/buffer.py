@@ -4,9 +4,9 @@ A PutEvents call carries one ``userId`` and one ``sessionId``, so events are gro
 (other record kinds by what their call carries once, e.g. a dataset ARN). A group holding a full
 batch (10 events) is ready at once; any other group is ready when its oldest
 pending event has waited ``flush_interval`` seconds. A group whose oldest event is due goes before
-full batches, so a stream of full batches cannot starve it. A flush marks the items pending at
+full batches, so a stream of full batches cannot starve it. A flush marks the records pending at
 that moment as forced (see :meth:`GroupBuffer.force_pending`): they go first, whatever their
-group's age, while items added later wait for their batch to fill as usual, so that a flush ends
+group's age, while records added later wait for their batch to fill as usual, so that a flush ends
 even while other threads keep tracking.
 
 The buffer is a plain data structure: the pipeline holds its lock around every call.
@@ -34,19 +34,19 @@ class Batch(Generic[K, T]):
 
     Attributes:
         key: the group's key (for events, the call's (user_id, session_id)).
-        items: 1 to ``batch_size`` items.
-        times: the monotonic arrival time of each item, or ``[]`` when the buffer keeps none.
-        forced: whether it holds items a flush is waiting for.
+        records: 1 to ``batch_size`` records.
+        times: the monotonic arrival time of each record, or ``[]`` when the buffer keeps none.
+        forced: whether it holds records a flush is waiting for.
     """
 
     key: K
-    items: list[T]
+    records: list[T]
     times: list[float]
     forced: bool = False
 
 
 class _Group(list[T], Generic[K, T]):
-    """One group's pending items, in arrival order: a list, with the group's bookkeeping in
+    """One group's pending records, in arrival order: a list, with the group's bookkeeping in
     slots (one object per group, not a record and a list: ~40 bytes less per group).
 
     Plain lists, not deques: a group holds one batch or a few, and an empty deque's first block
@@ -57,47 +57,47 @@ class _Group(list[T], Generic[K, T]):
 
     __slots__ = ("forced", "head", "key", "since", "times")
 
-    def __init__(self, key: K, item: T, since: float, keep_times: bool) -> None:
-        super().__init__((item,))
+    def __init__(self, key: K, record: T, since: float, keep_times: bool) -> None:
+        super().__init__((record,))
         self.key = key  # the key object the group was created with (see GroupBuffer.groups)
-        self.forced = 0  # items at the front that a flush is waiting for
+        self.forced = 0  # records at the front that a flush is waiting for
         self.times: list[float] | None = [since] if keep_times else None
-        self.head = 0  # items before it were taken already
-        # Monotonic time the oldest pending item arrived. Kept when part of the group is taken:
+        self.head = 0  # records before it were taken already
+        # Monotonic time the oldest pending record arrived. Kept when part of the group is taken:
         # the rest arrived later, so they go no later than flush_interval after their arrival.
         self.since = since
 
 
 class GroupBuffer(Generic[K, T]):
-    """Pending items grouped by key, in arrival order within each group.
+    """Pending records grouped by key, in arrival order within each group.
 
     Args:
-        batch_size: items per batch (the PutEvents maximum, 10).
-        flush_interval: seconds the oldest item of a group may wait before the group is ready.
-        keep_times: keep each item's arrival time (for an age limit); costs a float per item.
+        batch_size: records per batch (the PutEvents maximum, 10).
+        flush_interval: seconds the oldest record of a group may wait before the group is ready.
+        keep_times: keep each record's arrival time (for an age limit); costs a float per record.
     """
 
     def __init__(self, batch_size: int, flush_interval: float, keep_times: bool = False) -> None:
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.keep_times = keep_times
-        self.size = 0  #: items held
-        self.forced = 0  #: items held that a flush is waiting for
+        self.size = 0  #: records held
+        self.forced = 0  #: records held that a flush is waiting for
         #: Groups in the order they were created, which is the order of their ``since``: the
         #: first group is always the next one due.
         self.groups: OrderedDict[K, _Group[K, T]] = OrderedDict()
         # Keys of groups that reached a full batch; may hold stale keys, checked when taken.
         self._full: deque[K] = deque()
-        # Keys of groups holding forced items, in the order they were forced; may be stale.
+        # Keys of groups holding forced records, in the order they were forced; may be stale.
         self._forced: deque[K] = deque()
 
     def __len__(self) -> int:
         return self.size
 
-    def add(self, key: K, item: T, now: float | None = None) -> bool:
-        """Append ``item`` to its group; return True when a batch just became ready.
+    def add(self, key: K, record: T, now: float | None = None) -> bool:
+        """Append ``record`` to its group; return True when a batch just became ready.
 
-        ``now`` is the item's arrival, ``time.monotonic()`` (read here, only when needed: for a
+        ``now`` is the record's arrival, ``time.monotonic()`` (read here, only when needed: for a
         new group, or to keep arrival times, when not given). A new group becomes the next one
         due when the buffer was empty, which also counts as "ready changed" so that a waiting
         worker recomputes its wait.
@@ -106,13 +106,13 @@ class GroupBuffer(Generic[K, T]):
         if group is None:
             first = not self.groups
             since = _monotonic() if now is None else now
-            self.groups[key] = _Group(key, item, since, self.keep_times)
+            self.groups[key] = _Group(key, record, since, self.keep_times)
             self.size += 1
             if self.batch_size == 1:
                 self._full.append(key)
                 return True
             return first
-        group.append(item)
+        group.append(record)
         if group.times is not None:
             group.times.append(_monotonic() if now is None else now)
         self.size += 1
@@ -122,9 +122,9 @@ class GroupBuffer(Generic[K, T]):
         return False
 
     def force_pending(self) -> int:
-        """Mark every item held now as forced (a flush); return how many are forced in all.
+        """Mark every record held now as forced (a flush); return how many are forced in all.
 
-        Forced items are taken before anything else, and :attr:`forced` counts those not yet
+        Forced records are taken before anything else, and :attr:`forced` counts those not yet
         taken. Items added afterwards are not forced.
         """
         for key, group in self.groups.items():
@@ -139,7 +139,7 @@ class GroupBuffer(Generic[K, T]):
     def take(self, now: float, force: bool = False) -> Batch[K, T] | None:
         """Remove and return the next ready batch, or None when nothing is ready.
 
-        In order: forced items (a flush); the group whose oldest item has waited
+        In order: forced records (a flush); the group whose oldest record has waited
         ``flush_interval`` seconds (so full batches cannot starve it); full batches; with
         ``force`` (close), any group.
         """
@@ -148,7 +148,7 @@ class GroupBuffer(Generic[K, T]):
             group = self.groups.get(key)
             if group is not None and group.forced:
                 return self._take_from(key, group)
-            self._forced.popleft()  # stale: its forced items were taken
+            self._forced.popleft()  # stale: its forced records were taken
         if not self.groups:
             self._full.clear()  # stale keys only: their groups were taken by another path
             self._forced.clear()
@@ -193,7 +193,7 @@ class GroupBuffer(Generic[K, T]):
         return wait is not None and (force or wait == 0.0)
 
     def drain(self) -> list[Batch[K, T]]:
-        """Remove and return everything, as batches of at most ``batch_size`` items."""
+        """Remove and return everything, as batches of at most ``batch_size`` records."""
         batches: list[Batch[K, T]] = []
         while self.groups:
             key, group = next(iter(self.groups.items()))
@@ -203,32 +203,32 @@ class GroupBuffer(Generic[K, T]):
         return batches
 
     def _take_from(self, key: K, group: _Group[K, T]) -> Batch[K, T]:
-        items, times, head = group, group.times, group.head
+        records, times, head = group, group.times, group.head
         count = self.batch_size
-        if len(items) - head <= count:  # the whole group: hand its lists over
+        if len(records) - head <= count:  # the whole group: hand its lists over
             del self.groups[key]
             if head:
-                del items[:head]
+                del records[:head]
                 if times is not None:
                     del times[:head]
-            batch = Batch(key, items, [] if times is None else times, group.forced > 0)
+            batch = Batch(key, records, [] if times is None else times, group.forced > 0)
             self.forced -= group.forced
         else:
             end = head + count
             batch = Batch(
-                key, items[head:end], [] if times is None else times[head:end], group.forced > 0
+                key, records[head:end], [] if times is None else times[head:end], group.forced > 0
             )
             if group.forced:
                 taken_forced = min(group.forced, count)
                 group.forced -= taken_forced
                 self.forced -= taken_forced
-            if end * 2 >= len(items):  # cut the taken prefix off: amortised O(1) per item
-                del items[:end]
+            if end * 2 >= len(records):  # cut the taken prefix off: amortised O(1) per record
+                del records[:end]
                 if times is not None:
                     del times[:end]
                 end = 0
             group.head = end
-            if len(items) - end >= count:
+            if len(records) - end >= count:
                 self._full.append(key)
-        self.size -= len(batch.items)
+        self.size -= len(batch.records)
         return batch

@@ -30,6 +30,10 @@ __all__ = ["Inbox"]
 R = TypeVar("R")
 _monotonic = time.monotonic
 
+# Seconds records are said to keep coming after the inbox was last found holding some: the
+# senders keep collecting for that long.
+_LINGER = 0.1
+
 
 class _Held(Protocol):
     """The buffer the inbox feeds, as far as the inbox looks at it: how many records it holds."""
@@ -122,6 +126,11 @@ class Inbox(Generic[R]):
     def size(self) -> int:
         """Records waiting in the inbox."""
         return len(self._items)
+
+    def busy(self, now: float) -> bool:
+        """Whether records keep coming: a producer asked for a collector, or the inbox held
+        records when last taken in, less than ``_LINGER`` seconds before monotonic ``now``."""
+        return self.wanted or now - self.seen < _LINGER
 
     def watch(self, clear_wanted: bool = False) -> None:
         """Count the caller as a watcher (lock held); ``clear_wanted``: it answers a producer's

@@ -10,7 +10,8 @@ Each line is a JSON object::
 ``write`` system call each, to a file opened in append mode: a crash loses at most the line being
 written, and a reader skips a torn last line. The reader (``personalize-tracker resend`` and
 ``export``) is a tool, in ``_tools``; what follows ``message`` on a line comes from the record
-kind's ``encode`` (for events, :func:`event_letter`).
+kind's ``encode`` (for events: ``trackingId``, ``sessionId``, ``userId``, ``event``; see
+``_pipeline/events.py``).
 """
 
 from __future__ import annotations
@@ -25,26 +26,10 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from .._failure import FailedEvent
-from .._record.event import Event
 
-__all__ = ["DeadLetterWriter", "event_letter"]
+__all__ = ["DeadLetterWriter"]
 
 R = TypeVar("R")
-
-
-def event_letter(tracking_id: str) -> Callable[[Event], dict[str, Any]]:
-    """The record part of an event's dead letter: ``trackingId``, ``sessionId``, ``userId`` and
-    ``event`` (the PutEvents event as sent)."""
-
-    def encode(event: Event) -> dict[str, Any]:
-        return {
-            "trackingId": tracking_id,
-            "sessionId": event.session_id,
-            "userId": event.user_id,
-            "event": event.to_put_events(),
-        }
-
-    return encode
 
 
 class DeadLetterWriter(Generic[R]):
@@ -52,8 +37,8 @@ class DeadLetterWriter(Generic[R]):
 
     Args:
         path: the file; created (with its parent folders) at the first failure.
-        encode: the line's record part (for events, :func:`event_letter`: the tracking id, so
-            that a file can be resent to the right event tracker, and the event).
+        encode: the line's record part (for events: the tracking id, so that a file can be
+            resent to the right event tracker, the session and user ids, and the event).
     """
 
     def __init__(self, path: str | os.PathLike[str], encode: Callable[[R], dict[str, Any]]) -> None:

@@ -91,6 +91,11 @@ class SpoolKeeper(Generic[R]):
             return f"the spool could not be written ({exc})"
         return None
 
+    def keep(self, records: Sequence[R], tracked_at: Sequence[float] | None = None) -> bool:
+        """Write ``records`` to the spool if one is open; whether they are on disk now (when not,
+        the caller fails them: no spool, or the disk refused them)."""
+        return self.spool is not None and self.spill(records, tracked_at) is None
+
     def due(self, held: int, capacity: int, stopping: bool) -> int:
         """How many records to read back now (``held``: records in memory); reserves them."""
         if not self.spooled or self.refilling or self.spool is None or stopping:

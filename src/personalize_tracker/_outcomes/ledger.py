@@ -59,6 +59,10 @@ class Ledger:
         """``count`` records were accepted."""
         self.tracked += count
 
+    def drop(self, count: int = 1) -> None:
+        """``count`` records were refused: the queue was full (reason ``queue_full``)."""
+        self.dropped += count
+
     def fail(self, failures: Iterable[FailedEvent]) -> None:
         """Count records given up on, by their reason."""
         by_reason = self.failed_by_reason
@@ -82,10 +86,9 @@ class Ledger:
         """Whether tracked == delivered + failed + dropped + ``pending``."""
         return self.tracked == self.delivered + self.failed + self.dropped + pending
 
-    def stats(
-        self, *, pending: int, spooled: int, impressions_truncated: int, senders: int
-    ) -> TrackerStats:
-        """A snapshot, with what the other parts hold (see :class:`TrackerStats`)."""
+    def stats(self, *, pending: int, spooled: int, senders: int) -> TrackerStats:
+        """A snapshot, with what the other parts hold (see :class:`TrackerStats`); the
+        facade adds what belongs to its record kind (``impressions_truncated``)."""
         return TrackerStats(
             tracked=self.tracked,
             delivered=self.delivered,
@@ -97,7 +100,6 @@ class Ledger:
             failed_by_reason=dict(self.failed_by_reason),
             spooled=spooled,
             recovered=self.recovered,
-            impressions_truncated=impressions_truncated,
             senders=senders,
         )
 

@@ -18,7 +18,7 @@ class _Batch(Protocol):
     """A batch as the wire sees it."""
 
     @property
-    def items(self) -> Sized:
+    def records(self) -> Sized:
         """The batch's records."""
 
     @property
@@ -51,13 +51,13 @@ class Wire(Generic[B]):
     def taken(self, batch: B) -> None:
         """``batch`` goes on the wire."""
         self._batches[id(batch)] = batch
-        self.count += len(batch.items)
+        self.count += len(batch.records)
 
     def finished(self, batch: B) -> bool:
         """``batch``'s call ended; False when it was abandoned already (see :meth:`abandon`)."""
         if self._batches.pop(id(batch), None) is None:
             return False
-        self.count -= len(batch.items)
+        self.count -= len(batch.records)
         return True
 
     def wakes_flush(self, batch: B, buffer_forced: int) -> bool:

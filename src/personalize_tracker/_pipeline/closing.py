@@ -210,7 +210,7 @@ class Closing(Generic[K, R]):
         p = self._p
         p.collect()  # the last time: records queued after this are retracted by their callers
         batches = p.buffer.drain()
-        left = [r for batch in batches for r in batch.items]
+        left = [r for batch in batches for r in batch.records]
         if not left:
             return []
         times = [t for batch in batches for t in batch.times]
@@ -253,9 +253,9 @@ class Closing(Generic[K, R]):
         failed: list[FailedEvent] = []
         with p.lock:
             for batch in p.wire.abandon():
-                if p.keeper.spool is not None and p.keeper.spill(batch.items) is None:
+                if p.keeper.keep(batch.records):
                     continue
-                failed.extend(_unknown_outcome(batch.items))
+                failed.extend(_unknown_outcome(batch.records))
             p.ledger.fail(failed)
             spool = p.keeper.detach_if_idle(p.wire.count)
         if spool is not None:

@@ -14,7 +14,6 @@ from .._config import Options
 from .._delivery.putevents import PutEventsTransport, build_client
 from .._failure import FailedEvent
 from .._limits import LIMITS
-from .._outcomes.deadletter import event_letter
 from .._record.compose import EventComposer
 from .._record.event import Event
 from .._record.ids import renew_event_ids_after_fork
@@ -22,7 +21,7 @@ from .._record.shared import GroupKey, SharedIds
 from ..typing import SchemaCheck
 from .pipeline import Codec, Pipeline
 
-__all__ = ["EventPipeline", "event_pipeline"]
+__all__ = ["EventPipeline", "event_letter", "event_pipeline"]
 
 
 class EventPipeline(Pipeline[Event, GroupKey]):
@@ -32,6 +31,21 @@ class EventPipeline(Pipeline[Event, GroupKey]):
     def client(self) -> Any:
         """The boto3 ``personalize-events`` client in use."""
         return cast(PutEventsTransport, self.transport).client
+
+
+def event_letter(tracking_id: str) -> Callable[[Event], dict[str, Any]]:
+    """The record part of an event's dead letter: ``trackingId``, ``sessionId``, ``userId`` and
+    ``event`` (the PutEvents event as sent), the shape ``personalize-tracker resend`` reads."""
+
+    def letter(event: Event) -> dict[str, Any]:
+        return {
+            "trackingId": tracking_id,
+            "sessionId": event.session_id,
+            "userId": event.user_id,
+            "event": event.to_put_events(),
+        }
+
+    return letter
 
 
 def _decode(record: Mapping[str, Any]) -> Event:

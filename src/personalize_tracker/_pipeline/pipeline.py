@@ -50,9 +50,6 @@ K = TypeVar("K", bound=Hashable)
 _monotonic = time.monotonic
 _getpid = os.getpid
 
-# Seconds senders keep collecting after the inbox was last found holding records.
-_COLLECT_LINGER = 0.1
-
 
 class Codec(Generic[R, K]):
     """What the pipeline needs to know of a record kind besides its transport.
@@ -283,7 +280,7 @@ class Pipeline(Generic[R, K]):
             # Counted here, with its outcome decided, so that stats() always balances.
             self.ledger.accepted()
             if problem is not None:
-                self.ledger.dropped += 1
+                self.ledger.drop()
             elif not self.pool.started and not options.sync:
                 start = self.pool.plan()  # started below, once the lock is released
         finally:
@@ -304,7 +301,7 @@ class Pipeline(Generic[R, K]):
 
     def collecting(self, now: float) -> bool:
         """Whether records keep coming through the inbox."""
-        return self.inbox.wanted or now - self.inbox.seen < _COLLECT_LINGER
+        return self.inbox.busy(now)
 
     def watch(self, clear_wanted: bool) -> None:
         """A sender will take the inbox in before it next sleeps uncounted."""
@@ -332,7 +329,7 @@ class Pipeline(Generic[R, K]):
             if self.codec.forget is not None and key not in self.buffer.groups:
                 self.codec.forget(key)  # the group emptied
             self.wire.taken(batch)
-            self.admission.freed(len(batch.items))
+            self.admission.freed(len(batch.records))
         return batch
 
     def take_chore(self) -> Callable[[], None] | None:
@@ -348,11 +345,11 @@ class Pipeline(Generic[R, K]):
         ``BaseException`` (Ctrl-C) cuts the send short: what was not settled fails."""
         outcome: DeliveryOutcome[R] = DeliveryOutcome()
         try:
-            self.sender.send(batch.key, batch.items, batch.times or None, outcome)
+            self.sender.send(batch.key, batch.records, batch.times or None, outcome)
         except BaseException as exc:
             failed = outcome.failed + [
                 FailedEvent(r, FailureReason.ERROR, type(exc).__name__, str(exc))
-                for r in outcome.unsettled(batch.items)
+                for r in outcome.unsettled(batch.records)
             ]
             self.finish(batch, outcome.delivered, failed)
             raise
@@ -367,11 +364,10 @@ class Pipeline(Generic[R, K]):
                 failed = []  # abandoned at interpreter exit: already accounted for
             else:
                 self.ledger.delivered += delivered
-                if failed and self.keeper.spool is not None:
-                    # Batches cut short by close() stay pending, on disk, for the next process.
-                    closed = [f.event for f in failed if f.reason is FailureReason.CLOSED]
-                    if closed and self.keeper.spill(closed) is None:
-                        failed = [f for f in failed if f.reason is not FailureReason.CLOSED]
+                # Batches cut short by close() stay pending, on disk, for the next process.
+                closed = [f.event for f in failed if f.reason is FailureReason.CLOSED]
+                if closed and self.keeper.keep(closed):
+                    failed = [f for f in failed if f.reason is not FailureReason.CLOSED]
                 self.ledger.fail(failed)
                 if self.wire.wakes_flush(batch, self.buffer.forced) or (
                     self.stopping and not self.wire.count
@@ -400,8 +396,7 @@ class Pipeline(Generic[R, K]):
             with self.lock:
                 self.keeper.settle(count)
                 self.ledger.fail_unread(count - len(records))  # unreadable lines, each logged
-                keeper = self.keeper
-                if self.stopping and keeper.spool is not None and keeper.spill(records) is None:
+                if self.stopping and self.keeper.keep(records):
                     records, walls = [], []  # close() began meanwhile: they stay on disk
                 key = self.codec.key
                 for record, wall in zip(records, walls, strict=True):
@@ -422,14 +417,15 @@ class Pipeline(Generic[R, K]):
         keeper = self.keeper
         return self.buffer.size + self.wire.count + keeper.refilling + keeper.spooled
 
-    def stats(self, impressions_truncated: int = 0) -> TrackerStats:
-        """A consistent snapshot of the counters (see ``TrackerStats``)."""
+    def stats(self) -> TrackerStats:
+        """A consistent snapshot of the counters (see ``TrackerStats``). Records waiting in the
+        inbox are taken in first (so they count as tracked and pending), waking a sender if a
+        batch became ready."""
         with self.lock:
             self._collect_and_wake()  # records in the inbox count as tracked and pending
             return self.ledger.stats(
                 pending=self.pending(),
                 spooled=self.keeper.spooled + self.keeper.refilling,
-                impressions_truncated=impressions_truncated,
                 senders=0 if self.options.sync else self.pool.senders,
             )
 

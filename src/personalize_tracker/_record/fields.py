@@ -155,7 +155,8 @@ def unique_item_ids(value: Iterable[str | int], field: str = "impression") -> tu
 
     Raises:
         InvalidEventError: ``value`` is a single string or not iterable, an id is empty, too long
-            or not a str/int, or no id is left. The count is not checked (see :func:`check_impression`).
+            or not a str/int, or no id is left. The count is not checked (see
+            :func:`check_impression`).
     """
     if isinstance(value, (str, bytes)):
         raise InvalidEventError(
