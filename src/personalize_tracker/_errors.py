@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["InvalidEventError", "SendError", "TrackerClosedError"]
+from collections.abc import Mapping
+
+__all__ = ["InvalidEventError", "PartialSendError", "SendError", "TrackerClosedError"]
 
 
 class InvalidEventError(ValueError):
@@ -72,3 +74,28 @@ class SendError(Exception):
         self.invalid = invalid
         self.throttled = throttled
         self.rejected = rejected
+
+
+class PartialSendError(SendError):
+    """A call that reports failures per record (Kinesis PutRecords): the records it lists failed
+    on their own, every other record of the call was delivered.
+
+    The sender settles each record: the delivered ones, those that failed for good (with the
+    reason their own error gives), and retries only the retryable ones. As a ``SendError`` it is
+    retryable (and throttled) when any of its records' errors is.
+
+    Attributes:
+        errors: each failed record's error, by its index in the records of the call.
+    """
+
+    def __init__(self, errors: Mapping[int, SendError]) -> None:
+        if not errors:
+            raise ValueError("PartialSendError needs at least one failed record")
+        first = next((e for e in errors.values() if e.retryable), next(iter(errors.values())))
+        super().__init__(
+            first.code,
+            f"{len(errors)} record(s) of the call failed ({first.code}: {first.message})",
+            retryable=any(e.retryable for e in errors.values()),
+            throttled=any(e.throttled for e in errors.values()),
+        )
+        self.errors = dict(errors)

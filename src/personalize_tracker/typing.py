@@ -50,7 +50,9 @@ class Transport(Protocol[R_contra, K_contra]):
         Raises:
             personalize_tracker._errors.SendError: the call failed; its flags say whether to
                 retry (``retryable``), split the batch (``invalid``), slow down (``throttled``)
-                or give up (``rejected``, or none of them for a local error).
+                or give up (``rejected``, or none of them for a local error). A call that
+                reports failures per record raises ``PartialSendError`` (a ``SendError``) with
+                each failed record's error: the rest were delivered.
         """
 
 

@@ -14,7 +14,7 @@ import pytest
 from personalize_tracker._delivery.ratelimit import AdaptiveRateLimiter
 from personalize_tracker._delivery.retry import RetryPolicy
 from personalize_tracker._delivery.send import BatchSender, DeliveryOutcome
-from personalize_tracker._errors import SendError
+from personalize_tracker._errors import PartialSendError, SendError
 from personalize_tracker._failure import FailedEvent, FailureReason
 
 Key = tuple[str, str]
@@ -460,3 +460,55 @@ def test_unsettled_lists_records_neither_delivered_nor_failed_by_identity() -> N
     )
     assert outcome.unsettled([a, b, c, twin]) == [c, twin]
     assert DeliveryOutcome[Any]().unsettled([a, b]) == [a, b]
+
+
+# ---------------------------------------------------------------------------------------------
+# calls that fail per record (PartialSendError)
+
+
+def test_a_partial_failure_retries_only_the_failed_records_and_settles_the_rest() -> None:
+    # Records 1 and 3 fail on their own: 1 for good (rejected), 3 for now (throttled); the
+    # others were delivered by that call and are never sent again.
+    transport = FakeTransport(
+        faults=[
+            PartialSendError(
+                {
+                    1: SendError("ValidationException", "too big", rejected=True),
+                    3: SendError("ThroughputExceeded", "slow", retryable=True, throttled=True),
+                }
+            )
+        ]
+    )
+    limiter = FakeLimiter()
+    sender: BatchSender[str, Key] = BatchSender(transport, FAST, limiter=limiter)  # type: ignore[arg-type]
+    outcome = sender.send(KEY, ["a", "b", "c", "d", "e"])
+    assert transport.batches == [["a", "b", "c", "d", "e"], ["d"]]
+    assert sorted(outcome.delivered_events) == ["a", "c", "d", "e"]
+    assert outcome.delivered == 4
+    assert reasons(outcome) == [("b", FailureReason.REJECTED, "ValidationException")]
+    assert len(limiter.throttled_at) == 1  # a record was throttled: the rate backs off
+
+
+def test_a_partial_failure_with_nothing_retryable_makes_no_second_call() -> None:
+    transport = FakeTransport(faults=[PartialSendError({0: SendError("X", "bad", invalid=True)})])
+    outcome = BatchSender[str, Key](transport, FAST).send(KEY, ["a", "b"])
+    assert transport.batches == [["a", "b"]]
+    assert outcome.delivered_events == ["b"]
+    assert reasons(outcome) == [("a", FailureReason.INVALID, "X")]
+
+
+def test_records_failing_per_record_until_retries_run_out_fail_with_their_code() -> None:
+    policy = RetryPolicy(max_attempts=2, base_backoff=0.0005, max_backoff=0.001, deadline=30.0)
+    slow = SendError("ThroughputExceeded", "slow", retryable=True)
+    transport = FakeTransport(
+        faults=[PartialSendError({0: slow, 2: slow}), PartialSendError({1: slow})]
+    )
+    outcome = BatchSender[str, Key](transport, policy).send(KEY, ["a", "b", "c"])
+    assert transport.batches == [["a", "b", "c"], ["a", "c"]]
+    assert outcome.delivered_events == ["b", "a"]  # b by the first call, a by the retry
+    assert reasons(outcome) == [("c", FailureReason.RETRIES_EXHAUSTED, "ThroughputExceeded")]
+
+
+def test_a_partial_send_error_needs_a_failed_record() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        PartialSendError({})

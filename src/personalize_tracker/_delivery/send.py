@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 
 import attrs
 
-from .._errors import SendError
+from .._errors import PartialSendError, SendError
 from .._failure import FailedEvent, FailureReason
 from ..typing import Transport
 from .ratelimit import AdaptiveRateLimiter
@@ -234,6 +234,29 @@ class BatchSender(Generic[R, K]):
                 keep_times.append(tracked)
         part.records, part.times = keep_records, keep_times
 
+    @staticmethod
+    def _settle_partial(
+        part: _Part[R], error: PartialSendError, outcome: DeliveryOutcome[R]
+    ) -> bool:
+        """Settle a call that failed for some records only: the others are delivered, those
+        whose error is final fail with its reason, and ``part`` keeps the retryable ones.
+        Return True when none is left to retry."""
+        retry: list[R] = []
+        times: list[float] = []
+        for index, record in enumerate(part.records):
+            own = error.errors.get(index)
+            if own is None:
+                outcome.delivered += 1
+                outcome.delivered_events.append(record)
+            elif own.retryable:
+                retry.append(record)
+                if part.times:
+                    times.append(part.times[index])
+            else:
+                outcome.failed.append(FailedEvent(record, _reason(own), own.code, own.message))
+        part.records, part.times = retry, times
+        return not retry
+
     def _send_with_retries(self, key: K, part: _Part[R], outcome: DeliveryOutcome[R]) -> None:
         """Send ``part`` with retries; on return every record left in it was delivered.
 
@@ -271,6 +294,10 @@ class BatchSender(Generic[R, K]):
                 part.last_error = error
                 if limiter is not None and error.throttled:
                     limiter.on_throttled(sent_at)
+                if isinstance(error, PartialSendError) and self._settle_partial(
+                    part, error, outcome
+                ):
+                    return  # what failed, failed for good: nothing is left to retry
                 if error.retryable:
                     self._warn_retrying(error)
                 if error is exc:
