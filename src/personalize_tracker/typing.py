@@ -136,21 +136,27 @@ class SessionHost(Protocol):
         """Queue a built event for delivery."""
 
 
+class Watched(Protocol):
+    """The inbox as the sender pool sees it: who watches it (see ``_intake/inbox.py``, its one
+    ordering rule), and whether records keep coming. Called with the pipeline's lock held."""
+
+    def watch(self, clear_wanted: bool = False) -> None:
+        """Count the calling sender as one that takes the inbox in before it next sleeps
+        uncounted (``clear_wanted``: it answers a producer's call for a collector)."""
+
+    def unwatch(self) -> None:
+        """Undo :meth:`watch`; the caller takes the inbox in right after."""
+
+    def busy(self, now: float) -> bool:
+        """Whether records keep coming (a sender should keep collecting)."""
+
+
 class WorkSource(Protocol[J]):
     """How the sender pool sees the pipeline: all of it called with the pipeline's lock held,
     except :meth:`run`."""
 
     def collect(self) -> None:
-        """Take what producers put without the lock into the buffer."""
-
-    def collecting(self, now: float) -> bool:
-        """Whether records keep coming without the lock (a sender should look again soon)."""
-
-    def watch(self, clear_wanted: bool) -> None:
-        """Count the calling sender as one that collects before it next sleeps uncounted."""
-
-    def unwatch(self) -> None:
-        """Undo :meth:`watch`; the caller collects right after."""
+        """Take the inbox (what producers put without the lock) into the buffer."""
 
     def take_chore(self) -> Callable[[], None] | None:
         """Work that needs no sending slot (reading the spool back), reserved now: the pool
@@ -165,6 +171,11 @@ class WorkSource(Protocol[J]):
     def seconds_until_due(self, now: float) -> float | None:
         """Seconds until the next batch is ready (0: now), or None when nothing is held."""
 
-    def deliver(self, batch: J) -> float:
-        """Deliver ``batch`` and record its outcome (no lock held); return the seconds spent
-        waiting on purpose (rate limit, backoff), which are not the call's."""
+    def send(self, batch: J, outcome: Any) -> None:
+        """Send ``batch`` (no lock held), filling in ``outcome`` (a ``DeliveryOutcome``)."""
+
+    def settle(
+        self, batch: J, outcome: Any, interrupted: BaseException | None
+    ) -> Callable[[], None]:
+        """Record the batch's outcome (lock held; ``interrupted``: what cut the send short);
+        return what to do once the lock is released (report failures)."""

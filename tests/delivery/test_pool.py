@@ -35,11 +35,13 @@ class FakeBatch:
 
 
 class FakeSource:
-    """The pipeline as the pool sees it.
+    """The pipeline as the pool sees it, and its inbox (``watch``, ``unwatch``, ``busy``).
 
-    Every method but ``deliver`` (and the chores) must be called with ``lock`` held; violations of
-    the contract are collected in ``errors`` (asserting inside a sender thread would only kill
-    it). ``changed`` is a condition on the same lock, notified at every call.
+    Every method but ``send`` (and the chores, and what ``settle`` returns) must be called with
+    ``lock`` held; violations of the contract are collected in ``errors`` (asserting inside a
+    sender thread would only kill it). ``changed`` is a condition on the same lock, notified at
+    every call. ``report_gate``, when set, holds the report of a batch's failures (what
+    ``settle`` returns) until it opens.
     """
 
     def __init__(self, lock: threading.Lock) -> None:
@@ -48,7 +50,7 @@ class FakeSource:
         self.errors: list[str] = []
         self.batches: collections.deque[FakeBatch] = collections.deque()
         self.chores: collections.deque[Callable[[], None]] = collections.deque()
-        self.keep_coming = False  # what collecting() answers
+        self.keep_coming = False  # what busy() answers
         self.due_at: float | None = None  # a batch held back until then (see hold_until)
         self.held: FakeBatch | None = None
         # the inbox watchers: per thread, the kinds of its open watch() calls (True: waiting)
@@ -66,6 +68,9 @@ class FakeSource:
         self.ran: list[FakeBatch] = []  # deliveries begun, in order
         self.done: list[FakeBatch] = []  # deliveries ended (raising or not)
         self.run_threads: dict[str, threading.Thread] = {}
+        self.settled: list[tuple[FakeBatch, BaseException | None]] = []
+        self.reported: list[FakeBatch] = []
+        self.report_gate: threading.Event | None = None
 
     # -- helpers for the test (lock held) ------------------------------------------------------
 
@@ -96,11 +101,11 @@ class FakeSource:
         self.must_collect.discard(me)
         self.collects += 1
 
-    def collecting(self, now: float) -> bool:
-        self._check("collecting")
+    def busy(self, now: float) -> bool:  # (the inbox's, as the pool sees it)
+        self._check("busy")
         return self.keep_coming
 
-    def watch(self, clear_wanted: bool) -> None:
+    def watch(self, clear_wanted: bool = False) -> None:
         me = self._check("watch")
         self.watches[me].append(clear_wanted)
         self.watchers += 1
@@ -145,11 +150,11 @@ class FakeSource:
             return 0.0
         return None if self.due_at is None else max(0.0, self.due_at - now)
 
-    def deliver(self, batch: FakeBatch) -> float:
+    def send(self, batch: FakeBatch, outcome: Any) -> None:
         # With a plain Lock, a caller holding it would make this time out (not deadlock).
         if not self.lock.acquire(timeout=TIMEOUT):
-            self.errors.append("deliver called with the lock held")
-            return 0.0
+            self.errors.append("send called with the lock held")
+            return
         try:
             self.running += 1
             self.max_running = max(self.max_running, self.running)
@@ -168,7 +173,21 @@ class FakeSource:
                 self.running -= 1
                 self.done.append(batch)
                 self.changed.notify_all()
-        return 0.0
+
+    def settle(
+        self, batch: FakeBatch, outcome: Any, interrupted: BaseException | None
+    ) -> Callable[[], None]:
+        self._check("settle")
+        self.settled.append((batch, interrupted))
+
+        def report() -> None:  # like reporting failures: no lock held, may be slow
+            if self.report_gate is not None and not self.report_gate.wait(TIMEOUT):
+                self.errors.append(f"the report gate of {batch.name} never opened")
+            with self.changed:
+                self.reported.append(batch)
+                self.changed.notify_all()
+
+        return report
 
 
 class Harness:
@@ -178,7 +197,7 @@ class Harness:
         self.lock = threading.Lock()
         self.source = FakeSource(self.lock)
         self.pool: SenderPool[FakeBatch] = SenderPool(
-            self.lock, maximum, self.source, name="test-sender", adaptive=False
+            self.lock, maximum, self.source, self.source, name="test-sender", adaptive=False
         )
         self.gates: list[threading.Event] = []
         if limit is not None:
@@ -204,6 +223,8 @@ class Harness:
     def stop(self) -> None:
         for gate in self.gates:
             gate.set()
+        if self.source.report_gate is not None:
+            self.source.report_gate.set()
         with self.lock:
             self.pool.stop()
         self.pool.join(time.monotonic() + TIMEOUT)
@@ -274,6 +295,27 @@ def test_at_most_limit_batches_run_at_once(harness: Callable[..., Harness]) -> N
     assert source.wait_for(lambda: len(source.done) == 6)
     assert source.max_running == 2
     assert [b.name for b in source.ran] == [f"b{n}" for n in range(6)]  # taken in order
+    assert source.errors == []
+
+
+def test_a_batch_is_settled_with_the_senders_bookkeeping_and_reported_without_a_slot(
+    harness: Callable[..., Harness],
+) -> None:
+    # The outcome is recorded under the lock before the failures are reported: a slow report
+    # (on_failure, a log handler) holds no sending slot, so with one slot another sender
+    # delivers the next batch while the first report still runs.
+    h = harness(2, limit=1)
+    source = h.source
+    source.report_gate = threading.Event()
+    h.add(FakeBatch("a"))
+    h.start()
+    assert source.wait_for(lambda: [b.name for b, _ in source.settled] == ["a"])
+    assert source.reported == []  # its report is held
+    h.add(FakeBatch("b"))
+    assert source.wait_for(lambda: [b.name for b in source.done] == ["a", "b"])
+    assert [b.name for b, interrupted in source.settled] == ["a", "b"]
+    source.report_gate.set()
+    assert source.wait_for(lambda: len(source.reported) == 2)
     assert source.errors == []
 
 

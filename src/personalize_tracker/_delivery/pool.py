@@ -11,9 +11,10 @@ with the service 20 ms away. A waiting sender has one of three roles:
 - otherwise it sleeps until woken, or until the next batch is due.
 
 The watcher, the collector and every sender in a call count as the inbox's watchers (see
-``_intake.inbox``: the one ordering rule); the pool raises and lowers that count through the
-:class:`~personalize_tracker.typing.WorkSource` the pipeline hands it, and takes the inbox in
-(``collect``) after lowering it, before it sleeps.
+``_intake.inbox``: the one ordering rule); the pool raises and lowers that count on the inbox it
+is handed (a :class:`~personalize_tracker.typing.Watched`), and takes the inbox in (the
+pipeline's ``collect``, through its :class:`~personalize_tracker.typing.WorkSource`) after
+lowering it, before it sleeps.
 
 Everything but the calls themselves runs with the pipeline's lock held.
 """
@@ -24,10 +25,11 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from ..typing import WorkSource
+from ..typing import Watched, WorkSource
 from .concurrency import SenderConcurrency
+from .send import DeliveryOutcome
 
 __all__ = ["SenderPool"]
 
@@ -52,6 +54,7 @@ class SenderPool(Generic[J]):
             with it held, and the pool's condition waits on it.
         maximum: sender threads at most (``max_workers``, >= 1).
         source: the pipeline, as the pool sees it.
+        inbox: the inbox the senders watch.
         name: the threads' name prefix.
         adaptive: adapt how many senders deliver at once (default: see ``SenderConcurrency``).
 
@@ -65,6 +68,7 @@ class SenderPool(Generic[J]):
         lock: threading.Lock,
         maximum: int,
         source: WorkSource[J],
+        inbox: Watched,
         *,
         name: str = "personalize-tracker-sender",
         adaptive: bool | None = None,
@@ -72,6 +76,7 @@ class SenderPool(Generic[J]):
         self.maximum = maximum
         self.name = name
         self._source = source
+        self._inbox = inbox
         self._adaptive = adaptive
         self._reset(lock)
 
@@ -196,22 +201,32 @@ class SenderPool(Generic[J]):
             raise
 
     def _deliver(self, batch: J) -> None:
-        """Deliver a batch taken by :meth:`_next`, then feed the controller with the call's
-        wall and CPU time (waits for the rate limit or between retries left out)."""
+        """Deliver a batch taken by :meth:`_next`. Its outcome is recorded in the same critical
+        section as the pool's own bookkeeping (the batch leaves the senders' count, the inbox
+        is taken in, the controller sees the call's wall and CPU time, waits for the rate limit
+        or between retries left out), and failures are reported only after that: a slow
+        ``on_failure`` or log handler holds no sending slot and is not taken for network time.
+        """
+        source = self._source
+        outcome: DeliveryOutcome[Any] = DeliveryOutcome()
         wall, cpu = _monotonic(), _thread_time()
-        timing = None
+        interrupted: BaseException | None = None
         try:
-            waited = self._source.deliver(batch)
-            timing = (_monotonic() - wall - waited, _thread_time() - cpu)
+            source.send(batch, outcome)
+        except BaseException as exc:
+            interrupted = exc
+            raise
         finally:
             start: list[threading.Thread] = []
             with self._lock:
+                after = source.settle(batch, outcome, interrupted)
                 self._sending.pop(id(batch), None)
-                self._source.unwatch()  # lowered before its next look (the ordering rule)
-                if timing is not None:
-                    self._source.collect()  # so that the controller sees the batches waiting
-                    start = self._adapt(*timing)
+                self._inbox.unwatch()  # lowered before its next look (the ordering rule)
+                if interrupted is None:
+                    source.collect()  # so that the controller sees the batches waiting
+                    start = self._adapt(_monotonic() - wall - outcome.waited, _thread_time() - cpu)
             self.launch(start)
+            after()
 
     def _adapt(self, wall: float | None, cpu: float = 0.0) -> list[threading.Thread]:
         """Feed the controller: a finished call's ``wall`` and ``cpu`` seconds, or ``wall=None``
@@ -246,7 +261,7 @@ class SenderPool(Generic[J]):
                     if self._pid != os.getpid():
                         return None, None, []  # a forked child's copy of this thread's state
                     source.collect()  # watchers lower their count (below) before this look
-                    collect = source.collecting(_monotonic())
+                    collect = self._inbox.busy(_monotonic())
                     chore = source.take_chore()
                     if chore is not None:
                         return chore, None, []
@@ -273,21 +288,21 @@ class SenderPool(Generic[J]):
             return None
         now = _monotonic()
         sending[id(batch)] = now
-        self._source.watch(False)
+        self._inbox.watch(False)
         if self._watcher is None or (len(sending) < limit and self._source.has_ready(now)):
             self._wake.notify()  # wake another sender: to watch this call, or to send more
         return batch
 
     def _wait(self, me: threading.Thread, collect: bool) -> list[threading.Thread]:
         """Wait once, in the role that falls to ``me``; return threads to start, if any."""
-        source = self._source
+        source, inbox = self._source, self._inbox
         if self._sending and self._watcher in (None, me):
             self._watcher = me
-            source.watch(True)  # it wakes every window anyway
+            inbox.watch(True)  # it wakes every window anyway
             try:
                 self._wake.wait(self.concurrency.window)
             finally:
-                source.unwatch()
+                inbox.unwatch()
             source.collect()  # so that the controller sees the batches waiting there
             return self._adapt(None)
         if self._watcher is me:
@@ -305,11 +320,11 @@ class SenderPool(Generic[J]):
             self._wake.wait(due)
             return []
         self._collector = me
-        source.watch(True)
+        inbox.watch(True)
         try:
             self._wake.wait(_COLLECT_INTERVAL if due is None else min(due, _COLLECT_INTERVAL))
         finally:
-            source.unwatch()
+            inbox.unwatch()
         return []
 
     def _leave(self, me: threading.Thread) -> None:
@@ -317,7 +332,7 @@ class SenderPool(Generic[J]):
         if self._collector is me:
             # While records keep coming, another waiting sender takes the collecting over now.
             self._collector = None
-            if not self.stopping and self._source.collecting(_monotonic()):
+            if not self.stopping and self._inbox.busy(_monotonic()):
                 self._wake.notify()
         if self._watcher is me:
             # Another waiting sender takes the watch over while calls are still under way.

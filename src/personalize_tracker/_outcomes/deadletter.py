@@ -16,7 +16,6 @@ kind's ``encode`` (for events: ``trackingId``, ``sessionId``, ``userId``, ``even
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import threading
@@ -89,11 +88,9 @@ class DeadLetterWriter(Generic[R]):
 
     def after_fork(self) -> None:
         """In a forked child: a new lock (a parent thread may have held the old one at the
-        fork) and no descriptor: the inherited one is closed (the parent's stays open), and the
-        child opens its own at its first failure."""
+        fork) and no descriptor: the child opens its own at its first failure. The inherited
+        one is forgotten, not closed: when the reset comes late (``fork_check``, a fork without
+        Python's hooks) its number may belong to a file the child opened since."""
         self._lock = threading.Lock()
-        if self._fd is not None:
-            with contextlib.suppress(OSError):  # already closed
-                os.close(self._fd)
         self._fd = None
         self._pid = os.getpid()

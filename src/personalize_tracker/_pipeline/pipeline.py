@@ -51,6 +51,10 @@ _monotonic = time.monotonic
 _getpid = os.getpid
 
 
+def _nothing() -> None:
+    """Nothing left to do after settling a batch."""
+
+
 class Codec(Generic[R, K]):
     """What the pipeline needs to know of a record kind besides its transport.
 
@@ -181,7 +185,9 @@ class Pipeline(Generic[R, K]):
             not options.sync,
             self._start_senders_locked,
         )
-        self.pool: SenderPool[Batch[K, R]] = SenderPool(self.lock, options.max_workers, self)
+        self.pool: SenderPool[Batch[K, R]] = SenderPool(
+            self.lock, options.max_workers, self, self.inbox
+        )
         limiter = (
             None
             if options.max_requests_per_second is None
@@ -299,18 +305,6 @@ class Pipeline(Generic[R, K]):
 
     # -- the pool's work source (lock held unless said) -------------------------------------------
 
-    def collecting(self, now: float) -> bool:
-        """Whether records keep coming through the inbox."""
-        return self.inbox.busy(now)
-
-    def watch(self, clear_wanted: bool) -> None:
-        """A sender will take the inbox in before it next sleeps uncounted."""
-        self.inbox.watch(clear_wanted)
-
-    def unwatch(self) -> None:
-        """That sender is about to take the inbox in."""
-        self.inbox.unwatch()
-
     def has_ready(self, now: float) -> bool:
         """Whether a batch is ready (everything is, once closing)."""
         return self.buffer.has_ready(now, self.stopping)
@@ -339,45 +333,69 @@ class Pipeline(Generic[R, K]):
 
     # -- delivery and outcomes --------------------------------------------------------------------
 
-    def deliver(self, batch: Batch[K, R]) -> float:
-        """Send ``batch`` and record its outcome (no lock held); return the seconds spent
-        waiting on purpose (rate limit, backoff). Every record is accounted for, even when a
-        ``BaseException`` (Ctrl-C) cuts the send short: what was not settled fails."""
+    def deliver(self, batch: Batch[K, R]) -> None:
+        """Send ``batch`` and record its outcome, on the caller's thread (sync mode, the exit
+        flush; sender threads do the same through :meth:`send` and :meth:`settle`). Every
+        record is accounted for, even when a ``BaseException`` (Ctrl-C) cuts the send short."""
         outcome: DeliveryOutcome[R] = DeliveryOutcome()
         try:
-            self.sender.send(batch.key, batch.records, batch.times or None, outcome)
+            self.send(batch, outcome)
         except BaseException as exc:
-            failed = outcome.failed + [
-                FailedEvent(r, FailureReason.ERROR, type(exc).__name__, str(exc))
+            with self.lock:
+                after = self.settle(batch, outcome, exc)
+            after()
+            raise
+        with self.lock:
+            after = self.settle(batch, outcome, None)
+        after()
+
+    def send(self, batch: Batch[K, R], outcome: DeliveryOutcome[R]) -> None:
+        """Send ``batch`` (no lock held), filling in ``outcome``: retries, the poison split and
+        the age limit included. Raises only a ``BaseException`` that cut it short."""
+        self.sender.send(batch.key, batch.records, batch.times or None, outcome)
+
+    def settle(
+        self,
+        batch: Batch[K, R],
+        outcome: DeliveryOutcome[R],
+        interrupted: BaseException | None,
+    ) -> Callable[[], None]:
+        """Record what became of ``batch`` (lock held), in the same critical section as the
+        caller's own bookkeeping; return what is left to do once the lock is released: close a
+        spool ``close()`` left open for this call, and report the failures.
+
+        ``interrupted``: what cut the send short; the records it left unsettled fail with
+        reason ``error`` and its class name.
+        """
+        failed = outcome.failed
+        if interrupted is not None:
+            failed = failed + [
+                FailedEvent(r, FailureReason.ERROR, type(interrupted).__name__, str(interrupted))
                 for r in outcome.unsettled(batch.records)
             ]
-            self.finish(batch, outcome.delivered, failed)
-            raise
-        self.finish(batch, outcome.delivered, outcome.failed)
-        return outcome.waited
+        if not self.wire.finished(batch):
+            return _nothing  # abandoned at interpreter exit: already accounted for
+        self.ledger.delivered += outcome.delivered
+        # Batches cut short by close() stay pending, on disk, for the next process.
+        closed = [f.event for f in failed if f.reason is FailureReason.CLOSED]
+        if closed and self.keeper.keep(closed):
+            failed = [f for f in failed if f.reason is not FailureReason.CLOSED]
+        self.ledger.fail(failed)
+        if self.wire.wakes_flush(batch, self.buffer.forced) or (
+            self.stopping and not self.wire.count
+        ):
+            self.idle.notify_all()
+        spool = self.keeper.detach_if_idle(self.wire.count)
+        if spool is None and not failed:
+            return _nothing
 
-    def finish(self, batch: Batch[K, R], delivered: int, failed: list[FailedEvent]) -> None:
-        """Record a batch's outcome (no lock held)."""
-        spool = None
-        with self.lock:
-            if not self.wire.finished(batch):
-                failed = []  # abandoned at interpreter exit: already accounted for
-            else:
-                self.ledger.delivered += delivered
-                # Batches cut short by close() stay pending, on disk, for the next process.
-                closed = [f.event for f in failed if f.reason is FailureReason.CLOSED]
-                if closed and self.keeper.keep(closed):
-                    failed = [f for f in failed if f.reason is not FailureReason.CLOSED]
-                self.ledger.fail(failed)
-                if self.wire.wakes_flush(batch, self.buffer.forced) or (
-                    self.stopping and not self.wire.count
-                ):
-                    self.idle.notify_all()
-                spool = self.keeper.detach_if_idle(self.wire.count)
-        if spool is not None:
-            spool.close()  # the last call close() left running has ended
-        if failed:
-            self.reporter.report(failed)
+        def after() -> None:
+            if spool is not None:
+                spool.close()  # the last call close() left running has ended
+            if failed:
+                self.reporter.report(failed)
+
+        return after
 
     def _count_request(self, retry: bool) -> None:
         with self.lock:
