@@ -35,7 +35,7 @@ DEFAULT_MAX_WORKERS = 32
 OverflowPolicy = Literal["drop", "block", "spill"]
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)  # (no __eq__/__hash__ to generate: ~1 ms less at import)
 class Options:
     """The checked options of one Tracker's pipeline (see ``Tracker`` for each)."""
 

@@ -73,6 +73,7 @@ class TrackingSession:
 
     __slots__ = (
         "_clock",
+        "_composer",
         "_context",
         "_context_json",
         "_lock",
@@ -121,7 +122,7 @@ class TrackingSession:
         self._user_id = (
             None if user_id is None else check_id(user_id, "user_id", LIMITS.user_id_max)
         )
-        composer = tracker.composer
+        composer = self._composer = tracker.composer  # the Tracker's, for its lifetime
         self._context, self._context_json = composer.context(context)
         self._source = (
             composer.metric_attribution_source
@@ -233,8 +234,7 @@ class TrackingSession:
             and self._memory
         ):
             recommendation_id, impression = self._recall(item_id)
-        tracker = self._tracker
-        composer = tracker.composer
+        composer = self._composer
         event: Event = composer.build(
             event_type,
             self._session_id,
@@ -250,7 +250,7 @@ class TrackingSession:
             impression,
             self._source if metric_attribution_source is None else metric_attribution_source,
         )
-        tracker.enqueue(event)
+        self._tracker.enqueue(event)
         return event
 
     # ------------------------------------------------------------------ recommendations
@@ -326,7 +326,7 @@ class TrackingSession:
             recommendations.scores,
             recommendations.recommendation_id,
             None,
-            self._tracker.composer,
+            self._composer,
             self,
         )
         self._store(bound)
@@ -335,9 +335,7 @@ class TrackingSession:
         return bound
 
     def _remember(self, response: Mapping[str, Any]) -> Recommendations:
-        result = Recommendations.from_response(
-            response, policy=self._tracker.composer, session=self
-        )
+        result = Recommendations.from_response(response, policy=self._composer, session=self)
         self._store(result)
         return result
 

@@ -45,7 +45,7 @@ class Batch(Generic[K, T]):
     forced: bool = False
 
 
-class _Group(list[T], Generic[K, T]):
+class _Group(list[T]):
     """One group's pending records, in arrival order: a list, with the group's bookkeeping in
     slots (one object per group, not a record and a list: ~40 bytes less per group).
 
@@ -57,7 +57,7 @@ class _Group(list[T], Generic[K, T]):
 
     __slots__ = ("forced", "head", "key", "since", "times")
 
-    def __init__(self, key: K, record: T, since: float, keep_times: bool) -> None:
+    def __init__(self, key: Hashable, record: T, since: float, keep_times: bool) -> None:
         super().__init__((record,))
         self.key = key  # the key object the group was created with (see GroupBuffer.groups)
         self.forced = 0  # records at the front that a flush is waiting for
@@ -85,7 +85,7 @@ class GroupBuffer(Generic[K, T]):
         self.forced = 0  #: records held that a flush is waiting for
         #: Groups in the order they were created, which is the order of their ``since``: the
         #: first group is always the next one due.
-        self.groups: OrderedDict[K, _Group[K, T]] = OrderedDict()
+        self.groups: OrderedDict[K, _Group[T]] = OrderedDict()
         # Keys of groups that reached a full batch; may hold stale keys, checked when taken.
         self._full: deque[K] = deque()
         # Keys of groups holding forced records, in the order they were forced; may be stale.
@@ -202,7 +202,7 @@ class GroupBuffer(Generic[K, T]):
         self._forced.clear()
         return batches
 
-    def _take_from(self, key: K, group: _Group[K, T]) -> Batch[K, T]:
+    def _take_from(self, key: K, group: _Group[T]) -> Batch[K, T]:
         records, times, head = group, group.times, group.head
         count = self.batch_size
         if len(records) - head <= count:  # the whole group: hand its lists over
