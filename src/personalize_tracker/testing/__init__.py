@@ -21,13 +21,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._handle import FAULT_KINDS, PersonalizeEventsMock
+from ._leaks import LeakedTrackerWarning
 from ._records import RecordedEvent, RecordedRequest
+from ._resources import CONTROL_PLANE, FakeResources
 
 if TYPE_CHECKING:
-    from ._moto import mock_personalize_events, serve_personalize_events
+    from ._moto import mock_personalize_events
+    from ._server import serve_personalize_events
 
 __all__ = [
+    "CONTROL_PLANE",
     "FAULT_KINDS",
+    "FakeResources",
+    "LeakedTrackerWarning",
     "PersonalizeEventsMock",
     "RecordedEvent",
     "RecordedRequest",
@@ -35,16 +41,16 @@ __all__ = [
     "serve_personalize_events",
 ]
 
-_NEEDS_MOTO = frozenset({"mock_personalize_events", "serve_personalize_events"})
+_NEEDS_MOTO = {"mock_personalize_events": "_moto", "serve_personalize_events": "_server"}
 
 
 def __getattr__(name: str) -> Any:
     # moto is imported on first use, not with the package: the pytest plugin in this package is
     # loaded by pytest for everyone who installed personalize-tracker, with or without moto.
     if name in _NEEDS_MOTO:
-        from . import _moto
+        import importlib
 
-        value = getattr(_moto, name)
+        value = getattr(importlib.import_module(f".{_NEEDS_MOTO[name]}", __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
