@@ -319,9 +319,10 @@ class PersonalizeEventsMock:
                 raise ServiceError(400, "InvalidInputException", format_errors(errors))
             answer = self.resources.call(operation, params, region)
         except ServiceError as exc:
-            return error_response(exc)
+            return error_response(exc, json_1_1=True)
         except Exception as exc:  # a bug: answer, never crash moto
-            return error_response(ServiceError(500, "InternalFailure", f"{exc!r}"))
+            error = ServiceError(500, "InternalFailure", f"{exc!r}")
+            return error_response(error, json_1_1=True)
         headers = {"Content-Type": "application/x-amz-json-1.1"}
         headers["x-amzn-RequestId"] = str(uuid.uuid4())
         return 200, headers, json.dumps(answer)

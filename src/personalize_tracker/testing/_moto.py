@@ -140,8 +140,8 @@ def _region(full_url: str, headers: Any) -> str:
     return match.group(1) if match else "us-east-1"
 
 
-def _error(status: int, code: str, message: str) -> Response:
-    return error_response(ServiceError(status, code, message))
+def _error(status: int, code: str, message: str, *, json_1_1: bool = False) -> Response:
+    return error_response(ServiceError(status, code, message), json_1_1=json_1_1)
 
 
 def _body(request: Any) -> bytes:
@@ -157,11 +157,11 @@ def _body(request: Any) -> bytes:
     return body.encode() if isinstance(body, str) else bytes(body)
 
 
-def _refused(request: Any, headers: Any) -> Response | None:
+def _refused(request: Any, headers: Any, *, json_1_1: bool = False) -> Response | None:
     """The auth error a request gets before any operation runs, or ``None``."""
     in_process = _server_port(request) is None
     error = auth_error(headers if headers is not None else {}, in_process=in_process)
-    return None if error is None else error_response(error)
+    return None if error is None else error_response(error, json_1_1=json_1_1)
 
 
 def _dispatch(request: Any, full_url: str, headers: Any) -> Response:
@@ -195,12 +195,13 @@ def _control_plane(previous: Callable[..., Any]) -> Callable[..., Any]:
         target = (headers.get("X-Amz-Target") if headers is not None else None) or ""
         operation = target.removeprefix(_TARGET_PREFIX)
         if operation in CONTROL_PLANE:
-            refused = _refused(request, headers)
+            refused = _refused(request, headers, json_1_1=True)
             if refused is not None:
                 return refused
             handle = _registry.route(_server_port(request))
             if handle is None:
-                return _error(500, "InternalFailure", "personalize_tracker.testing: no live mock")
+                no_mock = "personalize_tracker.testing: no live mock"
+                return _error(500, "InternalFailure", no_mock, json_1_1=True)
             return handle.serve_control_plane(operation, _region(full_url, headers), _body(request))
         if operation and xform_name(operation) in moto_has:
             return previous(request, full_url, headers)
@@ -210,6 +211,7 @@ def _control_plane(previous: Callable[..., Any]) -> Callable[..., Any]:
             "UnknownOperationException",
             f"The local endpoint does not implement {target or 'this call (no X-Amz-Target)'}; "
             f"it implements: {', '.join(implemented)}",
+            json_1_1=True,
         )
 
     return control_plane

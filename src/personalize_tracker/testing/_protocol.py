@@ -59,19 +59,25 @@ class ServiceError(Exception):
         self.message = message
 
 
-def error_response(error: ServiceError, request_id: str | None = None) -> Response:
-    """``(status, headers, body)`` for ``error`` in AWS's REST-JSON error shape.
+def error_response(
+    error: ServiceError, request_id: str | None = None, *, json_1_1: bool = False
+) -> Response:
+    """``(status, headers, body)`` for ``error`` in AWS's error shape.
 
     Args:
         error: what to answer.
         request_id: the ``x-amzn-RequestId`` to send (a new UUID when ``None``).
+        json_1_1: the AWS JSON 1.1 shape of the control plane (``personalize``), whose body
+            also names the code as ``__type``; otherwise REST-JSON's (the header only).
     """
     headers = {
-        "Content-Type": "application/json",
+        "Content-Type": "application/x-amz-json-1.1" if json_1_1 else "application/json",
         "x-amzn-RequestId": request_id or str(uuid.uuid4()),
         "x-amzn-ErrorType": error.code,
     }
-    return error.status, headers, json.dumps({"message": error.message})
+    body: dict[str, str] = {"__type": error.code} if json_1_1 else {}
+    body["message"] = error.message
+    return error.status, headers, json.dumps(body)
 
 
 class BigNumber(str):

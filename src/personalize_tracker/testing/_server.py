@@ -62,7 +62,7 @@ class _Gate:
             error = ServiceError(404, "UnknownOperationException", f"No operation at {path}")
         if error is None:
             return self.app(environ, start_response)
-        status, response_headers, body = error_response(error)
+        status, response_headers, body = error_response(error, json_1_1=path == "/")
         start_response(_STATUS_TEXT[status], list(response_headers.items()))
         return [body.encode()]
 
