@@ -1,0 +1,219 @@
+"""One table of calls to the local endpoint, run by boto3, the AWS CLI and the AWS SDK for
+JavaScript v3 (``test_conformance_*.py``): valid calls, every limit of the service model at and
+past its bound, the documented rejections, and strict resources.
+
+Each case says what the endpoint must answer (HTTP status and error code) and is checked against
+what the endpoint recorded: the body it received, decoded, must equal the case's parameters
+(numbers compared as floats: clients write ``1714564800`` or ``1714564800.0``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+CAMPAIGN = "arn:aws:personalize:us-east-1:123456789012:campaign/movies"
+RECOMMENDER = "arn:aws:personalize:us-east-1:123456789012:recommender/picks"
+DATASET = "arn:aws:personalize:us-east-1:123456789012:dataset/shop/ITEMS"
+SENT_AT = 1714564800
+#: Replaced by the tracking id of an event tracker the runner creates, in strict cases.
+KNOWN_TRACKER = "{known-tracking-id}"
+
+CLIENTS = ("boto3", "awscli", "js")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call: ``operation`` of ``service`` with ``params``, and the answer expected.
+
+    ``code`` is ``None`` for a success. ``strict`` runs it with ``strict_resources`` on.
+    ``clients`` lists the clients that can send it (some refuse a value before sending).
+    """
+
+    name: str
+    service: str
+    operation: str
+    params: dict[str, Any]
+    status: int = 200
+    code: str | None = None
+    strict: bool = False
+    clients: tuple[str, ...] = CLIENTS
+    events: int | None = field(default=None)  # events recorded, for a PutEvents success
+
+
+def _properties(length: int) -> str:
+    """A JSON object string of exactly ``length`` characters."""
+    return '{"a": "' + "x" * (length - 9) + '"}'
+
+
+def _event(**overrides: Any) -> dict[str, Any]:
+    return {"eventType": "click", "sentAt": SENT_AT, "itemId": "i-1", **overrides}
+
+
+def _put_events(name: str, status: int = 200, code: str | None = None, **params: Any) -> Case:
+    body = {"trackingId": "t-1", "sessionId": "s-1", "userId": "u-1", "eventList": [_event()]}
+    body.update(params)
+    events = len(body["eventList"]) if status == 200 else None
+    return Case(name, "personalize-events", "PutEvents", body, status, code, events=events)
+
+
+BAD = ("InvalidInputException", 400)
+
+
+def _bad(case: Case) -> Case:
+    return Case(
+        case.name, case.service, case.operation, case.params, 400, "InvalidInputException",
+        case.strict, case.clients,
+    )  # fmt: skip
+
+
+def _limit_cases() -> list[Case]:
+    """Each string and list bound of PutEvents at and one past it."""
+    cases: list[Case] = []
+    for member, bound in [("trackingId", 256), ("sessionId", 256), ("userId", 256)]:
+        cases.append(_put_events(f"PutEvents {member} {bound}", **{member: "x" * bound}))
+        cases.append(
+            _bad(_put_events(f"PutEvents {member} {bound + 1}", **{member: "x" * (bound + 1)}))
+        )
+    for member, bound in [
+        ("eventType", 256), ("eventId", 256), ("itemId", 256), ("recommendationId", 40),
+    ]:  # fmt: skip
+        cases.append(
+            _put_events(f"event {member} {bound}", eventList=[_event(**{member: "e" * bound})])
+        )
+        cases.append(
+            _bad(
+                _put_events(
+                    f"event {member} {bound + 1}", eventList=[_event(**{member: "e" * (bound + 1)})]
+                )
+            )
+        )
+    cases.append(_put_events("properties 1024", eventList=[_event(properties=_properties(1024))]))
+    cases.append(
+        _bad(_put_events("properties 1025", eventList=[_event(properties=_properties(1025))]))
+    )
+    items = [f"i-{n}" for n in range(26)]
+    cases.append(_put_events("impression 25", eventList=[_event(impression=items[:25])]))
+    cases.append(_bad(_put_events("impression 26", eventList=[_event(impression=items)])))
+    cases.append(_put_events("10 events", eventList=[_event(eventId=f"e{n}") for n in range(10)]))
+    cases.append(
+        _bad(_put_events("11 events", eventList=[_event(eventId=f"e{n}") for n in range(11)]))
+    )
+    return cases
+
+
+def _documented_cases() -> list[Case]:
+    cases = [
+        _bad(_put_events("reserved key userId", eventList=[_event(properties='{"userId": "u"}')])),
+        _bad(_put_events("reserved key IMPRESSION", eventList=[_event(properties='{"IMPRESSION": "i"}')])),
+        _bad(_put_events("properties duplicate key", eventList=[_event(properties='{"a": "1", "a": "2"}')])),
+        _bad(_put_events("properties not an object", eventList=[_event(properties='["a"]')])),
+        _bad(_put_events("metric attribution blank", eventList=[_event(metricAttribution={"eventAttributionSource": " "})])),
+    ]  # fmt: skip
+    interaction = {"actionId": "a-1", "sessionId": "s-1", "timestamp": SENT_AT}
+    for kind in ("Viewed", "Taken", "Not Taken"):
+        cases.append(
+            Case(f"PutActionInteractions {kind}", "personalize-events", "PutActionInteractions",
+                 {"trackingId": "t-1", "actionInteractions": [{**interaction, "eventType": kind}]})
+        )  # fmt: skip
+    for kind, properties in [("Clicked", None), ("Taken", '{"sessionId": "s"}')]:
+        member = {**interaction, "eventType": kind}
+        if properties:
+            member["properties"] = properties
+        cases.append(
+            Case(f"PutActionInteractions {kind} {properties or ''}".strip(), "personalize-events",
+                 "PutActionInteractions", {"trackingId": "t-1", "actionInteractions": [member]},
+                 *BAD[::-1])
+        )  # fmt: skip
+    for operation, member, key, bound in [
+        ("PutUsers", "users", "userId", 24000),
+        ("PutItems", "items", "itemId", 32000),
+        ("PutActions", "actions", "actionId", 32000),
+    ]:
+        record = {key: "r-1", "properties": _properties(bound)}
+        too_long = {key: "r-1", "properties": _properties(bound + 1)}
+        many = [{key: f"r-{n}"} for n in range(11)]
+        service = "personalize-events"
+        cases += [
+            Case(f"{operation} properties {bound}", service, operation, {"datasetArn": DATASET, member: [record]}),
+            Case(f"{operation} properties {bound + 1}", service, operation, {"datasetArn": DATASET, member: [too_long]}, *BAD[::-1]),
+            Case(f"{operation} 10", service, operation, {"datasetArn": DATASET, member: many[:10]}),
+            Case(f"{operation} 11", service, operation, {"datasetArn": DATASET, member: many}, *BAD[::-1]),
+        ]  # fmt: skip
+    return cases
+
+
+def _runtime_cases() -> list[Case]:
+    runtime = "personalize-runtime"
+    ten = {"ITEMS": [f"c{n}" for n in range(10)]}
+    eleven = {"ITEMS": [f"c{n}" for n in range(11)]}
+    get = {"campaignArn": CAMPAIGN, "userId": "u-1"}
+    ranked = [f"i-{n}" for n in range(501)]
+    return [
+        Case("GetRecommendations 500", runtime, "GetRecommendations", {**get, "numResults": 500}),
+        Case("GetRecommendations 501", runtime, "GetRecommendations", {**get, "numResults": 501}, *BAD[::-1]),
+        Case("GetRecommendations 50 with metadata", runtime, "GetRecommendations", {**get, "numResults": 50, "metadataColumns": ten}),
+        Case("GetRecommendations 51 with metadata", runtime, "GetRecommendations", {**get, "numResults": 51, "metadataColumns": ten}, *BAD[::-1]),
+        Case("GetRecommendations 11 columns", runtime, "GetRecommendations", {**get, "metadataColumns": eleven}, *BAD[::-1]),
+        Case("GetRecommendations key USERS", runtime, "GetRecommendations", {**get, "metadataColumns": {"USERS": ["c"]}}, *BAD[::-1]),
+        Case("GetRecommendations recommender", runtime, "GetRecommendations", {"recommenderArn": RECOMMENDER, "itemId": "i-1"}),
+        Case("GetRecommendations campaign and recommender", runtime, "GetRecommendations", {**get, "recommenderArn": RECOMMENDER}, *BAD[::-1]),
+        Case("GetRecommendations no user or item", runtime, "GetRecommendations", {"campaignArn": CAMPAIGN}, *BAD[::-1]),
+        Case("GetPersonalizedRanking 500", runtime, "GetPersonalizedRanking", {**get, "inputList": ranked[:500]}),
+        Case("GetPersonalizedRanking 501", runtime, "GetPersonalizedRanking", {**get, "inputList": ranked}, *BAD[::-1]),
+        Case("GetPersonalizedRanking 50 with metadata", runtime, "GetPersonalizedRanking", {**get, "inputList": ranked[:50], "metadataColumns": ten}),
+        Case("GetPersonalizedRanking 51 with metadata", runtime, "GetPersonalizedRanking", {**get, "inputList": ranked[:51], "metadataColumns": ten}, *BAD[::-1]),
+    ]  # fmt: skip
+
+
+def _strict_cases() -> list[Case]:
+    known = _put_events("strict known tracker", trackingId=KNOWN_TRACKER)
+    unknown = _put_events("strict unknown tracker", 404, "ResourceNotFoundException")
+    return [
+        Case(known.name, known.service, known.operation, known.params, strict=True, events=1),
+        Case(unknown.name, unknown.service, unknown.operation, unknown.params, 404,
+             "ResourceNotFoundException", strict=True),
+        Case("strict unknown campaign", "personalize-runtime", "GetRecommendations",
+             {"campaignArn": CAMPAIGN, "userId": "u-1"}, 404, "ResourceNotFoundException",
+             strict=True),
+    ]  # fmt: skip
+
+
+CASES: list[Case] = [
+    _put_events("PutEvents minimal", eventList=[{"eventType": "click", "sentAt": SENT_AT}]),
+    _put_events(
+        "PutEvents every member",
+        eventList=[
+            _event(
+                eventId="e-1",
+                eventValue=4.5,
+                properties='{"numberOfRatings": "12", "device": "mobile"}',
+                recommendationId="RID-1",
+                impression=["i-1", "i-2"],
+                metricAttribution={"eventAttributionSource": "email campaign"},
+            )
+        ],
+    ),
+    *_limit_cases(),
+    *_documented_cases(),
+    *_runtime_cases(),
+    *_strict_cases(),
+]
+
+
+def normalized(value: Any) -> Any:
+    """``value`` with every number as a float (bools kept), for comparing recorded bodies."""
+    if isinstance(value, dict):
+        return {key: normalized(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [normalized(item) for item in value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def with_tracker(params: dict[str, Any], tracking_id: str) -> dict[str, Any]:
+    """``params`` with :data:`KNOWN_TRACKER` replaced by ``tracking_id``."""
+    if params.get("trackingId") == KNOWN_TRACKER:
+        return {**params, "trackingId": tracking_id}
+    return params
