@@ -237,3 +237,26 @@ def test_control_plane_names_what_it_implements(mode: str) -> None:
         # moto's own calls still answer
         control.create_schema(name="s", schema='{"type": "record", "name": "x", "fields": []}')
         assert [s["name"] for s in control.list_schemas()["schemas"]] == ["s"]
+
+
+# ---------------------------------------------------------------------------- moto versions
+
+
+def test_handlers_read_either_kind_of_request() -> None:
+    """moto 5.2 hands an in-process handler a werkzeug-style request (``get_data()``); 5.0 and
+    5.1 hand it botocore's ``AWSPreparedRequest`` (``body``: bytes, str, a file or None)."""
+    import io
+
+    from botocore.awsrequest import AWSPreparedRequest
+
+    from personalize_tracker.testing._moto import request_body
+
+    class WerkzeugLike:
+        def get_data(self) -> bytes:
+            return BODY
+
+    assert request_body(WerkzeugLike()) == BODY
+    for body in (BODY, BODY.decode(), io.BytesIO(BODY)):
+        prepared = AWSPreparedRequest("POST", "https://x/events", {}, body, None)
+        assert request_body(prepared) == BODY
+    assert request_body(AWSPreparedRequest("POST", "https://x/events", {}, None, None)) == b""

@@ -11,8 +11,14 @@ moto has no plugin system, so this touches three plain data structures of moto's
   picks the app by the SigV4 signing name, which is ``personalize`` for both APIs, and builds that
   app from these paths once, at the server's first personalize request.
 
-moto's own ``personalize`` calls (the schema API at ``POST /``) keep working. Everything added is
-removed again when the last context using it exits. If one of these structures is missing (moto
+``POST /`` of ``personalize`` (the control plane, by ``X-Amz-Target``) is wrapped: the calls of
+``_resources.CONTROL_PLANE`` are answered by the live handle, moto's own (the schema calls) by
+moto, any other by a JSON ``UnknownOperationException`` naming the implemented ones. Everything
+added is removed again when the last context using it exits.
+
+Works with moto 5.0, 5.1 and 5.2 (the extension's tests pass on 5.0.0, 5.1.22 and 5.2.5): 5.0 and
+5.1 hand an in-process handler botocore's ``AWSPreparedRequest``, 5.2 a werkzeug-style request
+(see :func:`request_body`). If one of these structures is missing (moto
 moved its internals), :func:`acquire` raises :class:`RuntimeError` naming it and the moto version.
 """
 
@@ -42,7 +48,7 @@ from ._leaks import LeakGuard
 from ._protocol import Response, ServiceError, auth_error, error_response
 from ._resources import CONTROL_PLANE
 
-__all__ = ["PATHS", "acquire", "internal", "mock_personalize_events", "release"]
+__all__ = ["PATHS", "acquire", "internal", "mock_personalize_events", "release", "request_body"]
 
 _HOST_PATTERN = re.compile(r"https?://personalize-(?:events|runtime)\.(.+)\.amazonaws\.com")
 _URL_BASES = (
@@ -144,7 +150,7 @@ def _error(status: int, code: str, message: str, *, json_1_1: bool = False) -> R
     return error_response(ServiceError(status, code, message), json_1_1=json_1_1)
 
 
-def _body(request: Any) -> bytes:
+def request_body(request: Any) -> bytes:
     """The body of either kind of request moto hands a handler: werkzeug's (``get_data()``,
     over HTTP and in process on moto 5.2) or botocore's ``AWSPreparedRequest`` (``body``, in
     process on moto 5.0 and 5.1)."""
@@ -178,7 +184,7 @@ def _dispatch(request: Any, full_url: str, headers: Any) -> Response:
     handle = _registry.route(_server_port(request))
     if handle is None:
         return _error(500, "InternalFailure", "personalize_tracker.testing: no live mock")
-    return handle.serve(operation, _region(full_url, headers), _body(request))
+    return handle.serve(operation, _region(full_url, headers), request_body(request))
 
 
 def _control_plane(previous: Callable[..., Any]) -> Callable[..., Any]:
@@ -202,7 +208,8 @@ def _control_plane(previous: Callable[..., Any]) -> Callable[..., Any]:
             if handle is None:
                 no_mock = "personalize_tracker.testing: no live mock"
                 return _error(500, "InternalFailure", no_mock, json_1_1=True)
-            return handle.serve_control_plane(operation, _region(full_url, headers), _body(request))
+            region = _region(full_url, headers)
+            return handle.serve_control_plane(operation, region, request_body(request))
         if operation and xform_name(operation) in moto_has:
             return previous(request, full_url, headers)
         implemented = sorted(CONTROL_PLANE | {_camel(name) for name in moto_has})
