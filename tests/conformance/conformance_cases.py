@@ -9,6 +9,8 @@ what the endpoint recorded: the body it received, decoded, must equal the case's
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +41,10 @@ class Case:
     strict: bool = False
     clients: tuple[str, ...] = CLIENTS
     events: int | None = field(default=None)  # events recorded, for a PutEvents success
+    #: A body no client would write (wrong types, NaN...), sent as is by the boto3 runner.
+    raw: bytes | None = None
+    #: What the endpoint must record as the body, when it is not ``params``.
+    recorded: dict[str, Any] | None = None
 
 
 def _properties(length: int) -> str:
@@ -179,6 +185,49 @@ def _strict_cases() -> list[Case]:
     ]  # fmt: skip
 
 
+def _keep_big(text: str) -> float | str:
+    value = float(text)
+    return value if math.isfinite(value) else text
+
+
+def _raw(name: str, body: bytes, code: str = "SerializationException", **kw: Any) -> Case:
+    """A PutEvents (or other) call whose body is ``body`` exactly; only boto3 sends it."""
+    service = kw.pop("service", "personalize-events")
+    operation = kw.pop("operation", "PutEvents")
+    try:
+        # As the endpoint keeps it: a number beyond a double as its text.
+        recorded = json.loads(body, parse_float=_keep_big)
+        decodable = isinstance(recorded, dict) and body.count(b'"trackingId"') <= 1
+    except ValueError:
+        decodable = False
+    return Case(name, service, operation, {}, 400, code, clients=("boto3",), raw=body,
+                recorded=recorded if decodable and b"NaN" not in body and b"Infinity" not in body else {},
+                **kw)  # fmt: skip
+
+
+_HEAD = b'{"trackingId": "t-1", "sessionId": "s-1", "eventList": [{"eventType": "click", "sentAt": '
+_RECS = b'{"campaignArn": "' + CAMPAIGN.encode() + b'", "userId": "u-1", "numResults": '
+
+
+def _raw_cases() -> list[Case]:
+    return [
+        _raw("eventValue a string", _HEAD + b'1714564800, "eventValue": "4.5"}]}'),
+        _raw("eventValue a boolean", _HEAD + b'1714564800, "eventValue": true}]}'),
+        _raw("sentAt an ISO string", _HEAD + b'"2024-05-01T12:00:00Z"}]}'),
+        _raw("eventType a number", b'{"trackingId": "t-1", "sessionId": "s-1", "eventList": [{"eventType": 7, "sentAt": 1}]}'),
+        _raw("impression a string", _HEAD + b'1714564800, "impression": "i-1"}]}'),
+        _raw("eventList an object", b'{"trackingId": "t-1", "sessionId": "s-1", "eventList": {}}'),
+        _raw("eventValue NaN", _HEAD + b'1714564800, "eventValue": NaN}]}'),
+        _raw("eventValue Infinity", _HEAD + b'1714564800, "eventValue": Infinity}]}'),
+        _raw("eventValue 1e400", _HEAD + b'1714564800, "eventValue": 1e400}]}'),
+        _raw("duplicate key", b'{"trackingId": "t-1", "trackingId": "t-2", "sessionId": "s", "eventList": []}'),
+        _raw("malformed JSON", b'{"trackingId": '),
+        _raw("body an array", b"[]"),
+        _raw("numResults a fraction", _RECS + b"10.5}", service="personalize-runtime", operation="GetRecommendations"),
+        _raw("numResults past 32 bits", _RECS + b"2147483648}", service="personalize-runtime", operation="GetRecommendations"),
+    ]  # fmt: skip
+
+
 CASES: list[Case] = [
     _put_events("PutEvents minimal", eventList=[{"eventType": "click", "sentAt": SENT_AT}]),
     _put_events(
@@ -198,6 +247,7 @@ CASES: list[Case] = [
     *_documented_cases(),
     *_runtime_cases(),
     *_strict_cases(),
+    *_raw_cases(),
 ]
 
 

@@ -10,17 +10,22 @@ from typing import Any
 
 import pytest
 
-from personalize_tracker.testing import PersonalizeEventsMock, serve_personalize_events
+from personalize_tracker.testing import (
+    PersonalizeEventsMock,
+    mock_personalize_events,
+    serve_personalize_events,
+)
 
 from conformance_cases import Case, normalized, with_tracker
 
 
 class Endpoint:
-    """The server's handle and the tracking id of an event tracker it knows."""
+    """The endpoint's handle and the tracking id of an event tracker it knows; ``url`` is
+    ``None`` in process."""
 
     def __init__(self, handle: PersonalizeEventsMock) -> None:
         self.handle = handle
-        self.url = str(handle.endpoint_url)
+        self.url = handle.endpoint_url
         group = handle.resources.create_dataset_group("conformance", region="us-east-1")
         self.tracking_id = handle.resources.tracking_id_of(
             handle.resources.create_event_tracker(group)
@@ -46,7 +51,8 @@ class Endpoint:
             case.status,
             case.code,
         )
-        assert normalized(request.params) == normalized(params), case.name
+        expected = params if case.recorded is None else case.recorded
+        assert normalized(request.params) == normalized(expected), case.name
         if case.events is not None:
             assert len(self.handle.events) == case.events
 
@@ -55,4 +61,11 @@ class Endpoint:
 def endpoint_fixture() -> Iterator[Endpoint]:
     """The local endpoint over HTTP, for one test module (imported by each)."""
     with serve_personalize_events() as handle:
+        yield Endpoint(handle)
+
+
+@pytest.fixture(scope="module", name="in_process_endpoint")
+def in_process_endpoint_fixture() -> Iterator[Endpoint]:
+    """The endpoint in process (under moto's ``mock_aws()``), for one test module."""
+    with mock_personalize_events() as handle:
         yield Endpoint(handle)

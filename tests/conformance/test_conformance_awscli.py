@@ -31,7 +31,7 @@ _ERROR = re.compile(r"An error occurred \((\w+)\)")
 @pytest.fixture(scope="module")
 def cli_environment(endpoint: Endpoint) -> Iterator[None]:
     """Fake credentials, one attempt per call, and no user configuration."""
-    with fake_aws_environment(endpoint.url):
+    with fake_aws_environment(str(endpoint.url)):
         os.environ["AWS_MAX_ATTEMPTS"] = "1"
         os.environ["AWS_RETRY_MODE"] = "standard"
         yield
@@ -78,7 +78,7 @@ def code_of(status: int, stderr: str) -> str | None:
 @pytest.mark.usefixtures("cli_environment")
 def test_awscli(endpoint: Endpoint, case: Case) -> None:
     params = endpoint.prepare(case)
-    status, _, stderr = run_cli(arguments(case, params, endpoint.url))
+    status, _, stderr = run_cli(arguments(case, params, str(endpoint.url)))
     # The CLI shows the error code, not the HTTP status: the status is checked on the record.
     endpoint.check(case, params, None, code_of(status, stderr))
 
@@ -87,7 +87,9 @@ def test_awscli(endpoint: Endpoint, case: Case) -> None:
 def test_the_cli_unsigned_gets_the_auth_error(endpoint: Endpoint) -> None:
     endpoint.handle.reset()
     case = CASES[0]
-    status, _, stderr = run_cli([*arguments(case, case.params, endpoint.url), "--no-sign-request"])
+    status, _, stderr = run_cli(
+        [*arguments(case, case.params, str(endpoint.url)), "--no-sign-request"]
+    )
     assert code_of(status, stderr) == "MissingAuthenticationTokenException"
     assert endpoint.handle.requests == []
 
@@ -100,10 +102,10 @@ def test_the_installed_aws_script(endpoint: Endpoint, tmp_path: Path) -> None:
     endpoint.handle.reset()
     endpoint.handle.strict_resources = False
     case = CASES[1]
-    with fake_aws_environment(endpoint.url):
+    with fake_aws_environment(str(endpoint.url)):
         env = dict(os.environ)
     result = subprocess.run(
-        [aws, *arguments(case, case.params, endpoint.url)],
+        [aws, *arguments(case, case.params, str(endpoint.url))],
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,4 +1,4 @@
-"""The conformance table, through boto3 (in this process, over HTTP to the local endpoint)."""
+"""The conformance table, through boto3: in process (under moto's ``mock_aws()``) and over HTTP."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from conformance_cases import CASES, Case
-from conformance_endpoint import Endpoint, endpoint_fixture  # noqa: F401 (the fixture)
+from conformance_endpoint import (  # noqa: F401 (the fixtures)
+    Endpoint,
+    endpoint_fixture,
+    in_process_endpoint_fixture,
+)
 
 # The endpoint is what is tested: botocore's own checks are off, so every case reaches it.
 CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"}, parameter_validation=False)
@@ -25,6 +29,14 @@ def call(endpoint: Endpoint, case: Case, params: dict[str, Any]) -> tuple[int, s
         aws_secret_access_key="testing",
         config=CONFIG,
     )
+    if case.raw is not None:
+        body = case.raw
+
+        def replace(request: Any, **_: Any) -> None:
+            request.data = body  # signed as sent
+
+        client.meta.events.register_first("before-sign", replace)
+        params = _minimal[case.operation]
     method = getattr(client, boto3.session.botocore.xform_name(case.operation))
     try:
         answer = method(**params)
@@ -33,8 +45,24 @@ def call(endpoint: Endpoint, case: Case, params: dict[str, Any]) -> tuple[int, s
     return answer["ResponseMetadata"]["HTTPStatusCode"], None
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if "boto3" in c.clients], ids=lambda c: c.name)
-def test_boto3(endpoint: Endpoint, case: Case) -> None:
+# What the client is called with when a raw body replaces what it would send.
+_minimal: dict[str, dict[str, Any]] = {
+    "PutEvents": {"trackingId": "t", "sessionId": "s", "eventList": []},
+    "GetRecommendations": {"campaignArn": "arn:aws:personalize:::campaign/c", "userId": "u"},
+}
+
+BOTO3_CASES = [c for c in CASES if "boto3" in c.clients]
+
+
+@pytest.mark.parametrize("case", BOTO3_CASES, ids=lambda c: c.name)
+def test_boto3_in_process(in_process_endpoint: Endpoint, case: Case) -> None:
+    params = in_process_endpoint.prepare(case)
+    status, code = call(in_process_endpoint, case, params)
+    in_process_endpoint.check(case, params, status, code)
+
+
+@pytest.mark.parametrize("case", BOTO3_CASES, ids=lambda c: c.name)
+def test_boto3_over_http(endpoint: Endpoint, case: Case) -> None:
     params = endpoint.prepare(case)
     status, code = call(endpoint, case, params)
     endpoint.check(case, params, status, code)

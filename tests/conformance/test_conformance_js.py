@@ -75,7 +75,7 @@ def test_javascript_sdk(endpoint: Endpoint, runner: Runner, case: Case) -> None:
             "service": case.service,
             "operation": case.operation,
             "params": params,
-            "endpoint": endpoint.url,
+            "endpoint": str(endpoint.url),
         }
     )
     endpoint.check(case, params, answer["status"], answer["code"])
@@ -89,7 +89,7 @@ def test_javascript_sdk_unsigned_gets_the_auth_error(endpoint: Endpoint, runner:
             "service": case.service,
             "operation": case.operation,
             "params": case.params,
-            "endpoint": endpoint.url,
+            "endpoint": str(endpoint.url),
             "signed": False,
         }
     )
