@@ -254,6 +254,20 @@ def test_integer_members_refuse_fractions_and_32_bit_overflow(
     assert expected in message
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_event_values_as_clients_write_them_are_refused(
+    endpoint: Endpoint, value: float
+) -> None:
+    """botocore writes a non-finite float as the string "NaN"/"Infinity"/"-Infinity" (the JSON
+    protocols' encoding, not a type error); the fake refuses the value itself."""
+    client = endpoint.client("personalize-events")
+    code, status, message = error(
+        client.put_events, trackingId="t", sessionId="s", eventList=[{**EVENT, "eventValue": value}]
+    )
+    assert (code, status) == ("InvalidInputException", 400)
+    assert f"Member must be a finite number, not {json.dumps(value)}" in message
+
+
 @pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
 def test_non_finite_literals_are_malformed_json(endpoint: Endpoint, literal: bytes) -> None:
     client = endpoint.client("personalize-events")

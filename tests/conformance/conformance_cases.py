@@ -172,6 +172,17 @@ def _runtime_cases() -> list[Case]:
     ]  # fmt: skip
 
 
+def _non_finite_cases() -> list[Case]:
+    """botocore writes a non-finite float as "NaN"/"Infinity" (the JSON protocols' encoding)."""
+    cases = []
+    for value, text in [(float("nan"), "NaN"), (float("inf"), "Infinity")]:
+        case = _put_events(f"eventValue {text}", eventList=[_event(eventValue=value)])
+        recorded = {**case.params, "eventList": [_event(eventValue=text)]}
+        cases.append(Case(case.name, case.service, case.operation, case.params, 400,
+                          "InvalidInputException", clients=("boto3",), recorded=recorded))  # fmt: skip
+    return cases
+
+
 def _strict_cases() -> list[Case]:
     known = _put_events("strict known tracker", trackingId=KNOWN_TRACKER)
     unknown = _put_events("strict unknown tracker", 404, "ResourceNotFoundException")
@@ -247,6 +258,7 @@ CASES: list[Case] = [
     *_documented_cases(),
     *_runtime_cases(),
     *_strict_cases(),
+    *_non_finite_cases(),
     *_raw_cases(),
 ]
 

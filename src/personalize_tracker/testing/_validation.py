@@ -5,11 +5,14 @@ ships, so they follow the real API. Messages imitate the service's validation la
 ``1 validation error detected: Value at 'eventList.1.member.eventType' failed to satisfy
 constraint: Member must have length less than or equal to 256``.
 
-A value of the wrong JSON type (a string where a number or a timestamp belongs, a boolean for a
-float, an ISO string for ``sentAt``, a fraction for an integer, a number beyond a double's or a
-32-bit integer's range) never reaches that layer: AWS's JSON protocols fail to deserialize the
-request and answer 400 ``SerializationException``, which :func:`validate` raises at the first such
-value, as a deserializer stops there.
+A non-finite float, which AWS's JSON protocols write as the string ``"NaN"``, ``"Infinity"`` or
+``"-Infinity"`` (as botocore and the JavaScript SDK do), is refused with
+``InvalidInputException``: the service documents no answer to one, and a fake should not accept
+what the service may refuse. Any other value of the wrong JSON type (a string where a number or
+a timestamp belongs, a boolean for a float, an ISO string for ``sentAt``, a fraction for an
+integer, a number beyond a double's or a 32-bit integer's range) never reaches that layer: AWS's
+JSON protocols fail to deserialize the request and answer 400 ``SerializationException``, which
+:func:`validate` raises at the first such value, as a deserializer stops there.
 """
 
 from __future__ import annotations
@@ -58,6 +61,10 @@ def _length(value: str) -> int:
     # The service counts UTF-16 code units (Java String.length), not code points.
     return len(value.encode("utf-16-le")) // 2
 
+
+#: How AWS's JSON protocols write a non-finite float or double: as these strings (Smithy's
+#: JSON serialization rules).
+_NON_FINITE = frozenset({"NaN", "Infinity", "-Infinity"})
 
 #: Java's ``int`` and ``long`` ranges: the service's integer and long members.
 _INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
@@ -179,7 +186,11 @@ def _validate(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
         if high is not None and value > high:
             errors.append(_fail(path, f"Member must have value less than or equal to {high}"))
     elif kind in ("float", "double"):
-        if not _is_number(value):
+        if value in _NON_FINITE and type(value) is str:
+            # Valid JSON-protocol encoding of a non-finite value (botocore and the JavaScript SDK
+            # write NaN and Infinity so); the service documents no answer to one: refused.
+            errors.append(_fail(path, f"Member must be a finite number, not {value}"))
+        elif not _is_number(value):
             raise _type_error(path, "a number", value)
     elif kind == "timestamp":
         if not _is_number(value):
