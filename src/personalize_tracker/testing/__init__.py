@@ -7,9 +7,17 @@ and injecting faults on demand:
 
 * :func:`mock_personalize_events` serves boto3 clients in this process (inside ``mock_aws()``);
 * :func:`serve_personalize_events` runs a local HTTP endpoint for clients that need a URL;
-* :class:`PersonalizeEventsMock` is the handle both yield;
+* :class:`PersonalizeEventsMock` is the handle both yield; its ``resources``
+  (:class:`FakeResources`) are the dataset groups, event trackers, campaigns... the fake knows,
+  created there or through the ``personalize`` control-plane calls of :data:`CONTROL_PLANE`,
+  and required to exist with ``strict_resources=True``;
 * the pytest plugin (``personalize_tracker.testing.pytest_plugin``) offers them as the fixtures
   ``personalize_events`` and ``personalize_events_server``.
+
+The endpoints answer as the service does: the documented rejections, AWS's error shapes, its
+auth errors for unsigned requests. No test reaches AWS: a Tracker left open when a mock ends is
+closed against the fake, with a :class:`LeakedTrackerWarning`. See ``docs/testing.md``, "How
+faithful is the local endpoint".
 
 Requires moto: ``pip install 'personalize-tracker[testing]'``. The package itself imports without
 it (so the pytest plugin loads for everyone); the first use of :func:`mock_personalize_events` or
