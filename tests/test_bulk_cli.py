@@ -521,6 +521,14 @@ def test_serve_in_process_stops_after_max_seconds() -> None:
     assert "stopped: received 0 events in 0 PutEvents calls (0 rejected)" in result.output
 
 
+def test_serve_strict_resources_flag() -> None:
+    result = run("serve", "--port", "0", "--max-seconds", "0.2", "--strict-resources")
+
+    assert result.exit_code == 0
+    assert "resources     strict: create them first" in result.output
+    assert "resources" not in run("serve", "--port", "0", "--max-seconds", "0.2").output
+
+
 def test_help_lists_the_bulk_commands() -> None:
     text = run("--help").output
     for command in ("demo", "resend", "replay", "export", "serve"):
