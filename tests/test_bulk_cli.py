@@ -172,6 +172,67 @@ def test_a_csv_without_the_required_columns_is_refused(
     assert endpoint.events == []
 
 
+def test_empty_cells_are_bad_rows_named_as_on_the_dataframe_path(
+    endpoint: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    path = tmp_path / "i.csv"
+    path.write_text(
+        "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE\n"
+        "u1,i1,1700000000,click\n"
+        ",i2,1700000000,click\n"
+        "u3,i3,,click\n"
+        "u4,i4,1700000000,\n"
+    )
+
+    result = run(*replay_args(endpoint, path, "--json"))
+
+    assert result.exit_code == 1
+    messages = {b["line"]: b["message"] for b in json.loads(result.stdout)["bad_rows"]}
+    assert messages == {
+        3: "no user id and no session id (column 'USER_ID' is empty)",
+        4: "no timestamp (column 'TIMESTAMP' is empty)",
+        5: "no event type (column 'EVENT_TYPE' is empty): pass --event-type for such rows",
+    }
+    assert [e.item_id for e in endpoint.events] == ["i1"]
+
+
+def test_a_csv_with_another_delimiter_is_named_so(
+    endpoint: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    path = tmp_path / "i.csv"
+    path.write_text("USER_ID;ITEM_ID;TIMESTAMP;EVENT_TYPE\nu1;i1;1700000000;click\n")
+
+    result = run(*replay_args(endpoint, path))
+
+    assert result.exit_code == 1
+    assert "'USER_ID;ITEM_ID;TIMESTAMP;EVENT_TYPE'" in result.output
+    assert "semicolon-delimited" in result.output
+    assert "EVENT_TYPE column" not in result.output
+
+
+def test_a_rerun_of_the_same_file_sends_the_same_event_ids(
+    endpoint: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    path = tmp_path / "interactions.csv"
+    path.write_text(CSV_TEXT)
+
+    def event_ids(*more: str) -> list[str]:
+        endpoint.reset()
+        assert run(*replay_args(endpoint, path, *more)).exit_code == 0
+        return sorted(e.event_id for e in endpoint.events)
+
+    first = event_ids()
+    assert len(set(first)) == 4
+    assert all(i.startswith("rp-") for i in first)
+    assert event_ids() == first
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    path = path.rename(moved / path.name)
+    assert event_ids() == first  # the file's name, not its folder
+    assert set(event_ids("--id-namespace", "shop-2024")).isdisjoint(first)
+    assert set(event_ids("--random-ids")).isdisjoint(first)
+
+
 def test_replay_sends_dead_letters_again_keeping_their_event_ids(
     endpoint: PersonalizeEventsMock, tmp_path: Path
 ) -> None:

@@ -20,6 +20,7 @@ from ..bulk.values import RowError
 from .summary import BadRow
 
 __all__ = [
+    "EVENT_TYPE_HINT",
     "MAX_BAD_ROWS_KEPT",
     "BadRows",
     "Prepared",
@@ -127,25 +128,41 @@ class Prepared:
     fields: RowFields
 
 
+#: How a message tells the caller to give an event type: in Python (``replay()``).
+EVENT_TYPE_HINT = "map an event_type column or pass event_type="
+
+
 class RowReader:
     """Iterates over the rows that can be tracked, as :class:`Prepared` rows.
 
     A row that cannot (a problem found while reading, not a mapping, a value that cannot be
-    read, no event type, neither user id nor session id) goes to ``bad`` instead.
+    read, no event type, neither user id nor session id, an empty cell in the timestamp column)
+    goes to ``bad`` instead. An empty timestamp is not "now": the history would be silently
+    wrong (a record without a timestamp column at all is sent as of now, as documented).
 
     Args:
         rows: the rows, as :func:`input_rows` returns them.
         fields: how a record becomes event fields.
         bad: where rejected rows go.
+        event_type_hint: how the "no event type" message says to give one (the CLI names its
+            ``--event-type`` flag).
 
     Attributes:
         read: rows read so far, bad ones included.
     """
 
-    def __init__(self, rows: Iterable[Located], fields: FieldMapping, bad: BadRows) -> None:
+    def __init__(
+        self,
+        rows: Iterable[Located],
+        fields: FieldMapping,
+        bad: BadRows,
+        *,
+        event_type_hint: str = EVENT_TYPE_HINT,
+    ) -> None:
         self._rows = rows
         self._fields = fields
         self._bad = bad
+        self._event_type_hint = event_type_hint
         self.read = 0
 
     def __iter__(self) -> Iterator[Prepared]:
@@ -168,12 +185,18 @@ class RowReader:
         except RowError as exc:
             reject(position, line, str(exc))
             return None
+        plan = self._fields.plan(list(record))
         if row.event_type is None:
-            reject(position, line, "no event type: map an event_type column or pass one")
+            where = plan.get("event_type")
+            column = f" (column {where!r} is empty)" if where else ""
+            reject(position, line, f"no event type{column}: {self._event_type_hint}")
         elif row.session_id is None and row.user_id is None:
-            where = self._fields.plan(list(record)).get("user_id")
+            where = plan.get("user_id")
             column = f" (column {where!r} is empty)" if where else " (no user id column)"
             reject(position, line, f"no user id and no session id{column}")
+        elif row.sent_at is None and plan.get("timestamp") is not None:
+            where = plan["timestamp"]
+            reject(position, line, f"no timestamp (column {where!r} is empty)")
         else:
             return Prepared(position, line, row)
         return None
