@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import operator
 import os
 import re
 import signal
 import socket
+import string
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,8 +21,10 @@ import boto3
 import click
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given
+from hypothesis import strategies as st
 
-from personalize_tracker import Tracker
+from personalize_tracker import InteractionsSchema, Tracker, to_camel_case
 from personalize_tracker._tools.bulk import FieldMapping, detect_format, to_upper_snake
 from personalize_tracker._tools.bulk.export import ExportLine, export_line
 from personalize_tracker._tools.bulk.jsonl_reader import json_objects, read_json_lines
@@ -414,12 +418,91 @@ def test_helpers_name_columns_and_formats() -> None:
     assert to_upper_snake("deviceType") == "DEVICE_TYPE"
     assert to_upper_snake("location") == "LOCATION"
     assert to_upper_snake("DEVICE_TYPE") == "DEVICE_TYPE"
-    assert to_upper_snake("httpURLPath") == "HTTP_URL_PATH"
+    assert to_upper_snake("httpURLPath") == "HTTP_U_R_L_PATH"  # to_camel_case's own inverse
+    assert to_upper_snake("userFeature0") == "USER_FEATURE_0"
+    assert to_upper_snake("page-kind") == "PAGE_KIND"
     assert detect_format("a.CSV") == "csv"
     assert detect_format("a.ndjson") == "jsonl"
     assert detect_format("a.txt", "jsonl") == "jsonl"
     with pytest.raises(ValueError, match="pass --format"):
         detect_format("a.txt")
+
+
+_LETTERS = st.text(alphabet=string.ascii_uppercase, min_size=1, max_size=6)
+_NUMBER = st.builds(
+    operator.add,
+    st.text(alphabet=string.digits, min_size=1, max_size=3),
+    st.text(alphabet=string.ascii_uppercase, max_size=2),
+)
+
+
+@st.composite
+def schema_field_names(draw: st.DrawFn) -> str:
+    """UPPER_SNAKE names: words of letters, or digits (then letters), never two numbers in a
+    row (camelCase cannot tell "A_1_2" from "A_12"), the first of letters."""
+    words = [draw(_LETTERS)]
+    for _ in range(draw(st.integers(0, 4))):
+        numeric = words[-1][0].isalpha() and draw(st.booleans())
+        words.append(draw(_NUMBER if numeric else _LETTERS))
+    return "_".join(words)
+
+
+@given(schema_field_names())
+def test_upper_snake_is_the_inverse_of_camel_case(name: str) -> None:
+    assert to_upper_snake(to_camel_case(name)) == name
+
+
+def test_the_open_bandit_schema_round_trips_through_export(tmp_path: Path) -> None:
+    schema_path = Path(__file__).parent.parent / "examples/open_bandit/interactions_schema.json"
+    schema = InteractionsSchema.from_json(schema_path.read_text())
+    names = [f.name for f in schema.fields if not f.reserved]
+    assert "USER_FEATURE_0" in names
+    properties = {to_camel_case(name): f"v{n}" for n, name in enumerate(names)}
+    recording = tmp_path / "events.jsonl"
+    event = {"userId": "u", "sessionId": "s", "eventType": "click", "sentAt": 1_700_000_000}
+    recording.write_text(json.dumps({**event, "properties": json.dumps(properties)}) + "\n")
+
+    for extra in ([], ["--schema", str(schema_path)]):
+        exported = run("export", str(recording), *extra)
+        assert exported.exit_code == 0, exported.output
+        [row] = csv_rows(exported.stdout)
+        assert {name: row[name] for name in names} == {
+            name: f"v{n}" for n, name in enumerate(names)
+        }
+
+
+def test_export_schema_names_columns_as_the_schema_does(tmp_path: Path) -> None:
+    schema = tmp_path / "schema.json"
+    fields = [
+        {"name": n, "type": t}
+        for n, t in [("USER_ID", "string"), ("ITEM_ID", "string"), ("TIMESTAMP", "long")]
+    ]
+    fields.append({"name": "FEATURE0", "type": ["null", "string"], "categorical": True})
+    schema.write_text(json.dumps({"type": "record", "name": "Interactions", "fields": fields}))
+    recording = tmp_path / "events.jsonl"
+    event = {"userId": "u", "sessionId": "s", "eventType": "click", "sentAt": 1_700_000_000}
+    recording.write_text(json.dumps({**event, "properties": '{"feature0":"a"}'}) + "\n")
+
+    assert "FEATURE_0" in run("export", str(recording)).stdout.splitlines()[0]
+    with_schema = run("export", str(recording), "--schema", str(schema))
+    assert csv_rows(with_schema.stdout)[0]["FEATURE0"] == "a"
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    refused = CliRunner().invoke(cli, ["export", str(recording), "--schema", str(broken)])
+    assert refused.exit_code == 2
+    assert "--schema" in refused.output
+
+
+def test_export_given_a_csv_says_once_that_it_is_not_json_lines(tmp_path: Path) -> None:
+    path = tmp_path / "interactions.csv"
+    path.write_text(CSV_TEXT)
+
+    result = run("export", str(path))
+
+    assert result.exit_code == 1
+    assert result.output.count("not a JSON Lines file") == 1
+    assert "it looks like a CSV" in result.output
+    assert "not valid JSON" not in result.output
 
 
 def test_json_objects_name_each_line_that_is_not_an_object(tmp_path: Path) -> None:
