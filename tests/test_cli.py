@@ -49,7 +49,7 @@ def test_main_without_the_cli_extra_says_what_to_install(
     assert exited.value.code == 2
     captured = capsys.readouterr()
     assert captured.err.strip() == MISSING_EXTRA_MESSAGE
-    assert "pip install 'personalize-tracker[cli]'" in captured.err
+    assert "pip install '.[cli]'" in captured.err
     assert captured.out == ""
 
 
@@ -221,4 +221,4 @@ def test_the_demo_without_moto_says_to_install_the_testing_extra(
 
     assert result.exit_code == 1
     assert "needs the 'testing' extra" in result.stderr
-    assert "pip install 'personalize-tracker[testing]'" in result.stderr
+    assert "pip install '.[testing]'" in result.stderr

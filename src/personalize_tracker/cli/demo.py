@@ -20,7 +20,7 @@ from .._tools.demo import (
     summary_dict,
     summary_text,
 )
-from .._tools.extras import MISSING_EXTRA_MESSAGE
+from .._tools.extras import MISSING_EXTRA_MESSAGE, install_command
 from ._common import JSON_OPTION, NO_PROGRESS_OPTION
 
 __all__ = ["demo"]
@@ -151,5 +151,5 @@ def _run(
             raise click.ClickException(MISSING_EXTRA_MESSAGE) from None
         raise click.ClickException(
             f"the local endpoint needs the 'testing' extra ({exc}): "
-            "pip install 'personalize-tracker[testing]', or pass --endpoint-url"
+            f"{install_command('testing')}, or pass --endpoint-url"
         ) from None

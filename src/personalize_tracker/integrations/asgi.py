@@ -21,7 +21,7 @@
 
 A pure ASGI middleware (no ``BaseHTTPMiddleware``): streaming responses and background tasks
 work, and the cookie is added to the ``http.response.start`` message. See
-``docs/integrations/asgi.md``. Requires ``pip install 'personalize-tracker[asgi]'``.
+``docs/integrations/asgi.md``. Requires ``pip install '.[asgi]'``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,12 @@ import inspect
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
-from starlette.requests import Request
+from .._tools.extras import missing_extra
+
+try:
+    from starlette.requests import Request
+except ImportError as _error:  # pragma: no cover - tested in a subprocess without Starlette
+    raise missing_extra("asgi", __name__, _error) from _error
 
 from ..session import DEFAULT_RECOMMENDATION_MEMORY, DEFAULT_RECOMMENDATION_TTL, TrackingSession
 from ..tracker import Tracker

@@ -22,7 +22,7 @@
     def click(item_id):
         g.personalize.track("click", item_id=item_id)
 
-See ``docs/integrations/flask.md``. Requires ``pip install 'personalize-tracker[flask]'``.
+See ``docs/integrations/flask.md``. Requires ``pip install '.[flask]'``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from .._tools.extras import missing_extra
+
+try:
+    from flask import Flask, Response, current_app, g, request
+except ImportError as _error:  # pragma: no cover - tested in a subprocess without Flask
+    raise missing_extra("flask", __name__, _error) from _error
 
 from ..tracker import Tracker
 from ._config import web_tracking_from_config
