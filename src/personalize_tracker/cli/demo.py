@@ -33,8 +33,10 @@ __all__ = ["demo"]
     default=None,
     help=(
         f"MovieLens ratings.csv to replay (userId,movieId,rating,timestamp). Default: "
-        f"{DEFAULT_DATA_PATH.as_posix()} in the current directory, else in the repository "
-        f"this package was installed from."
+        f"{DEFAULT_DATA_PATH.as_posix()} in the current directory (a clone of the "
+        f"repository), else in the clone of an editable install. The data is not in the "
+        f"wheel: from a wheel, pass the ratings.csv of MovieLens 'ml-latest-small' "
+        f"(grouplens.org/datasets/movielens)."
     ),
 )
 @click.option(
