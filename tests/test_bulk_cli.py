@@ -214,6 +214,34 @@ def test_a_csv_with_another_delimiter_is_named_so(
     assert "EVENT_TYPE column" not in result.output
 
 
+def test_cli_messages_name_flags_not_python_arguments(
+    endpoint: PersonalizeEventsMock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "i.csv"
+    many = "|".join(f"i{n}" for n in range(30))  # over PutEvents' 25 impression ids
+    path.write_text(
+        f"USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,IMPRESSION\nu1,i1,1700000000,click,{many}\n"
+    )
+
+    refused = run(*replay_args(endpoint, path, "--json"))
+    [bad] = json.loads(refused.stdout)["bad_rows"]
+    assert "pass --truncate-impressions" in bad["message"]
+    assert "truncate_impressions=True" not in bad["message"]
+
+    result = run(*replay_args(endpoint, path, "--truncate-impressions"))
+    assert result.exit_code == 0, result.output
+    [event] = endpoint.events
+    assert event.impression == tuple(f"i{n}" for n in range(25))
+
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    no_region = CliRunner().invoke(cli, ["replay", str(path), "--tracking-id", "t"])
+    assert no_region.exit_code == 2
+    assert "pass --region" in no_region.output
+    assert "region_name=" not in no_region.output
+
+
 def test_a_rerun_of_the_same_file_sends_the_same_event_ids(
     endpoint: PersonalizeEventsMock, tmp_path: Path
 ) -> None:
@@ -554,7 +582,7 @@ def test_a_bulk_tracker_without_a_region_is_a_usage_error_naming_the_option(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
 
-    with pytest.raises(click.UsageError, match=r"\(--region\)$"):
+    with pytest.raises(click.UsageError, match=r"pass --region, or set AWS_REGION"):
         bulk_tracker(
             "t", region=None, endpoint_url=None, dead_letter_path=None, on_failure=lambda f: None
         )

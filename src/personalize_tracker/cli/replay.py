@@ -24,6 +24,7 @@ from .._tools.bulk import (
     read_json_lines,
 )
 from .._tools.replay import DEFAULT_SESSION_GAP_MINUTES, ReplaySummary, replay_rows
+from .._tools.replay.rows import EVENT_TYPE_HINT
 from ..tracker import Tracker
 from ._common import FILE_ARGUMENT, JSON_OPTION, NO_PROGRESS_OPTION, REGION_OPTION, bulk_tracker
 
@@ -32,8 +33,20 @@ __all__ = ["replay"]
 # Seconds close() may take to deliver the last events once the file was read.
 _CLOSE_TIMEOUT = 10.0
 
+# Bad-row messages give Python advice (replay(), Tracker arguments): name the flags instead.
+_CLI_ADVICE = {
+    EVENT_TYPE_HINT: "pass --event-type for such rows",
+    "pass truncate_impressions=True to the Tracker": "pass --truncate-impressions",
+}
+
 
 _WHAT_IS_SENT = [
+    click.option(
+        "--truncate-impressions",
+        is_flag=True,
+        help="Keep the first 25 distinct ids of a longer impression (PutEvents' limit) instead "
+        "of reporting the row as bad.",
+    ),
     click.option(
         "--dead-letters",
         type=click.Path(dir_okay=False, path_type=Path),
@@ -114,6 +127,7 @@ def replay(
     session_gap: float,
     limit: int | None,
     dead_letters: Path | None,
+    truncate_impressions: bool,
     random_ids: bool,
     id_namespace: str | None,
     no_progress: bool,
@@ -130,7 +144,7 @@ def replay(
     reported with their line numbers and skipped. Uses the default AWS credential chain.
     Prints a summary; exits 1 when a row was bad or an event failed.
     """
-    target = _Target(tracking_id, endpoint_url, region, dead_letters)
+    target = _Target(tracking_id, endpoint_url, region, dead_letters, truncate_impressions)
     failures = FailureLog()
     try:
         kind = detect_format(file, file_format)
@@ -161,6 +175,7 @@ class _Target:
     endpoint_url: str | None
     region: str | None
     dead_letters: Path | None
+    truncate_impressions: bool = False
 
     def tracker(self, on_failure: FailureLog) -> Tracker:
         """A Tracker sending there (see :func:`bulk_tracker`; raises click.UsageError)."""
@@ -170,6 +185,7 @@ class _Target:
             endpoint_url=self.endpoint_url,
             dead_letter_path=self.dead_letters,
             on_failure=on_failure,
+            truncate_impressions=self.truncate_impressions,
         )
 
 
@@ -228,7 +244,7 @@ def _replay_and_close(
             progress_file=sys.stderr,
             stable_ids=id_namespace is not None,
             id_namespace=id_namespace or "",
-            event_type_hint="pass --event-type for such rows",
+            advice=_CLI_ADVICE,
         )
     finally:
         tracker.close(timeout=_CLOSE_TIMEOUT)

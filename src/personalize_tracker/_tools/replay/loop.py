@@ -21,7 +21,7 @@ from ...tracker import Tracker
 from ..backfill import PACE_CHECK_EVERY, PACE_HIGH, PACE_LOW, PACE_POLL, calls_floor
 from ..bulk.fields import FieldMapping
 from .ids import stable_event_id
-from .rows import EVENT_TYPE_HINT, BadRows, Prepared, RowReader, cut_sessions, input_rows
+from .rows import BadRows, Prepared, RowReader, cut_sessions, input_rows
 from .summary import ReplaySample, ReplaySummary
 
 __all__ = ["DEFAULT_SESSION_GAP_MINUTES", "replay", "replay_rows"]
@@ -189,7 +189,7 @@ def replay_rows(
     progress_file: Any = None,
     stable_ids: bool = True,
     id_namespace: str = "",
-    event_type_hint: str = EVENT_TYPE_HINT,
+    advice: Mapping[str, str] | None = None,
 ) -> ReplaySummary:
     """:func:`replay`, plus what the command line needs.
 
@@ -199,7 +199,8 @@ def replay_rows(
             record is a problem found while reading.
         total: the number of rows, for the progress bar, when ``data`` has no ``len()``.
         progress_file: the stream the bar writes to (default: tqdm's, stderr).
-        event_type_hint: how a "no event type" bad row says to give one (the CLI: its flag).
+        advice: phrases of bad-row messages to replace (the CLI: Python advice such as
+            :data:`~.rows.EVENT_TYPE_HINT` by its flags; see :class:`~.rows.BadRows`).
         others: as :func:`replay`.
     """
     if session_gap_minutes < 0 or not math.isfinite(session_gap_minutes):
@@ -214,10 +215,10 @@ def replay_rows(
     if event_type is not None:
         fields.event_type = event_type
     rows, total = input_rows(data, fields, located=located, total=total, limit=limit)
-    bad = BadRows()
+    bad = BadRows(advice)
     bar = _Progress(progress, total, progress_file, bad)
     counters = _Counters(tracker, bar.show)
-    reader = RowReader(rows, fields, bad, event_type_hint=event_type_hint)
+    reader = RowReader(rows, fields, bad)
     tally = _Tally()
     try:
         sessions = cut_sessions(reader, session_gap_minutes * 60.0, session_prefix)

@@ -103,19 +103,27 @@ def input_rows(
 class BadRows:
     """The rows that could not be tracked: all counted, the first :data:`MAX_BAD_ROWS_KEPT` kept.
 
+    Args:
+        advice: phrases of the messages to replace, e.g. Python advice (``"pass
+            truncate_impressions=True to the Tracker"``) by the command line's flag
+            (``"pass --truncate-impressions"``).
+
     Attributes:
         kept: the :class:`BadRow` records kept, in the order they were rejected.
         count: every row rejected.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, advice: Mapping[str, str] | None = None) -> None:
         self.kept: list[BadRow] = []
         self.count = 0
+        self._advice = dict(advice or {})
 
     def reject(self, position: int, line: int | None, message: str) -> None:
         """Count a row that cannot be tracked, and keep it while there is room."""
         self.count += 1
         if len(self.kept) < MAX_BAD_ROWS_KEPT:
+            for said, instead in self._advice.items():
+                message = message.replace(said, instead)
             self.kept.append(BadRow(position, message, line))
 
 
@@ -128,7 +136,8 @@ class Prepared:
     fields: RowFields
 
 
-#: How a message tells the caller to give an event type: in Python (``replay()``).
+#: How a message tells the caller to give an event type, in Python (``replay()``); the
+#: command line replaces it with its flag (see :class:`BadRows`).
 EVENT_TYPE_HINT = "map an event_type column or pass event_type="
 
 
@@ -144,8 +153,6 @@ class RowReader:
         rows: the rows, as :func:`input_rows` returns them.
         fields: how a record becomes event fields.
         bad: where rejected rows go.
-        event_type_hint: how the "no event type" message says to give one (the CLI names its
-            ``--event-type`` flag).
 
     Attributes:
         read: rows read so far, bad ones included.
@@ -156,13 +163,10 @@ class RowReader:
         rows: Iterable[Located],
         fields: FieldMapping,
         bad: BadRows,
-        *,
-        event_type_hint: str = EVENT_TYPE_HINT,
     ) -> None:
         self._rows = rows
         self._fields = fields
         self._bad = bad
-        self._event_type_hint = event_type_hint
         self.read = 0
 
     def __iter__(self) -> Iterator[Prepared]:
@@ -189,7 +193,7 @@ class RowReader:
         if row.event_type is None:
             where = plan.get("event_type")
             column = f" (column {where!r} is empty)" if where else ""
-            reject(position, line, f"no event type{column}: {self._event_type_hint}")
+            reject(position, line, f"no event type{column}: {EVENT_TYPE_HINT}")
         elif row.session_id is None and row.user_id is None:
             where = plan.get("user_id")
             column = f" (column {where!r} is empty)" if where else " (no user id column)"
