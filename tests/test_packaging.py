@@ -73,6 +73,7 @@ def test_the_sdist_can_run_its_own_tests(dist: Path) -> None:
     for needed in (
         "pyproject.toml",
         "Makefile",
+        "mkdocs.yml",
         "LICENSE",
         "README.md",
         "src/personalize_tracker/py.typed",

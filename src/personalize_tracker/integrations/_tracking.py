@@ -285,9 +285,9 @@ class WebTracking:
 
         Raises:
             Exception: only with ``raise_errors=True``; otherwise a failing step (an invalid
-            user id or context) is logged, counted and left out, and a usable session is
-            always returned. When the Tracker cannot be built, the session's events go to a
-            stand-in Tracker that fails them (reason ``error``, logged by the Tracker).
+                user id or context) is logged, counted and left out, and a usable session is
+                always returned. When the Tracker cannot be built, the session's events go to
+                a stand-in Tracker that fails them (reason ``error``, logged by the Tracker).
         """
         issued = not valid_session_id(session_id)
         if issued and session_id is not None:
