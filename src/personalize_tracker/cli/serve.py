@@ -12,6 +12,8 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
+from .._tools.extras import install_command
+
 if TYPE_CHECKING:
     from ..testing import PersonalizeEventsMock, RecordedEvent
 
@@ -110,7 +112,7 @@ def _start(
         return server, server.__enter__()
     except ImportError as exc:
         raise click.ClickException(
-            f"serve needs the 'testing' extra ({exc}): pip install 'personalize-tracker[testing]'"
+            f"serve needs the 'testing' extra ({exc}): {install_command('testing')}"
         ) from None
     except OSError as exc:
         raise click.ClickException(
