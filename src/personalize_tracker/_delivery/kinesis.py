@@ -62,11 +62,11 @@ def build_kinesis_client(
     session: boto3.Session | None = None,
     region_name: str | None = None,
     endpoint_url: str | None = None,
-    max_workers: int = 10,
+    max_workers: int = 32,
 ) -> Any:
     """A boto3 ``kinesis`` client as the transport needs it: botocore's own retries off (the
-    Tracker retries, only the failed records), a connection per sender thread, bounded
-    timeouts (connect 5 s, read 15 s).
+    Tracker retries, only the failed records), a connection per sender thread (``max_workers``,
+    the Tracker's default 32), bounded timeouts (connect 5 s, read 15 s).
 
     Raises:
         ValueError: no AWS region is known.
