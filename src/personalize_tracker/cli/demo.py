@@ -22,6 +22,7 @@ from .._tools.demo import (
 )
 from .._tools.extras import MISSING_EXTRA_MESSAGE
 from ._common import JSON_OPTION, NO_PROGRESS_OPTION
+from .fleet import add_fleet_option
 
 __all__ = ["demo"]
 
@@ -153,3 +154,6 @@ def _run(
             f"the local endpoint needs the 'testing' extra ({exc}): "
             "pip install 'personalize-tracker[testing]', or pass --endpoint-url"
         ) from None
+
+
+add_fleet_option(demo)  # demo --fleet N: the fleet demo (cli/fleet.py)
