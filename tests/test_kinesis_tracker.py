@@ -5,11 +5,16 @@ dead-letter file, and the choice between client= and transport=."""
 from __future__ import annotations
 
 import json
+import os
+import socket
 import threading
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
+from moto.server import ThreadedMotoServer
 
 from personalize_tracker import FailedEvent, FailureReason, Tracker
 from personalize_tracker.kinesis import KinesisTransport, decode_record
@@ -99,3 +104,103 @@ def test_a_record_refused_for_good_fails_with_its_reason_and_is_dead_lettered(
 def test_client_and_transport_are_exclusive() -> None:
     with pytest.raises(ValueError, match=r"client= \(PutEvents\) or transport="):
         Tracker("t", client=object(), transport=KinesisTransport("events", Stream()))
+
+
+class DownStream(Stream):
+    """A stream that answers 503 while ``down`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = threading.Event()
+        self.down.set()
+
+    def put_records(self, **params: Any) -> dict[str, Any]:
+        if self.down.is_set():
+            raise ClientError(
+                {
+                    "Error": {"Code": "ServiceUnavailable", "Message": "down"},
+                    "ResponseMetadata": {"HTTPStatusCode": 503},
+                },
+                "PutRecords",
+            )
+        return super().put_records(**params)
+
+
+def test_events_spilled_while_the_stream_is_down_are_written_by_the_next_process(
+    tmp_path: Path,
+) -> None:
+    stream = DownStream()
+    options: dict[str, Any] = {"overflow": "spill", "spool_path": tmp_path / "spool"}
+    first = Tracker(
+        "t",
+        transport=KinesisTransport("events", stream),
+        max_queue_size=5,
+        flush_interval=3600,
+        max_attempts=10_000,
+        retry_deadline=600,
+        max_backoff=0.01,
+        **options,
+    )
+    ids = track(first, 40)
+    first.close(timeout=0.2)
+    stats = first.stats()
+    assert (stats.failed, stats.pending, stats.spooled) == (0, 40, 40)
+
+    stream.down.clear()
+    second = Tracker("t", transport=KinesisTransport("events", stream), **options)
+    assert second.stats().recovered == 40
+    assert second.flush(timeout=30)
+    second.close()
+    assert sorted(stream.written) == sorted(ids)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork() in a threaded process
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_writes_its_own_events_with_a_client_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        url = f"http://127.0.0.1:{port}"
+        kinesis = boto3.client("kinesis", region_name="us-east-1", endpoint_url=url)
+        kinesis.create_stream(StreamName="events", ShardCount=1)
+        transport = KinesisTransport("events", region_name="us-east-1", endpoint_url=url)
+        tracker = Tracker("t", transport=transport, flush_interval=3600)
+        tracker.track("warmup", "s-0")
+        assert tracker.flush(timeout=10)  # senders and the client exist in the parent
+        parent_client = tracker.client
+        parent_ids = [tracker.track("click", "s-parent").event_id for _ in range(3)]
+        pid = os.fork()
+        if pid == 0:  # child
+            code = 1
+            try:
+                ids = [tracker.track("click", "s-child").event_id for _ in range(2)]
+                ok = tracker.flush(timeout=10)
+                renewed = tracker.client is not parent_client
+                with open(tmp_path / "child.json", "w") as f:
+                    json.dump({"ids": ids, "ok": ok, "renewed": renewed}, f)
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        child = json.loads((tmp_path / "child.json").read_text())
+        assert (child["ok"], child["renewed"]) == (True, True)
+        tracker.close(10)
+        iterator = kinesis.get_shard_iterator(
+            StreamName="events", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        written = [
+            decode_record(r["Data"]).event_id
+            for r in kinesis.get_records(ShardIterator=iterator)["Records"]
+        ]
+    finally:
+        server.stop()
+    assert sorted(written[1:]) == sorted(parent_ids + child["ids"])  # each once, nothing resent
