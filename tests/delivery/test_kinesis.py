@@ -176,8 +176,10 @@ def test_records_past_five_mib_wait_for_the_next_attempt() -> None:
 def test_it_needs_one_stream_and_one_way_to_a_client() -> None:
     with pytest.raises(ValueError, match="stream_name or stream_arn"):
         KinesisTransport()
-    with pytest.raises(ValueError, match="stream_name"):
+    with pytest.raises(ValueError, match="stream_name must be a string of 1-128"):
         KinesisTransport("")
+    with pytest.raises(ValueError, match="stream_name must be a string of 1-128"):
+        KinesisTransport("s" * 129)
     with pytest.raises(ValueError, match="either client"):
         KinesisTransport("s", FakeKinesis(), endpoint_url="http://127.0.0.1:1")
 
@@ -239,3 +241,11 @@ def test_an_unknown_stream_is_rejected_not_retried(moto_kinesis: Any) -> None:
     assert caught.value.code == "ResourceNotFoundException"
     assert caught.value.rejected
     assert not caught.value.retryable
+
+
+def test_a_missing_region_is_an_error_at_construction(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    with pytest.raises(ValueError, match="no AWS region for the kinesis client"):
+        KinesisTransport("events")

@@ -11,7 +11,6 @@ records are sent again.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,13 +44,21 @@ STREAM_KEY = ("", "")
 #: Error codes of a PutRecords record that a later attempt may write (the API reference lists
 #: ``ProvisionedThroughputExceededException`` and ``InternalFailure``).
 _RETRYABLE_RECORD_CODES = frozenset(
-    {"ProvisionedThroughputExceededException", "InternalFailure", "ServiceUnavailable"}
+    {
+        "ProvisionedThroughputExceededException",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "KMSThrottlingException",
+    }
+)
+_THROTTLED_RECORD_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "KMSThrottlingException"}
 )
 _TOO_LARGE = "RequestTooLarge"
 
 
 def _record_error(code: str, message: str) -> SendError:
-    throttled = code == "ProvisionedThroughputExceededException"
+    throttled = code in _THROTTLED_RECORD_CODES
     retryable = code in _RETRYABLE_RECORD_CODES or code == _TOO_LARGE
     return SendError(
         code, message, retryable=retryable, throttled=throttled, rejected=not retryable
@@ -102,7 +109,7 @@ class KinesisTransport:
     Args:
         stream_name: the stream's name (1-128 characters).
         client: a boto3 ``kinesis`` client to use as is (thread-safe; shared by the sender
-            threads); default: one built at first use from ``session``, ``region_name`` and
+            threads); default: one built here from ``session``, ``region_name`` and
             ``endpoint_url`` (rebuilt in a forked child).
         stream_arn: send ``StreamARN`` instead of ``StreamName`` (AWS recommends it; needed
             across accounts).
@@ -119,6 +126,11 @@ class KinesisTransport:
         SendError: the whole call failed (see ``putevents.send_error``: throttling, 5xx and
             connection errors are retryable; ``ResourceNotFoundException`` and access denied
             are not).
+
+    Raises:
+        ValueError: no stream, or both a stream name and an ARN; an empty or too long name;
+            ``client`` with ``session`` or ``endpoint_url``; no AWS region known for the
+            client built here.
     """
 
     #: Records per call at most: the batch size of a Tracker with this transport.
@@ -137,32 +149,22 @@ class KinesisTransport:
         if (stream_name is None) == (stream_arn is None):
             raise ValueError("KinesisTransport needs stream_name or stream_arn (one of them)")
         name = stream_name if stream_name is not None else stream_arn
-        if not isinstance(name, str) or not 1 <= len(name) <= 2048:
-            raise ValueError("stream_name must be a string of 1-128 characters (ARN: 1-2048)")
+        field, longest = ("stream_name", 128) if stream_arn is None else ("stream_arn", 2048)
+        if not isinstance(name, str) or not 1 <= len(name) <= longest:
+            # StreamName: 1-128 characters, StreamARN: 1-2048 (the kinesis service model)
+            raise ValueError(f"{field} must be a string of 1-{longest} characters")
         if client is not None and (session is not None or endpoint_url is not None):
             raise ValueError("pass either client= or session=/endpoint_url=, not both")
         self.stream_name = stream_name
         self.stream_arn = stream_arn
         self._own_client = client is None
-        self._client = client
         self._client_options = (session, region_name, endpoint_url)
-        self._lock = threading.Lock()
-
-    @property
-    def client(self) -> Any:
-        """The boto3 ``kinesis`` client (built at first use when none was given).
-
-        Raises:
-            ValueError: no AWS region is known for the client built here.
-        """
-        client = self._client
-        if client is None:
-            with self._lock:
-                if self._client is None:
-                    session, region_name, endpoint_url = self._client_options
-                    self._client = build_kinesis_client(session, region_name, endpoint_url)
-                client = self._client
-        return client
+        #: The boto3 ``kinesis`` client.
+        self.client = (
+            client
+            if client is not None
+            else build_kinesis_client(session, region_name, endpoint_url)
+        )
 
     def group_key(self, event: Event) -> tuple[str, str]:
         """The group every event joins: one, since a call takes any sessions."""
