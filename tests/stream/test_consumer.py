@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -221,7 +222,7 @@ def test_the_environment_configures_the_consumer(monkeypatch: pytest.MonkeyPatch
             "bucket",
             "letters/",
         )
-        assert consumer.tracker.client.meta.region_name == "eu-west-1"
+        assert consumer.client.meta.region_name == "eu-west-1"
     finally:
         consumer.close(0)
     with pytest.raises(ValueError, match="PERSONALIZE_TRACKING_ID"):
@@ -232,3 +233,20 @@ def test_the_environment_configures_the_consumer(monkeypatch: pytest.MonkeyPatch
         kinesis_module.consumer_from_env(
             {**environ, "PERSONALIZE_TRACKER_DEAD_LETTER_URL": "ftp://x"}
         )
+
+
+def test_the_handler_answers_within_the_invocations_time_reading_again_what_is_undelivered(
+    monkeypatch: pytest.MonkeyPatch, fake_client: FakeClient
+) -> None:
+    consumer = StreamConsumer(
+        "tracking", client=fake_client, max_attempts=1000, retry_deadline=600, max_backoff=0.2
+    )
+    monkeypatch.setattr(kinesis_module, "_consumers", {})
+    monkeypatch.setattr(kinesis_module, "consumer_from_env", lambda environ=None: consumer)
+    fake_client.script = lambda params: throttled()  # PutEvents throttles throughout
+    batch = records(event(0, "s-1"), event(1, "s-2"))
+    started = time.monotonic()
+    answer = kinesis_module.lambda_handler(lambda_event(batch), Context(2_500))  # 0.5 s to use
+    assert time.monotonic() - started < 2.0
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "1000"}, {"itemIdentifier": "1001"}]}
+    consumer.close(0)

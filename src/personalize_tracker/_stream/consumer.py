@@ -100,15 +100,21 @@ class StreamConsumer:
     Args:
         tracking_id: the event tracker's ``trackingId`` (the records do not carry one).
         dead_letters: where records that can never be delivered go (default: the log).
-        tracker_options: more ``Tracker`` arguments (``client``, ``region_name``,
-            ``endpoint_url``, ``max_attempts``, ``retry_deadline``, ``max_requests_per_second``
-            …); ``sync=True`` and ``on_failure`` are the consumer's.
+        tracker_options: more ``Tracker`` arguments (``client``, or ``session``,
+            ``region_name`` and ``endpoint_url``; ``max_attempts``, ``retry_deadline``,
+            ``max_requests_per_second``…); ``sync``, ``on_failure`` and ``max_event_age`` are
+            the consumer's.
 
     Raises:
         ValueError, InvalidEventError: as ``Tracker`` (a bad option, no AWS region).
 
-    One batch at a time (calls are serialised by a lock): in Lambda an execution environment
-    runs one invocation at a time; the local runner is one process.
+    Each batch is delivered by a Tracker of its own in sync mode (sharing one
+    ``personalize-events`` client), whose ``max_event_age`` is the batch's timeout: no retry,
+    and no later call, runs past it; what it cut short is read again. One batch at a time
+    (a lock): in Lambda an environment runs one invocation at a time; the runner is one process.
+
+    Attributes:
+        client: the ``personalize-events`` client.
     """
 
     def __init__(
@@ -122,10 +128,25 @@ class StreamConsumer:
         tracker_options.setdefault("flush_interval", 3600.0)  # batches leave full or at flush
         self.tracking_id = tracking_id
         self.dead_letters = dead_letters if dead_letters is not None else LogDeadLetters()
-        self._failures: list[FailedEvent] = []
         self._lock = threading.Lock()
-        self.tracker = Tracker(
-            tracking_id, sync=True, on_failure=self._failures.extend, **tracker_options
+        # The first Tracker checks the options and builds the client the others share.
+        first = Tracker(tracking_id, sync=True, **tracker_options)
+        first.close(0)
+        self.client = first.client
+        tracker_options.pop("client", None)
+        for name in ("session", "region_name", "endpoint_url"):
+            tracker_options.pop(name, None)
+        self._options = tracker_options
+
+    def _tracker(self, timeout: float | None, failures: list[FailedEvent]) -> Tracker:
+        """The Tracker of one batch: sync, bounded by ``timeout`` seconds from now."""
+        options = dict(self._options)
+        if timeout is not None:
+            options["max_event_age"] = max(timeout, 0.001)
+            deadline = options.get("retry_deadline")
+            options["retry_deadline"] = max(min(deadline or timeout, timeout), 0.001)
+        return Tracker(
+            self.tracking_id, client=self.client, sync=True, on_failure=failures.extend, **options
         )
 
     def consume_lambda(self, event: Mapping[str, Any], timeout: float | None) -> dict[str, Any]:
@@ -181,32 +202,25 @@ class StreamConsumer:
                 events.append(event)
             seen.append(index)
         result.events = len(events)
-        before = self.tracker.stats().requests
-        self._failures.clear()
+        failures: list[FailedEvent] = []
+        tracker = self._tracker(timeout, failures)
         events.sort(key=_sent_at)  # per session in event-time order (a producer retry reorders)
         for event in events:
-            self.tracker.enqueue(event)
-        done = self.tracker.flush(timeout)
-        failures, self._failures[:] = list(self._failures), []
-        result.calls = self.tracker.stats().requests - before
+            tracker.enqueue(event)
+        tracker.flush(timeout)
+        tracker.close(0)  # whatever is left fails (reason closed): read again
+        result.calls = tracker.stats().requests
         retry: set[int] = set()
         failed_ids = set()
         for failure in failures:
             event_id = failure.event.event_id
-            where = positions.get(event_id)
-            if where is None:
-                continue  # left pending by an earlier batch's timeout: read again already
+            where = positions[event_id]
             failed_ids.add(event_id)
             if failure.reason is FailureReason.INVALID:
                 letters.append((where[0], self._event_letter(failure)))
             else:
                 retry.update(where)
-        if not done:  # unknown which of the others went: read them all again
-            for event in events:
-                if event.event_id not in failed_ids:
-                    retry.update(positions[event.event_id])
-        else:
-            result.delivered = len(events) - len(failed_ids)
+        result.delivered = len(events) - len(failed_ids)
         self._put_letters(letters, retry, result)
         result.retry = [records[i].sequence_number for i in sorted(retry)]
         return result
@@ -253,8 +267,7 @@ class StreamConsumer:
         }
 
     def close(self, timeout: float | None = None) -> None:
-        """Close the consumer's Tracker (delivering what a timed-out batch left pending)."""
-        self.tracker.close(timeout)
+        """Nothing is left between batches: kept for ``with``-like symmetry (no-op)."""
 
 
 _sent_at: Callable[[Event], float] = lambda event: event.sent_at  # noqa: E731
