@@ -24,9 +24,11 @@ SIBLINGS = ("_intake", "_delivery", "_outcomes")
 #: The composition root: the only module that imports all three siblings.
 ROOT = "_pipeline"
 #: Public modules: what edges may import (besides leaves and other edges).
-PUBLIC = frozenset({"", "tracker", "session", "recommendations", "schema", "serverless", "typing"})
+PUBLIC = frozenset(
+    {"", "tracker", "session", "recommendations", "schema", "serverless", "typing", "kinesis"}
+)
 #: The facade: the only modules that import the composition root.
-FACADE = frozenset({"", "tracker"})
+FACADE = frozenset({"", "tracker", "kinesis"})
 #: Edges: the command line, tools, integrations and the testing endpoint.
 EDGES = ("cli", "_tools", "integrations", "testing", "__main__")
 
@@ -239,7 +241,7 @@ def _fake(tmp_path: Path, files: Mapping[str, str]) -> Path:
         ),
         (
             {"session.py": "from ._pipeline import Pipeline\n", "_pipeline.py": ""},
-            "only the facade (tracker) imports _pipeline",
+            "only the facade (kinesis, tracker) imports _pipeline",
         ),
         (
             {"tracker.py": "from ._tools import demo\n", "_tools/demo.py": ""},

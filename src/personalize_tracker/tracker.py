@@ -45,7 +45,7 @@ from ._record.shared import GroupKey
 from .recommendations import RecommendationCalls, RuntimeClientSource
 from .schema import InteractionsSchema
 from .session import DEFAULT_RECOMMENDATION_MEMORY, DEFAULT_RECOMMENDATION_TTL, TrackingSession
-from .typing import Composer, FailureHandler, PropertiesInput, SentAtInput
+from .typing import Composer, EventTransport, FailureHandler, PropertiesInput, SentAtInput
 
 __all__ = [
     "DEFAULT_EXIT_TIMEOUT",
@@ -117,6 +117,8 @@ class Tracker(RecommendationCalls):
         fork_check: compare the process id on every ``track()`` (~0.2 µs) to notice a fork that
             ran no Python fork hooks (uWSGI without ``py-call-osafterfork``). Default ``None``:
             on when the ``uwsgi`` module is loaded.
+        transport: where events go instead of PutEvents (not with ``client``), e.g. a
+            ``kinesis.KinesisTransport`` (``docs/fleet.md``); ``delivered``: accepted by it.
 
     Raises:
         ValueError: an argument is out of range (the message names it), or no AWS region is
@@ -157,6 +159,7 @@ class Tracker(RecommendationCalls):
         runtime_client: Any = None,
         exit_timeout: float = DEFAULT_EXIT_TIMEOUT,
         fork_check: bool | None = None,
+        transport: EventTransport | None = None,
     ) -> None:
         check_text(tracking_id, "tracking_id", LIMITS.tracking_id_max)
         options = Options.checked(
@@ -186,8 +189,7 @@ class Tracker(RecommendationCalls):
             )
         self.tracking_id = tracking_id
         self._options = options
-        # The options, for reading (changing them has no effect).
-        self.flush_interval = options.flush_interval
+        self.flush_interval = options.flush_interval  # options, for reading (no effect if set)
         self.max_queue_size = options.max_queue_size
         self.max_workers = options.max_workers
         self.overflow: OverflowPolicy = options.overflow
@@ -205,6 +207,7 @@ class Tracker(RecommendationCalls):
             endpoint_url=endpoint_url,
             on_failure=on_failure,
             composer_options=(schema, truncate_impressions, metric_attribution_source),
+            transport=transport,
         )
         # The shared id strings, read by track()'s fast path (see _record.shared).
         self._ids = self._composer.ids

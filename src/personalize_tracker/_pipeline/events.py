@@ -18,7 +18,7 @@ from .._record.compose import EventComposer
 from .._record.event import Event
 from .._record.ids import renew_event_ids_after_fork
 from .._record.shared import GroupKey, SharedIds
-from ..typing import SchemaCheck
+from ..typing import EventTransport, SchemaCheck, Transport
 from .pipeline import Codec, Pipeline
 
 __all__ = ["EventPipeline", "event_letter", "event_pipeline"]
@@ -62,6 +62,7 @@ def event_pipeline(
     endpoint_url: str | None,
     on_failure: Callable[[Sequence[FailedEvent]], None] | None,
     composer_options: tuple[SchemaCheck | None, bool, str | None] = (None, False, None),
+    transport: EventTransport | None = None,
 ) -> tuple[EventPipeline, EventComposer]:
     """Compose the pipeline of one Tracker, and the composer its events are built with.
 
@@ -73,12 +74,16 @@ def event_pipeline(
         on_failure: the Tracker's ``on_failure``, or None.
         composer_options: the Tracker's ``schema``, ``truncate_impressions`` and
             ``metric_attribution_source`` (see ``EventComposer``).
+        transport: a transport to use instead of PutEvents (e.g. ``KinesisTransport``): its
+            ``group_key`` and ``batch_size`` replace the (user, session) groups of 10, and its
+            ``renewed()`` replaces it in a forked child; ``client`` is then unused.
 
     Both share one :class:`SharedIds`: the composer shares the id strings of the events it
     builds, and its session table gives the pipeline its group keys.
 
     Raises:
-        ValueError: no AWS region is known for the client built here.
+        ValueError: no AWS region is known for the client built here; both ``client`` and
+            ``transport`` given.
         InvalidEventError: the ``metric_attribution_source`` breaks the PutEvents pattern.
         OSError: the spool cannot be opened.
     """
@@ -90,7 +95,13 @@ def event_pipeline(
         endpoint_url=endpoint_url,
         max_workers=options.max_workers,
     )
-    transport = PutEventsTransport(client if client is not None else build(), tracking_id)
+    if transport is not None:
+        if client is not None:
+            raise ValueError("pass either client= (PutEvents) or transport=, not both")
+        return _transport_pipeline(
+            options, transport, ids, tracking_id, on_failure, composer_options
+        )
+    sender = PutEventsTransport(client if client is not None else build(), tracking_id)
     codec: Codec[Event, GroupKey] = Codec(
         key=ids.key_of,
         batch_size=LIMITS.max_events_per_call,
@@ -112,11 +123,53 @@ def event_pipeline(
     composer = EventComposer(schema, truncate_impressions, metric_attribution_source, ids)
     pipeline = EventPipeline(
         options,
-        transport,
+        sender,
         codec,
         on_failure=on_failure,
         name="PutEvents",
         rebuild_transport=rebuild if client is None else None,
+        on_fork=on_fork,
+    )
+    if options.fork_check:  # the composer checks before an event id is drawn
+        composer.check_fork = pipeline.check_fork
+    return pipeline, composer
+
+
+def _transport_pipeline(
+    options: Options,
+    transport: EventTransport,
+    ids: SharedIds,
+    tracking_id: str,
+    on_failure: Callable[[Sequence[FailedEvent]], None] | None,
+    composer_options: tuple[SchemaCheck | None, bool, str | None],
+) -> tuple[EventPipeline, EventComposer]:
+    """:func:`event_pipeline` through a given transport, grouped and sized as it says."""
+    codec: Codec[Event, Any] = Codec(
+        key=transport.group_key,
+        batch_size=transport.batch_size,
+        encode=Event.to_dict,
+        decode=_decode,
+        letter=event_letter(tracking_id),
+        record_id=operator.attrgetter("event_id"),
+    )
+    current = [transport]
+
+    def rebuild() -> Transport[Event, Any]:
+        current[0] = current[0].renewed()
+        return current[0]
+
+    def on_fork() -> None:
+        renew_event_ids_after_fork()  # before any id is drawn in the child
+        ids.clear()
+
+    composer = EventComposer(*composer_options, ids)
+    pipeline = EventPipeline(
+        options,
+        transport,
+        codec,
+        on_failure=on_failure,
+        name=type(transport).__name__,
+        rebuild_transport=rebuild,
         on_fork=on_fork,
     )
     if options.fork_check:  # the composer checks before an event id is drawn

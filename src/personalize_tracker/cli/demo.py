@@ -22,6 +22,7 @@ from .._tools.demo import (
 )
 from .._tools.extras import MISSING_EXTRA_MESSAGE, install_command
 from ._common import JSON_OPTION, NO_PROGRESS_OPTION
+from .fleet import add_fleet_option
 
 __all__ = ["demo"]
 
@@ -155,3 +156,6 @@ def _run(
             f"the local endpoint needs the 'testing' extra ({exc}): "
             f"{install_command('testing')}, or pass --endpoint-url"
         ) from None
+
+
+add_fleet_option(demo)  # demo --fleet N: the fleet demo (cli/fleet.py)
