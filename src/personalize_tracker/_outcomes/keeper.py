@@ -100,8 +100,8 @@ class SpoolKeeper(Generic[R]):
         """How many records to read back now (``held``: records in memory); reserves them."""
         if not self.spooled or self.refilling or self.spool is None or stopping:
             return 0
-        if held > capacity // 2:
-            return 0
+        if capacity - held < min(_REFILL_CHUNK, capacity // 2):
+            return 0  # too little room for a chunk worth reading (and grouping)
         count = min(self.spooled, capacity - held, _REFILL_CHUNK)
         self.spooled -= count
         self.refilling += count
