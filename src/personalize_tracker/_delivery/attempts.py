@@ -216,10 +216,15 @@ class Attempts(Generic[R, K]):
             if not error.retryable:
                 raise
             first_error = error
-        part = self.part
-        retrying(self.sender.policy, self.started, self.sleep, _retryable, lambda: part.counted)(
-            replaying(first_error, self.attempt)
-        )
+        part, health = self.part, self.sender.health
+        # During an outage no attempt count ends the retries: only the deadlines do.
+        retrying(
+            self.sender.policy,
+            self.started,
+            self.sleep,
+            _retryable,
+            lambda: 0 if health.outage else part.counted,
+        )(replaying(first_error, self.attempt))
 
     def sleep(self, seconds: float) -> None:
         """Wait between attempts (or for the rate limit); the outage's gate replaces it."""
