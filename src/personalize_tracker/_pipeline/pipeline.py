@@ -51,6 +51,12 @@ _monotonic = time.monotonic
 _getpid = os.getpid
 
 
+def _unkept(records: Sequence[Any]) -> list[FailedEvent]:
+    """Records read back from the spool as close() began, that the spool could not take back."""
+    message = "read back from the spool as close() began; the spool could not take it back"
+    return [FailedEvent(r, FailureReason.CLOSED, None, message) for r in records]
+
+
 def _nothing() -> None:
     """Nothing left to do after settling a batch."""
 
@@ -276,7 +282,7 @@ class Pipeline(Generic[R, K]):
                 keeper.spool is not None, keeper.spilling, lambda: self.closed
             )
             if verdict == "spill":
-                problem = keeper.spill([record], [_monotonic()])
+                problem = keeper.spill([record], [_monotonic()])[1]
             elif verdict == "drop":
                 if self.closed:  # close() ran while we waited: the record was never accepted
                     raise TrackerClosedError("the Tracker closed while track() waited for room")
@@ -377,9 +383,10 @@ class Pipeline(Generic[R, K]):
             return _nothing  # abandoned at interpreter exit: already accounted for
         self.ledger.delivered += outcome.delivered
         # Batches cut short by close() stay pending, on disk, for the next process.
-        closed = [f.event for f in failed if f.reason is FailureReason.CLOSED]
-        if closed and self.keeper.keep(closed):
-            failed = [f for f in failed if f.reason is not FailureReason.CLOSED]
+        closed = [f for f in failed if f.reason is FailureReason.CLOSED]
+        kept = self.keeper.keep([f.event for f in closed]) if closed else 0
+        if kept:  # exactly the ones written are on disk; the rest (a full disk) fail
+            failed = [f for f in failed if f.reason is not FailureReason.CLOSED] + closed[kept:]
         self.ledger.fail(failed)
         if self.wire.wakes_flush(batch, self.buffer.forced) or (
             self.stopping and not self.wire.count
@@ -411,11 +418,15 @@ class Pipeline(Generic[R, K]):
             # Whatever happened (even KeyboardInterrupt), the reservation is released and every
             # reserved record is accounted for: in the buffer, back on disk, or failed.
             now_mono, now_wall = _monotonic(), time.time()
+            failed: list[FailedEvent] = []
             with self.lock:
                 self.keeper.settle(count)
                 self.ledger.fail_unread(count - len(records))  # unreadable lines, each logged
-                if self.stopping and self.keeper.keep(records):
-                    records, walls = [], []  # close() began meanwhile: they stay on disk
+                if self.stopping and records:  # close() began meanwhile: they stay on disk
+                    kept = self.keeper.keep(records)  # (no sender takes them now: the rest fail)
+                    failed = _unkept(records[kept:])
+                    self.ledger.fail(failed)
+                    records, walls = [], []
                 key = self.codec.key
                 for record, wall in zip(records, walls, strict=True):
                     self.buffer.add(key(record), record, now_mono - (now_wall - wall))
@@ -427,6 +438,8 @@ class Pipeline(Generic[R, K]):
                 spool = self.keeper.detach_if_idle(self.wire.count)
             if spool is not None:
                 spool.close()
+            if failed:
+                self.reporter.report(failed)
 
     # -- the facade's calls -----------------------------------------------------------------------
 
