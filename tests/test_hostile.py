@@ -213,7 +213,11 @@ def test_track_refuses_placeholder_ids_by_default(fake_client: FakeClient, value
             with pytest.raises(InvalidEventError):
                 tracker.track(*args)
         with pytest.raises(InvalidEventError):
-            tracker.session(value, "s-2").track("click")
+            tracker.session(value, "s-2")  # at the session's start, not its first event
+        with pytest.raises(InvalidEventError):
+            tracker.session("u-1", value)
+        with pytest.raises(InvalidEventError):
+            tracker.session(None, "s-3").identify(value)
         assert tracker.stats().tracked == 0
 
 
