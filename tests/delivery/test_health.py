@@ -29,7 +29,8 @@ def test_an_outage_begins_after_the_threshold_and_ends_at_the_first_answer(
         assert not health.outage
         assert health.enter(None, never) == (False, 0.0)  # no gate before the outage
         down(health, 5)  # more failures in the outage: still one entry line
-        assert health.outage and health.outages == 1
+        assert health.outage
+        assert health.outages == 1
         probe, _ = health.enter(None, never)
         assert probe
         health.answered(probe)
@@ -37,9 +38,11 @@ def test_an_outage_begins_after_the_threshold_and_ends_at_the_first_answer(
         health.answered(False)  # already over: no second line
     lines = [(r.levelno, r.getMessage()) for r in caplog.records]
     assert len(lines) == 2
-    assert lines[0][0] == logging.WARNING and "failed 3 times in a row" in lines[0][1]
+    assert lines[0][0] == logging.WARNING
+    assert "failed 3 times in a row" in lines[0][1]
     assert "ServiceUnavailable: down" in lines[0][1]
-    assert lines[1][0] == logging.INFO and "the outage is over" in lines[1][1]
+    assert lines[1][0] == logging.INFO
+    assert "the outage is over" in lines[1][1]
 
 
 def test_one_probe_at_a_time_the_others_wait_without_a_call() -> None:
@@ -56,7 +59,8 @@ def test_one_probe_at_a_time_the_others_wait_without_a_call() -> None:
     waiter.start()
     health.answered(probe)  # the service is back: the waiter goes, not as a probe
     waiter.join(10)
-    assert waiting and waiting[0][0] is False
+    assert waiting
+    assert waiting[0][0] is False
 
 
 def test_a_failed_probe_backs_off_within_max_backoff_and_hands_the_probe_on() -> None:
@@ -68,14 +72,15 @@ def test_a_failed_probe_backs_off_within_max_backoff_and_hands_the_probe_on() ->
         health.failed(True, "ServiceUnavailable: still down")
     started = time.monotonic()
     probe, waited = health.enter(time.monotonic() + 5, never)
-    assert probe and waited <= time.monotonic() - started + 0.001
+    assert probe
+    assert waited <= time.monotonic() - started + 0.001
     assert health.outage
 
 
 def test_the_stop_time_ends_a_wait_and_wake_makes_waiters_look_at_it() -> None:
     health = ServiceHealth(max_backoff=30.0, threshold=1)
     down(health, 1)
-    probe, _ = health.enter(None, never)
+    _probe, _ = health.enter(None, never)
     stop_at: list[float] = []
     raised: list[BaseException] = []
 
@@ -90,7 +95,8 @@ def test_the_stop_time_ends_a_wait_and_wake_makes_waiters_look_at_it() -> None:
     stop_at.append(time.monotonic())
     health.wake()
     waiter.join(10)
-    assert not waiter.is_alive() and raised
+    assert not waiter.is_alive()
+    assert raised
 
 
 def test_an_abandoned_probe_frees_the_slot() -> None:

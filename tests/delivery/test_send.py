@@ -524,7 +524,8 @@ def test_attempts_during_an_outage_are_not_counted_time_bounds_them() -> None:
     transport = FakeTransport(faults=[unavailable()] * 30)
     sender: BatchSender[str, Key] = BatchSender(transport, FAST)
     outcome = sender.send(KEY, ["a", "b"])
-    assert outcome.delivered_events == ["a", "b"] and not outcome.failed
+    assert outcome.delivered_events == ["a", "b"]
+    assert not outcome.failed
     assert len(transport.calls) == 31
     assert not sender.health.outage  # the success ended it
 
@@ -541,9 +542,11 @@ def test_throttling_is_not_an_outage() -> None:
     transport = FakeTransport(faults=[throttling()] * 10)
     sender: BatchSender[str, Key] = BatchSender(transport, FAST)
     outcome = sender.send(KEY, ["a"])
-    assert outcome.failed and outcome.failed[0].reason is FailureReason.RETRIES_EXHAUSTED
+    assert outcome.failed
+    assert outcome.failed[0].reason is FailureReason.RETRIES_EXHAUSTED
     assert len(transport.calls) == FAST.max_attempts
-    assert not sender.health.outage and sender.health.outages == 0
+    assert not sender.health.outage
+    assert sender.health.outages == 0
 
 
 def test_a_call_still_under_way_at_the_deadline_is_abandoned_and_deferred() -> None:
@@ -561,8 +564,10 @@ def test_a_call_still_under_way_at_the_deadline_is_abandoned_and_deferred() -> N
         )
     finally:
         release.set()
-    assert outcome.deferred == ["a", "b"] and outcome.deferred_times == [1.0, 2.0]
-    assert not outcome.failed and not outcome.delivered
+    assert outcome.deferred == ["a", "b"]
+    assert outcome.deferred_times == [1.0, 2.0]
+    assert not outcome.failed
+    assert not outcome.delivered
     assert outcome.unsettled(["a", "b"]) == []
 
 
@@ -572,14 +577,16 @@ def test_no_retry_wait_runs_past_the_deadline() -> None:
     outcome = BatchSender[str, Key](transport, slow).send(
         KEY, ["a"], deadline=time.monotonic() + 0.5
     )
-    assert outcome.deferred == ["a"] and not outcome.failed
+    assert outcome.deferred == ["a"]
+    assert not outcome.failed
 
 
 def test_one_attempt_defers_what_may_be_retried_and_fails_what_may_not() -> None:
     transport = FakeTransport(faults=[unavailable()])
     sender: BatchSender[str, Key] = BatchSender(transport, FAST)
     outcome = sender.send(KEY, ["a"], retry_waits=False)
-    assert outcome.deferred == ["a"] and len(transport.calls) == 1
+    assert outcome.deferred == ["a"]
+    assert len(transport.calls) == 1
     transport.faults = [SendError("AccessDeniedException", "no", rejected=True)]
     outcome = sender.send(KEY, ["b"], retry_waits=False)
     assert [(f.event, f.reason) for f in outcome.failed] == [("b", FailureReason.REJECTED)]

@@ -386,7 +386,8 @@ def test_an_outage_keeps_blocked_records_instead_of_spending_their_attempts() ->
     pipeline.close(None)
     assert not failures
     assert sorted(transport.delivered()) == list(range(1000))
-    assert transport.saw_outage and not pipeline.stats().outage
+    assert transport.saw_outage
+    assert not pipeline.stats().outage
 
 
 def test_records_read_back_from_the_spool_fill_whole_batches(tmp_path: Path) -> None:
@@ -429,7 +430,8 @@ def test_a_close_that_returns_with_calls_on_the_wire_leaves_them_to_the_exit_flu
         assert _lifecycle.registered(pipeline)  # not forgotten: its calls are still under way
         pipeline.exit_flush()
         stats = pipeline.stats()
-        assert stats.pending == 0 and balanced(pipeline)
+        assert stats.pending == 0
+        assert balanced(pipeline)
         assert stats.failed == 30 == len(failures)  # every one accounted (reason closed)
         assert {f.reason.value for f in failures} == {"closed"}
     finally:
@@ -471,7 +473,9 @@ def test_sync_flush_returns_by_its_timeout_and_keeps_the_rest_pending() -> None:
     assert transport.failed_calls >= 2
     assert not pipeline.flush(timeout=0.3)
     stats = pipeline.stats()
-    assert stats.pending == 25 and not failures and balanced(pipeline)
+    assert stats.pending == 25
+    assert not failures
+    assert balanced(pipeline)
     transport.down = 0
     assert pipeline.flush(timeout=10)
     assert sorted(transport.delivered()) == list(range(25))

@@ -261,9 +261,10 @@ class Closing(Generic[K, R]):
         times = [t for batch in batches for t in batch.times]
         problem = None
         if p.keeper.spool is not None:
-            problem = p.keeper.spill(left, times if len(times) == len(left) else None)
+            kept, problem = p.keeper.spill(left, times if len(times) == len(left) else None)
             if problem is None:
                 return []
+            left = left[kept:]  # the first ones are on disk
         message = problem or "close() timed out before it was sent"
         failed = [FailedEvent(r, FailureReason.CLOSED, None, message) for r in left]
         p.ledger.fail(failed)
@@ -310,9 +311,8 @@ class Closing(Generic[K, R]):
         failed: list[FailedEvent] = []
         with p.lock:
             for batch in p.wire.abandon():
-                if p.keeper.keep(batch.records):
-                    continue
-                failed.extend(_unknown_outcome(batch.records))
+                kept = p.keeper.keep(batch.records)
+                failed.extend(_unknown_outcome(batch.records[kept:]))
             p.ledger.fail(failed)
             spool = p.keeper.detach_if_idle(p.wire.count)
         if spool is not None:

@@ -72,7 +72,8 @@ def event_pipeline(
             ``session``, ``region_name`` and ``endpoint_url`` (rebuilt in a forked child).
         on_failure: the Tracker's ``on_failure``, or None.
         composer_options: the Tracker's ``schema``, ``truncate_impressions`` and
-            ``metric_attribution_source`` (see ``EventComposer``).
+            ``metric_attribution_source`` (see ``EventComposer``; ``allow_placeholder_ids`` is
+            in ``options``).
 
     Both share one :class:`SharedIds`: the composer shares the id strings of the events it
     builds, and its session table gives the pipeline its group keys.
@@ -108,8 +109,14 @@ def event_pipeline(
         renew_event_ids_after_fork()  # before any id is drawn in the child
         ids.clear()
 
-    schema, truncate_impressions, metric_attribution_source = composer_options
-    composer = EventComposer(schema, truncate_impressions, metric_attribution_source, ids)
+    schema, truncate_impressions, source = composer_options
+    composer = EventComposer(
+        schema,
+        truncate_impressions,
+        source,
+        ids,
+        allow_placeholder_ids=options.allow_placeholder_ids,
+    )
     pipeline = EventPipeline(
         options,
         transport,

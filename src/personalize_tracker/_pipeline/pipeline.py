@@ -244,7 +244,7 @@ class Pipeline(Generic[R, K]):
                 keeper.spool is not None, keeper.spilling, lambda: self.closed
             )
             if verdict == "spill":
-                problem = keeper.spill([record], [_monotonic()])
+                problem = keeper.spill([record], [_monotonic()])[1]
             elif verdict == "drop":
                 if self.closed:  # close() ran while we waited: the record was never accepted
                     raise TrackerClosedError("the Tracker closed while track() waited for room")
@@ -366,9 +366,10 @@ class Pipeline(Generic[R, K]):
         if outcome.deferred:
             failed = failed + self.readback.defer(batch.key, outcome)
         # Batches cut short by close() stay pending, on disk, for the next process.
-        closed = [f.event for f in failed if f.reason is FailureReason.CLOSED]
-        if closed and self.keeper.keep(closed):
-            failed = [f for f in failed if f.reason is not FailureReason.CLOSED]
+        closed = [f for f in failed if f.reason is FailureReason.CLOSED]
+        kept = self.keeper.keep([f.event for f in closed]) if closed else 0
+        if kept:  # exactly the ones written are on disk; the rest (a full disk) fail
+            failed = [f for f in failed if f.reason is not FailureReason.CLOSED] + closed[kept:]
         self.ledger.fail(failed)
         if self.wire.wakes_flush(batch, self.buffer.forced) or (
             self.stopping and not self.wire.count

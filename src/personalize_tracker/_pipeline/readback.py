@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Hashable
-from typing import Generic, Protocol, TypeVar
+from collections.abc import Hashable, Sequence
+from typing import Any, Generic, Protocol, TypeVar
 
 from .._delivery.pool import SenderPool
 from .._delivery.send import DeliveryOutcome
@@ -19,6 +19,7 @@ from .._failure import FailedEvent, FailureReason
 from .._intake.buffer import Batch, GroupBuffer
 from .._outcomes.keeper import SpoolKeeper
 from .._outcomes.ledger import Ledger
+from .._outcomes.report import Reporter
 from .._outcomes.wire import Wire
 from .codec import Codec
 
@@ -27,6 +28,12 @@ __all__ = ["Readback"]
 R = TypeVar("R")
 K = TypeVar("K", bound=Hashable)
 _monotonic = time.monotonic
+
+
+def _unkept(records: Sequence[Any]) -> list[FailedEvent]:
+    """Records read back from the spool as close() began, that the spool could not take back."""
+    message = "read back from the spool as close() began; the spool could not take it back"
+    return [FailedEvent(r, FailureReason.CLOSED, None, message) for r in records]
 
 
 class _Readable(Protocol[K, R]):
@@ -39,6 +46,7 @@ class _Readable(Protocol[K, R]):
     ledger: Ledger
     wire: Wire[Batch[K, R]]
     pool: SenderPool[Batch[K, R]]
+    reporter: Reporter[R]
     stopping: bool
 
     @property
@@ -66,11 +74,15 @@ class Readback(Generic[K, R]):
             # Whatever happened (even KeyboardInterrupt), the reservation is released and every
             # reserved record is accounted for: in the buffer, back on disk, or failed.
             now_mono, now_wall = _monotonic(), time.time()
+            failed: list[FailedEvent] = []
             with p.lock:
                 p.keeper.settle(count)
                 p.ledger.fail_unread(count - len(records))  # unreadable lines, each logged
-                if p.stopping and p.keeper.keep(records):
-                    records, walls = [], []  # close() began meanwhile: they stay on disk
+                if p.stopping and records:  # close() began meanwhile: they stay on disk
+                    kept = p.keeper.keep(records)  # (no sender takes them now: the rest fail)
+                    failed = _unkept(records[kept:])
+                    p.ledger.fail(failed)
+                    records, walls = [], []
                 key, add = p.codec.key, p.buffer.add
                 for record, wall in zip(records, walls, strict=True):
                     # Grouped as a fresh arrival (so that read-back records fill batches as
@@ -86,6 +98,8 @@ class Readback(Generic[K, R]):
                 spool = p.keeper.detach_if_idle(p.wire.count)
             if spool is not None:
                 spool.close()
+            if failed:
+                p.reporter.report(failed)
 
     def defer(self, key: K, outcome: DeliveryOutcome[R]) -> list[FailedEvent]:
         """Deferred records (lock held): back at the front of their group while the pipeline
@@ -95,7 +109,6 @@ class Readback(Generic[K, R]):
         if not p.stopping:
             p.buffer.requeue(key, records, times if len(times) == len(records) else None)
             return []
-        if p.keeper.keep(records, times if len(times) == len(records) else None):
-            return []
+        kept = p.keeper.keep(records, times if len(times) == len(records) else None)
         message = "the deadline of close() or of the exit flush came while it was being sent"
-        return [FailedEvent(r, FailureReason.CLOSED, None, message) for r in records]
+        return [FailedEvent(r, FailureReason.CLOSED, None, message) for r in records[kept:]]
