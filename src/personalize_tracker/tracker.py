@@ -84,9 +84,12 @@ class Tracker(RecommendationCalls):
             pass it by one event each). Past it, ``overflow`` decides.
         max_workers: sender threads, i.e. calls in flight, at most (>= 1; how many are used
             adapts: ``stats().senders``). Default 32, or a given ``client``'s pool size.
-        max_attempts: PutEvents calls per batch at most, the first included (>= 1).
-        max_backoff: cap in seconds of one wait between attempts (> 0).
-        retry_deadline: seconds after a batch's first attempt past which it is not retried (> 0).
+        max_attempts: PutEvents calls per batch at most, the first included (>= 1); calls
+            made during an outage (see ``docs/delivery-guarantees.md``) do not count.
+        max_backoff: cap in seconds of one wait between attempts, and between an outage's
+            probe calls (> 0).
+        retry_deadline: seconds after a batch's first attempt past which it is not retried
+            (> 0): what bounds a batch during an outage.
         overflow: an event that does not fit: ``"drop"`` it (reason ``queue_full``), ``"block"``
             the caller up to ``block_timeout`` seconds, then drop it, or ``"spill"`` it to disk.
         block_timeout: seconds (>= 0) ``track()`` may wait for room with ``overflow="block"``.

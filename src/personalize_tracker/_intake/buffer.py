@@ -132,11 +132,14 @@ class GroupBuffer(Generic[K, T]):
             return True
         return False
 
-    def requeue(self, key: K, records: list[T], times: list[float] | None = None) -> None:
+    def requeue(
+        self, key: K, records: list[T], times: list[float] | None = None, forced: bool = False
+    ) -> None:
         """Put ``records`` (taken from group ``key`` earlier, in their order) back at the front
         of their group, to be taken again before anything that arrived after them.
 
         ``times``: their arrival times (kept when the buffer keeps times; default: now).
+        ``forced``: a flush waits for them (they came from a forced batch): they stay forced.
         """
         if not records:
             return
@@ -148,17 +151,22 @@ class GroupBuffer(Generic[K, T]):
             # A new group, due as a fresh arrival: it waits flush_interval for company.
             for record, tracked in zip(records, times, strict=True):
                 self.add(key, record, now, tracked)
-            return
-        head = group.head
-        group[head:head] = records
-        if group.times is not None:
-            group.times[head:head] = times
-        if group.forced:  # forced records sit at the front: these predate them
+            group = self.groups[key]
+        else:
+            head = group.head
+            group[head:head] = records
+            if group.times is not None:
+                group.times[head:head] = times
+            self.size += len(records)
+            if len(group) - head >= self.batch_size:
+                self._full.append(key)
+            if group.forced:  # forced records sit at the front: these predate them
+                forced = True
+        if forced:
+            if not group.forced:
+                self._forced.append(key)
             group.forced += len(records)
             self.forced += len(records)
-        self.size += len(records)
-        if len(group) - head >= self.batch_size:
-            self._full.append(key)
 
     def force_pending(self) -> int:
         """Mark every record held now as forced (a flush); return how many are forced in all.

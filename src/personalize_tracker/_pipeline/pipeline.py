@@ -364,7 +364,7 @@ class Pipeline(Generic[R, K]):
             return nothing  # abandoned at interpreter exit: already accounted for
         self.ledger.delivered += outcome.delivered
         if outcome.deferred:
-            failed = failed + self.readback.defer(batch.key, outcome)
+            failed = failed + self.readback.defer(batch.key, outcome, batch.forced)
         # Batches cut short by close() stay pending, on disk, for the next process.
         closed = [f for f in failed if f.reason is FailureReason.CLOSED]
         kept = self.keeper.keep([f.event for f in closed]) if closed else 0

@@ -101,13 +101,13 @@ class Readback(Generic[K, R]):
             if failed:
                 p.reporter.report(failed)
 
-    def defer(self, key: K, outcome: DeliveryOutcome[R]) -> list[FailedEvent]:
+    def defer(self, key: K, outcome: DeliveryOutcome[R], forced: bool = False) -> list[FailedEvent]:
         """Deferred records (lock held): back at the front of their group while the pipeline
         runs; once it stops, kept in the spool or failed with reason ``closed`` (returned)."""
         p = self._p
         records, times = outcome.deferred, outcome.deferred_times
         if not p.stopping:
-            p.buffer.requeue(key, records, times if len(times) == len(records) else None)
+            p.buffer.requeue(key, records, times if len(times) == len(records) else None, forced)
             return []
         kept = p.keeper.keep(records, times if len(times) == len(records) else None)
         message = "the deadline of close() or of the exit flush came while it was being sent"
