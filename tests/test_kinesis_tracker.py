@@ -103,7 +103,14 @@ def test_a_record_refused_for_good_fails_with_its_reason_and_is_dead_lettered(
 
 def test_client_and_transport_are_exclusive() -> None:
     with pytest.raises(ValueError, match=r"client= \(PutEvents\) or transport="):
-        Tracker("t", client=object(), transport=KinesisTransport("events", Stream()))
+        Tracker("t", client=PutEventsStandIn(), transport=KinesisTransport("events", Stream()))
+
+
+class PutEventsStandIn:
+    """A client with ``put_events``: accepted as ``client=`` on its own."""
+
+    def put_events(self, **params: Any) -> dict[str, Any]:
+        return {}
 
 
 class DownStream(Stream):

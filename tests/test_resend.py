@@ -27,13 +27,14 @@ def write_dead_letters(endpoint: PersonalizeEventsMock, path: Path) -> dict[str,
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
     )
     endpoint.reject_events(lambda e: e.item_id == "broken")
-    endpoint.inject_fault("unavailable", times=1000)  # an outage: retries run out
+    endpoint.inject_fault("unavailable", times=100_000)  # an outage: its retry deadline passes
     tracker = Tracker(
         "tracking-1",
         session=session,
         endpoint_url=endpoint.endpoint_url,
         max_attempts=2,
         max_backoff=0.01,
+        retry_deadline=0.3,
         dead_letter_path=path,
         on_failure=lambda failed: None,
     )

@@ -2,7 +2,9 @@
 
 The default size suits CI (3,000 events). Scale it with the environment variable
 ``PERSONALIZE_TRACKER_SOAK_EVENTS`` (e.g. 100004 for the whole data set), and change the fault
-seed with ``PERSONALIZE_TRACKER_SOAK_SEED``.
+seed with ``PERSONALIZE_TRACKER_SOAK_SEED``. The outage soak takes the endpoint down for
+``PERSONALIZE_TRACKER_SOAK_OUTAGE_SECONDS`` (default 2; the issue's figure is 60) while events
+keep coming, with ``overflow="block"`` and with ``"spill"``: nothing may be lost.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ RATINGS = (
 )
 EVENTS = int(os.environ.get("PERSONALIZE_TRACKER_SOAK_EVENTS", "3000"))
 SEED = int(os.environ.get("PERSONALIZE_TRACKER_SOAK_SEED", "20261129"))
+OUTAGE = float(os.environ.get("PERSONALIZE_TRACKER_SOAK_OUTAGE_SECONDS", "2"))
 
 
 class RandomFaults:
@@ -119,3 +123,55 @@ def test_movielens_replay_through_random_faults(
         assert got.event_value == sent.event_value
         assert got.event_type == "rating"
         assert round(got.sent_at, 3) == round(sent.sent_at, 3)
+
+
+class Outage:
+    """A botocore ``before-send`` hook: every request fails (connection reset, or 503 from the
+    endpoint, alternately) until ``until`` (monotonic)."""
+
+    def __init__(self, endpoint: PersonalizeEventsMock, seconds: float) -> None:
+        self.endpoint = endpoint
+        self.until = time.monotonic() + seconds
+        self.failed = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, request: Any, **kwargs: Any) -> None:
+        if time.monotonic() >= self.until:
+            return
+        with self.lock:
+            self.failed += 1
+            odd = self.failed % 2
+        if odd:
+            raise ConnectionClosedError(endpoint_url=request.url)
+        self.endpoint.inject_fault("unavailable")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("overflow", ["block", "spill"])
+def test_an_outage_loses_nothing(
+    personalize_events: PersonalizeEventsMock, tmp_path: Path, overflow: str
+) -> None:
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    tracker = Tracker(
+        "soak",
+        session=session,
+        flush_interval=0.05,
+        max_backoff=min(5.0, OUTAGE / 4),
+        retry_deadline=OUTAGE * 3 + 30,
+        max_queue_size=500,
+        overflow=overflow,  # type: ignore[arg-type]
+        block_timeout=OUTAGE * 3 + 30,
+        spool_path=tmp_path if overflow == "spill" else None,
+    )
+    outage = Outage(personalize_events, OUTAGE)
+    tracker.client.meta.events.register_first("before-send.personalize-events", outage)
+    for rating in sessionize(iter_movielens(RATINGS, limit=EVENTS), gap_seconds=1800):
+        tracker.track("rating", rating.session_id, rating.user_id, rating.item_id)
+    assert tracker.flush(timeout=OUTAGE * 3 + 60)
+    tracker.close()
+    stats = tracker.stats()
+    assert (stats.tracked, stats.delivered, stats.failed, stats.dropped) == (EVENTS, EVENTS, 0, 0)
+    assert outage.failed > 0
+    assert len({e.event_id for e in personalize_events.events}) == EVENTS

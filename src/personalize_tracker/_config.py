@@ -54,6 +54,7 @@ class Options:
     sync: bool = False
     exit_timeout: float = DEFAULT_EXIT_TIMEOUT
     fork_check: bool = False
+    allow_placeholder_ids: bool = False
 
     @classmethod
     def checked(
@@ -75,6 +76,7 @@ class Options:
         sync: bool,
         exit_timeout: float,
         fork_check: bool | None,
+        allow_placeholder_ids: bool = False,
     ) -> Options:
         """Check the ``Tracker(...)`` arguments of the same names and fill in the defaults.
 
@@ -82,8 +84,10 @@ class Options:
         smaller; ``fork_check=None`` becomes True under uWSGI (its ``uwsgi`` module is loaded).
 
         Raises:
-            ValueError: an argument is out of range (the message names it and the range).
+            ValueError: an argument is out of range (the message names it and the range), or
+                ``client`` is not a ``personalize-events`` client (see :func:`_check_client`).
         """
+        _check_client(client)
         _positive("flush_interval", flush_interval)
         _at_least("max_queue_size", max_queue_size, 1)
         workers = _max_workers(max_workers, client)
@@ -118,6 +122,32 @@ class Options:
             sync=bool(sync),
             exit_timeout=exit_timeout,
             fork_check="uwsgi" in sys.modules if fork_check is None else bool(fork_check),
+            allow_placeholder_ids=bool(allow_placeholder_ids),
+        )
+
+
+def _check_client(client: Any) -> None:
+    """A given ``client`` must be a boto3 ``personalize-events`` client (or a stand-in with a
+    ``put_events`` method, as in tests): anything else would fail every event later, at send
+    time, far from the mistake.
+
+    Raises:
+        ValueError: ``client`` has no callable ``put_events`` (a str, a ``personalize-runtime``
+            or ``personalize`` client), or is a boto3 client of another service.
+    """
+    if client is None:
+        return
+    model = getattr(getattr(client, "meta", None), "service_model", None)
+    service = getattr(model, "service_name", None)
+    if isinstance(service, str) and service != "personalize-events":
+        raise ValueError(
+            f"client must be a boto3 'personalize-events' client, got a {service!r} client "
+            "(build it with boto3.client('personalize-events'))"
+        )
+    if not callable(getattr(client, "put_events", None)):
+        raise ValueError(
+            "client must be a boto3 'personalize-events' client (with put_events), got "
+            f"{type(client).__name__} (build it with boto3.client('personalize-events'))"
         )
 
 

@@ -10,6 +10,10 @@ has a fork hook of its own, in ``_record/ids.py``.)
 No lock here: a fork hook runs in a child where a lock held by another thread of the parent at
 the instant of the fork stays held forever. The registry is a ``WeakKeyDictionary`` whose
 single-item updates are atomic under the GIL.
+
+A ``multiprocessing`` child ends with ``os._exit()``, which skips ``atexit``: there the exit flush
+runs as a ``multiprocessing.util.Finalize`` instead (multiprocessing runs its finalizers before
+``os._exit()``), registered in each such child, whatever its start method.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -47,6 +52,7 @@ def register(at_exit: Callable[[], None], after_fork: Callable[[], None]) -> Non
     if owner is None or getattr(after_fork, "__self__", None) is not owner:
         raise TypeError("register() takes two bound methods of the same object")
     _hooks[owner] = (at_exit.__func__, after_fork.__func__)  # type: ignore[attr-defined]
+    _watch_multiprocessing()
 
 
 def unregister(owner: object) -> None:
@@ -65,6 +71,42 @@ def owners() -> list[Any]:
     return list(_hooks.keys())
 
 
+class _Anchor:
+    """A weak-referenceable object that multiprocessing's after-fork registry holds."""
+
+
+_ANCHOR = _Anchor()
+_watching_pid: int | None = None  # the process that registered the after-fork hook below
+_finalizer: Any = None  # this process's multiprocessing.util.Finalize, when it is a child
+
+
+def _watch_multiprocessing() -> None:
+    """Where ``multiprocessing`` is in use, make its children flush at their exit: now, if this
+    process is one, and in every child started later (after multiprocessing's own after-fork
+    reset, which clears the finalizers a child inherits)."""
+    global _watching_pid
+    mp = sys.modules.get("multiprocessing")
+    if mp is None:
+        return  # not imported: the fork hook below looks again in each child
+    from multiprocessing import util
+
+    if _watching_pid != os.getpid():
+        _watching_pid = os.getpid()
+        util.register_after_fork(_ANCHOR, _in_multiprocessing_child)
+    if mp.parent_process() is not None:
+        _in_multiprocessing_child(_ANCHOR)
+
+
+def _in_multiprocessing_child(_: object) -> None:
+    """Register the exit flush as a multiprocessing finalizer of this (child) process."""
+    global _finalizer
+    from multiprocessing import util
+
+    if _finalizer is not None and _finalizer.still_active():
+        return
+    _finalizer = util.Finalize(None, _flush_at_exit, exitpriority=10)
+
+
 @atexit.register
 def _flush_at_exit() -> None:
     for owner, (at_exit, _) in list(_hooks.items()):
@@ -75,6 +117,8 @@ def _flush_at_exit() -> None:
 
 
 def _reset_in_child() -> None:
+    if _hooks:
+        _watch_multiprocessing()
     for owner, (_, after_fork) in list(_hooks.items()):
         try:
             after_fork(owner)

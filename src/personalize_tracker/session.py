@@ -11,7 +11,7 @@ from typing import Any
 
 from ._limits import LIMITS
 from ._record.event import Event
-from ._record.fields import check_attribution_source, check_id
+from ._record.fields import check_attribution_source, check_id, check_placeholder
 from .recommendations import Recommendations, ranking_params, recommendation_params
 from .typing import PropertiesInput, SentAtInput, SessionHost
 
@@ -64,7 +64,8 @@ class TrackingSession:
 
     Raises:
         InvalidEventError: an id, the context or the attribution source breaks a PutEvents rule
-            (or the Tracker's schema).
+            (or the Tracker's schema), or an id is the text of a missing value (``"null"``…)
+            and the Tracker does not allow it.
         ValueError: ``max_recommendations`` or ``recommendation_ttl`` is out of range.
 
     Thread-safe: :meth:`identify` and the remembered lists take the session's lock; ``track``
@@ -123,6 +124,10 @@ class TrackingSession:
             None if user_id is None else check_id(user_id, "user_id", LIMITS.user_id_max)
         )
         composer = self._composer = tracker.composer  # the Tracker's, for its lifetime
+        if not composer.allow_placeholder_ids:  # refused here, not at the session's first event
+            check_placeholder(self._session_id, "session_id")
+            if self._user_id is not None:
+                check_placeholder(self._user_id, "user_id")
         self._context, self._context_json = composer.context(context)
         self._source = (
             composer.metric_attribution_source
@@ -189,6 +194,8 @@ class TrackingSession:
             TrackerClosedError: an event was asked for and the Tracker is closed.
         """
         checked = check_id(user_id, "user_id", LIMITS.user_id_max)
+        if not self._composer.allow_placeholder_ids:
+            check_placeholder(checked, "user_id")
         with self._lock:
             self._user_id = checked
         if event_type is None:

@@ -29,15 +29,12 @@ from ._record.compose import EventComposer
 from ._record.event import Event, new_event
 from ._record.fields import (
     MAX_EVENT_TYPE,
-    MAX_ITEM_ID,
-    MAX_SESSION_ID,
-    MAX_USER_ID,
     check_attribution_source,
-    check_id,
     check_impression,
     check_number,
     check_sent_at,
     check_text,
+    check_unicode,
 )
 from ._record.ids import event_ids
 from ._record.properties import encode_properties
@@ -60,6 +57,22 @@ _ids = event_ids
 _time = time.time
 _MAX_EVENT_ID = LIMITS.event_id_max
 _MAX_RECOMMENDATION_ID = LIMITS.recommendation_id_max
+
+
+def _check_arguments(client: Any, session: Any, endpoint_url: Any, schema: Any) -> None:
+    """The Tracker's arguments that ``Options`` does not hold.
+
+    Raises:
+        ValueError: ``client=`` with ``session=``/``endpoint_url=``, or a ``schema`` that is not
+            an :class:`InteractionsSchema`.
+    """
+    if client is not None and (session is not None or endpoint_url is not None):
+        raise ValueError("pass either client= or session=/endpoint_url=, not both")
+    if schema is not None and not isinstance(schema, InteractionsSchema):
+        raise ValueError(
+            f"schema must be an InteractionsSchema, got {type(schema).__name__} "
+            "(use InteractionsSchema.from_json or .from_arn)"
+        )
 
 
 class Tracker(RecommendationCalls):
@@ -87,9 +100,12 @@ class Tracker(RecommendationCalls):
             pass it by one event each). Past it, ``overflow`` decides.
         max_workers: sender threads, i.e. calls in flight, at most (>= 1; how many are used
             adapts: ``stats().senders``). Default 32, or a given ``client``'s pool size.
-        max_attempts: PutEvents calls per batch at most, the first included (>= 1).
-        max_backoff: cap in seconds of one wait between attempts (> 0).
-        retry_deadline: seconds after a batch's first attempt past which it is not retried (> 0).
+        max_attempts: PutEvents calls per batch at most, the first included (>= 1); calls
+            made during an outage (see ``docs/delivery-guarantees.md``) do not count.
+        max_backoff: cap in seconds of one wait between attempts, and between an outage's
+            probe calls (> 0).
+        retry_deadline: seconds after a batch's first attempt past which it is not retried
+            (> 0): what bounds a batch during an outage.
         overflow: an event that does not fit: ``"drop"`` it (reason ``queue_full``), ``"block"``
             the caller up to ``block_timeout`` seconds, then drop it, or ``"spill"`` it to disk.
         block_timeout: seconds (>= 0) ``track()`` may wait for room with ``overflow="block"``.
@@ -119,6 +135,10 @@ class Tracker(RecommendationCalls):
             on when the ``uwsgi`` module is loaded.
         transport: where events go instead of PutEvents (not with ``client``), e.g. a
             ``kinesis.KinesisTransport`` (``docs/fleet.md``); ``delivered``: accepted by it.
+        allow_placeholder_ids: accept a ``user_id``, ``session_id`` or ``item_id`` that is the
+            text of a missing value (``"null"``, ``"None"``, ``"undefined"``, ``"nan"``, any
+            case, or blank), which ``track()`` refuses by default: PutEvents accepts them and the
+            history of every visitor whose id went missing becomes one visitor's.
 
     Raises:
         ValueError: an argument is out of range (the message names it), or no AWS region is
@@ -160,6 +180,7 @@ class Tracker(RecommendationCalls):
         exit_timeout: float = DEFAULT_EXIT_TIMEOUT,
         fork_check: bool | None = None,
         transport: EventTransport | None = None,
+        allow_placeholder_ids: bool = False,
     ) -> None:
         check_text(tracking_id, "tracking_id", LIMITS.tracking_id_max)
         options = Options.checked(
@@ -179,14 +200,9 @@ class Tracker(RecommendationCalls):
             sync=sync,
             exit_timeout=exit_timeout,
             fork_check=fork_check,
+            allow_placeholder_ids=allow_placeholder_ids,
         )
-        if client is not None and (session is not None or endpoint_url is not None):
-            raise ValueError("pass either client= or session=/endpoint_url=, not both")
-        if schema is not None and not isinstance(schema, InteractionsSchema):
-            raise ValueError(
-                f"schema must be an InteractionsSchema, got {type(schema).__name__} "
-                "(use InteractionsSchema.from_json or .from_arn)"
-            )
+        _check_arguments(client, session, endpoint_url, schema)
         self.tracking_id = tracking_id
         self._options = options
         self.flush_interval = options.flush_interval  # options, for reading (no effect if set)
@@ -288,6 +304,8 @@ class Tracker(RecommendationCalls):
         # less per queued event); shared ids were checked when first seen.
         if type(event_type) is not str or not 0 < len(event_type) <= MAX_EVENT_TYPE:
             event_type = check_text(event_type, "event_type", MAX_EVENT_TYPE)
+        elif not event_type.isascii():  # text UTF-8 cannot carry (a lone surrogate) is refused
+            check_unicode(event_type, "event_type")
         known = self._keys.get(session_id) if type(session_id) is str else None
         if known is not None and (
             known[0] is user_id or (type(user_id) is str and known[0] == user_id)
@@ -314,22 +332,12 @@ class Tracker(RecommendationCalls):
         return event
 
     def _new_session(self, session_id: str | int, user_id: str | int | None) -> GroupKey:
-        """track()'s fast path met a session it does not know (or a new user id for it): check
-        both ids and keep them, to be shared by the session's next events."""
-        if type(session_id) is not str or not 0 < len(session_id) <= MAX_SESSION_ID:
-            session_id = check_id(session_id, "session_id", MAX_SESSION_ID)
-        if user_id is not None and (
-            type(user_id) is not str or not 0 < len(user_id) <= MAX_USER_ID
-        ):
-            user_id = check_id(user_id, "user_id", MAX_USER_ID)
-        return self._ids.remember_session(user_id, session_id)
+        """track()'s fast path met a session it does not know (or a new user id for it)."""
+        return self._ids.check_session(session_id, user_id, self._options.allow_placeholder_ids)
 
     def _new_item(self, item_id: str | int) -> str:
         """track()'s fast path met an item id it does not know: check it and keep it."""
-        if type(item_id) is not str or not 0 < len(item_id) <= MAX_ITEM_ID:
-            item_id = check_id(item_id, "item_id", MAX_ITEM_ID)
-        self._ids.remember_item(item_id)
-        return item_id
+        return self._ids.check_item(item_id, self._options.allow_placeholder_ids)
 
     def session(
         self,

@@ -115,6 +115,8 @@ class Composer(ShownPolicy, Protocol):
     default attribution): what a :class:`~personalize_tracker.TrackingSession` builds with."""
 
     metric_attribution_source: str | None
+    #: Whether ids that are the text of a missing value (``"null"``…) are accepted.
+    allow_placeholder_ids: bool
 
     def context(self, context: PropertiesInput) -> tuple[dict[str, Any], str | None]:
         """A session's context, normalised and encoded once: ``(normalised, encoded)``."""

@@ -10,6 +10,7 @@ from botocore.exceptions import (
     ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
+    ParamValidationError,
     ReadTimeoutError,
 )
 
@@ -108,6 +109,37 @@ def test_other_exceptions_are_local_errors(exc: Exception) -> None:
     error = send_error(exc)
     assert flags(error) == LOCAL
     assert error.code == type(exc).__name__
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ParamValidationError(report="Invalid type for parameter eventList[0].eventValue"),
+        ValueError("Invalid value NaN (not a number)"),
+        TypeError("Object of type object is not JSON serializable"),
+        OverflowError("date value out of range"),
+        UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"),
+    ],
+)
+def test_a_request_the_client_cannot_build_is_invalid_so_the_batch_is_split(
+    exc: Exception,
+) -> None:
+    """Raised while serialising one record's values: the record's own fault, so the sender
+    splits the batch until it stands alone and only it fails (reason invalid)."""
+    error = send_error(exc)
+    assert flags(error) == INVALID
+    assert error.code == type(exc).__name__
+
+
+def test_a_numeric_sent_at_out_of_the_datetime_range_is_the_records_own_error() -> None:
+    """The built client's hook turns a numeric sentAt into a datetime; out of range it raises
+    ValueError (botocore alone would raise RuntimeError, a local error for the whole batch)."""
+    from personalize_tracker._delivery.putevents import _aware_sent_at
+
+    params: dict[str, Any] = {"eventList": [{"eventId": "e", "sentAt": 1e20}]}
+    with pytest.raises(ValueError, match="out of range") as raised:
+        _aware_sent_at(params)
+    assert flags(send_error(raised.value)) == INVALID
 
 
 # ---------------------------------------------------------------------------------------------

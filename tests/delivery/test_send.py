@@ -186,7 +186,7 @@ def test_retryable_errors_are_retried_and_on_request_tells_retries_apart() -> No
 def test_retries_exhausted_after_max_attempts() -> None:
     requests: list[bool] = []
     policy = RetryPolicy(max_attempts=3, base_backoff=0.0005, max_backoff=0.001, deadline=30.0)
-    transport = FakeTransport(faults=[unavailable()] * 10)
+    transport = FakeTransport(faults=[throttling()] * 10)  # (5xx in a row are an outage)
     outcome = BatchSender[str, Key](transport, policy, on_request=requests.append).send(
         KEY, ["a", "b"]
     )
@@ -194,7 +194,7 @@ def test_retries_exhausted_after_max_attempts() -> None:
     assert requests == [False, True, True]
     assert outcome.delivered == 0
     assert outcome.failed == [
-        FailedEvent(r, FailureReason.RETRIES_EXHAUSTED, "ServiceUnavailable", "try later")
+        FailedEvent(r, FailureReason.RETRIES_EXHAUSTED, "ThrottlingException", "Rate exceeded")
         for r in ("a", "b")
     ]
 
@@ -522,3 +522,81 @@ def test_records_failing_per_record_until_retries_run_out_fail_with_their_code()
 def test_a_partial_send_error_needs_a_failed_record() -> None:
     with pytest.raises(ValueError, match="at least one"):
         PartialSendError({})
+
+
+# ---------------------------------------------------------------------------------------------
+# a bad day: outages, deadlines, one attempt
+
+
+def test_attempts_during_an_outage_are_not_counted_time_bounds_them() -> None:
+    # The service is down for 30 calls: with 4 attempts per batch and a per-batch count, the
+    # batch would fail retries_exhausted; in an outage only time (the deadline) bounds it.
+    transport = FakeTransport(faults=[unavailable()] * 30)
+    sender: BatchSender[str, Key] = BatchSender(transport, FAST)
+    outcome = sender.send(KEY, ["a", "b"])
+    assert outcome.delivered_events == ["a", "b"]
+    assert not outcome.failed
+    assert len(transport.calls) == 31
+    assert not sender.health.outage  # the success ended it
+
+
+def test_an_outage_fails_a_batch_when_its_retry_deadline_passes() -> None:
+    transport = FakeTransport(script=lambda records: unavailable())
+    policy = RetryPolicy(max_attempts=3, base_backoff=0.0005, max_backoff=0.001, deadline=0.2)
+    outcome = BatchSender[str, Key](transport, policy).send(KEY, ["a"])
+    assert [(f.event, f.reason) for f in outcome.failed] == [("a", FailureReason.RETRIES_EXHAUSTED)]
+    assert len(transport.calls) > 3  # more than max_attempts: the outage's probes
+
+
+def test_throttling_is_not_an_outage() -> None:
+    transport = FakeTransport(faults=[throttling()] * 10)
+    sender: BatchSender[str, Key] = BatchSender(transport, FAST)
+    outcome = sender.send(KEY, ["a"])
+    assert outcome.failed
+    assert outcome.failed[0].reason is FailureReason.RETRIES_EXHAUSTED
+    assert len(transport.calls) == FAST.max_attempts
+    assert not sender.health.outage
+    assert sender.health.outages == 0
+
+
+def test_a_call_still_under_way_at_the_deadline_is_abandoned_and_deferred() -> None:
+    release = threading.Event()
+
+    class Hanging(FakeTransport):
+        def send(self, key: Key, records: Sequence[str]) -> None:
+            super().send(key, records)
+            release.wait(30)  # a server that accepts and never answers
+
+    transport = Hanging()
+    try:
+        outcome = BatchSender[str, Key](transport, FAST).send(
+            KEY, ["a", "b"], [1.0, 2.0], deadline=time.monotonic() + 0.2
+        )
+    finally:
+        release.set()
+    assert outcome.deferred == ["a", "b"]
+    assert outcome.deferred_times == [1.0, 2.0]
+    assert not outcome.failed
+    assert not outcome.delivered
+    assert outcome.unsettled(["a", "b"]) == []
+
+
+def test_no_retry_wait_runs_past_the_deadline() -> None:
+    transport = FakeTransport(script=lambda records: unavailable())
+    slow = RetryPolicy(max_attempts=8, base_backoff=60.0, max_backoff=60.0, deadline=600.0)
+    outcome = BatchSender[str, Key](transport, slow).send(
+        KEY, ["a"], deadline=time.monotonic() + 0.5
+    )
+    assert outcome.deferred == ["a"]
+    assert not outcome.failed
+
+
+def test_one_attempt_defers_what_may_be_retried_and_fails_what_may_not() -> None:
+    transport = FakeTransport(faults=[unavailable()])
+    sender: BatchSender[str, Key] = BatchSender(transport, FAST)
+    outcome = sender.send(KEY, ["a"], retry_waits=False)
+    assert outcome.deferred == ["a"]
+    assert len(transport.calls) == 1
+    transport.faults = [SendError("AccessDeniedException", "no", rejected=True)]
+    outcome = sender.send(KEY, ["b"], retry_waits=False)
+    assert [(f.event, f.reason) for f in outcome.failed] == [("b", FailureReason.REJECTED)]

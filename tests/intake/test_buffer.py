@@ -157,3 +157,33 @@ def test_a_full_group_taken_by_a_flush_does_not_look_ready_afterwards() -> None:
     assert buffer.has_ready(1.0) is False
     assert buffer.seconds_until_due(1.0) == 59.0
     assert buffer.take(1.0) is None
+
+
+def test_requeued_records_go_first_and_a_flushs_records_stay_forced() -> None:
+    buffer: GroupBuffer[str, int] = GroupBuffer(batch_size=3, flush_interval=3600.0)
+    for n in range(4):
+        buffer.add("a", n, now=0.0)
+    buffer.force_pending()
+    batch = buffer.take(now=0.0)
+    assert batch is not None
+    assert batch.records == [0, 1, 2]
+    assert batch.forced
+    buffer.add("a", 9, now=1.0)  # arrives while the batch is out
+    buffer.requeue("a", batch.records, None, forced=True)  # its call was deferred
+    assert buffer.size == 5
+    again = buffer.take(now=1.0)
+    assert again is not None
+    assert again.records == [0, 1, 2]  # before 3 and 9: the order tracked
+    assert buffer.forced == 1  # 3 is still forced; 9 never was
+
+
+def test_requeued_records_of_an_emptied_group_wait_as_fresh_arrivals() -> None:
+    buffer: GroupBuffer[str, int] = GroupBuffer(
+        batch_size=3, flush_interval=3600.0, keep_times=True
+    )
+    buffer.requeue("a", [1, 2], [5.0, 6.0])
+    assert buffer.take(now=buffer.groups["a"].since + 1) is None  # not due yet
+    assert not buffer.forced
+    batch = buffer.take(now=0.0, force=True)
+    assert batch is not None
+    assert batch.times == [5.0, 6.0]  # their age still counts from track()

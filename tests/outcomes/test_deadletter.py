@@ -129,3 +129,16 @@ def test_any_record_kind_with_its_own_encode(tmp_path: Path) -> None:
     assert list(first) == ["failedAt", "reason", "errorCode", "message", "order", "quantity"]
     assert (first["order"], first["quantity"], first["reason"]) == ("o-1", 3, "rejected")
     assert (second["order"], second["errorCode"], second["message"]) == ("o-2", None, None)
+
+
+def test_text_utf8_cannot_carry_is_written_escaped_not_raised(tmp_path: Path) -> None:
+    """A lone surrogate (in an Event built without checks) cannot be UTF-8: the line is written
+    with JSON escapes instead, and reads back as the same text."""
+    path = tmp_path / "dead.jsonl"
+    writer = DeadLetterWriter(path, event_letter("t"))
+    unchecked = Event(
+        event_type="click", session_id="s", sent_at=1.0, event_id="e", item_id="\ud800"
+    )
+    writer.write([FailedEvent(unchecked, FailureReason.ERROR)])
+    writer.close()
+    assert lines(path)[0]["event"]["itemId"] == "\ud800"

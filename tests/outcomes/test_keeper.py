@@ -73,8 +73,8 @@ def test_spill_counts_records_and_read_returns_them_in_order(
     tmp_path: Path, keeper_at: Any
 ) -> None:
     keeper = keeper_at(tmp_path / "spool")
-    assert keeper.spill(records(1, 2)) is None
-    assert keeper.spill(records(3)) is None
+    assert keeper.spill(records(1, 2)) == (2, None)
+    assert keeper.spill(records(3)) == (1, None)
     assert keeper.spooled == 3
     assert keeper.spilling
     got, walls = reserve_and_read(keeper, 3)
@@ -269,3 +269,75 @@ def test_in_a_forked_child_a_folder_that_cannot_be_created_is_logged(
     assert record.levelno == logging.ERROR
     assert "no spool" in record.getMessage()
     assert record.exc_info is not None
+
+
+def test_a_record_that_cannot_be_encoded_spools_the_ones_before_it(
+    tmp_path: Path, keeper_at: Any
+) -> None:
+    keeper = keeper_at(tmp_path / "spool")
+    written, problem = keeper.spill([*records(1, 2), {"bad": object()}, *records(4)])
+    assert written == 2
+    assert problem is not None
+    assert "could not be encoded" in problem
+    assert keeper.spooled == 2  # exactly what is on disk
+    got, _ = reserve_and_read(keeper, 2)
+    assert got == records(1, 2)
+
+
+def test_text_utf8_cannot_carry_is_spooled_escaped_not_raised(
+    tmp_path: Path, keeper_at: Any
+) -> None:
+    keeper = keeper_at(tmp_path / "spool")
+    assert keeper.spill([{"id": "a\ud800"}]) == (1, None)
+    got, _ = reserve_and_read(keeper, 1)
+    assert got == [{"id": "a\ud800"}]
+
+
+def test_keep_without_a_spool_keeps_nothing(keeper_at: Any) -> None:
+    assert keeper_at(None).keep(records(1, 2)) == 0
+
+
+_FULL_DISK_CHILD = """
+import json, resource, signal, sys
+from personalize_tracker._outcomes.keeper import SpoolKeeper
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))
+keeper = SpoolKeeper(sys.argv[1], encode=dict, decode=dict)
+records = [{"n": n, "text": "x" * 97} for n in range(100)]
+written, problem = keeper.spill(records[:30])
+more, problem2 = keeper.spill(records[30:])
+print(json.dumps([written, more, problem2, keeper.spooled]))
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="POSIX rlimits")
+def test_a_disk_that_fills_mid_spill_spools_exactly_whole_records(
+    tmp_path: Path, keeper_at: Any
+) -> None:
+    """A real full disk: a file-size limit in a child process (SIGXFSZ ignored, so the write
+    that crosses it is cut short, then fails with EFBIG). The spool keeps whole lines only, and
+    the next keeper finds exactly the records counted as written."""
+    import json
+    import subprocess
+    import sys
+
+    spool = tmp_path / "spool"
+    limit = 5_000  # not a multiple of a line's length: the 40th line is torn by the limit
+    child = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK_CHILD, str(spool), str(limit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    written, more, problem, spooled = json.loads(child.stdout)
+    assert written == 30
+    assert 0 < more < 70  # the disk filled during the second spill
+    assert "could not be written" in problem
+    assert spooled == written + more
+
+    adopter = keeper_at(spool)
+    assert adopter.recovered == written + more
+    got, _ = reserve_and_read(adopter, written + more)
+    assert [r["n"] for r in got] == list(range(written + more))
+    assert all(r["text"] == "x" * 97 for r in got)

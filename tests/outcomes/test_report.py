@@ -238,3 +238,21 @@ def test_no_dead_letters_and_close_are_fine(caplog: pytest.LogCaptureFixture) ->
     with caplog.at_level(logging.WARNING, "personalize_tracker"):
         rep.report(failed(1))
     assert len(warnings(caplog)) == 1
+
+
+def test_any_exception_from_the_dead_letter_writer_is_logged_and_on_failure_still_runs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not only OSError: a line that cannot be encoded must not escape report() (it would kill
+    the sender thread that reports)."""
+
+    def unencodable(record: Event) -> dict[str, object]:
+        return {"event": object()}
+
+    got: list[Sequence[FailedEvent]] = []
+    rep = reporter(got.append, DeadLetterWriter(tmp_path / "dead.jsonl", unencodable))
+    with caplog.at_level(logging.ERROR, "personalize_tracker"):
+        rep.report(failed(2))
+    assert len(got) == 1
+    assert "could not write 2 failed event(s)" in caplog.text
+    assert "TypeError" in caplog.text

@@ -243,18 +243,21 @@ class FlakyTransport(FakeTransport):
 
 
 def test_retryable_failures_are_retried_then_fail_with_their_reason() -> None:
-    transport = FlakyTransport(SendError("ThrottlingException", "slow down", retryable=True))
+    transport = FlakyTransport(
+        SendError("ThrottlingException", "slow down", retryable=True, throttled=True)
+    )
     failures: list[FailedEvent] = []
     pipeline = make(transport, failures, max_attempts=3, max_backoff=0.001, sync=True)
     for n in range(3):
         pipeline.put(Note("a", n))
     pipeline.close(None)
-    assert transport.attempts == 3
+    # sync: track() made one attempt (the batch stayed pending), close() then max_attempts
+    assert transport.attempts == 1 + 3
     assert {(f.reason.value, f.error_code) for f in failures} == {
         ("retries_exhausted", "ThrottlingException")
     }
     stats = pipeline.stats()
-    assert (stats.failed, stats.requests, stats.retried) == (3, 3, 2)
+    assert (stats.failed, stats.requests, stats.retried) == (3, 4, 2)
 
 
 def test_a_full_queue_drops_with_a_reason() -> None:
@@ -285,7 +288,7 @@ def test_an_interrupted_send_settles_every_record_of_its_batch() -> None:
     pipeline.close(None)
 
 
-def test_the_exit_flush_delivers_on_the_exiting_thread_and_closes() -> None:
+def test_the_exit_flush_delivers_without_sender_threads_and_closes() -> None:
     transport = FakeTransport()
     pipeline = make(transport, flush_interval=3600, exit_timeout=5)
     pipeline.inbox.wanted = True  # no sender starts: the exit flush must deliver itself
@@ -294,7 +297,7 @@ def test_the_exit_flush_delivers_on_the_exiting_thread_and_closes() -> None:
     pipeline.exit_flush()
     assert pipeline.closed
     assert transport.delivered() == [0, 1, 2, 3]
-    assert transport.threads == {threading.get_ident()}
+    assert not pipeline.pool.threads()  # each call ran on a helper bounded by exit_timeout
     pipeline.exit_flush()  # idempotent
     with pytest.raises(TrackerClosedError):
         pipeline.put(Note("a", 4))
@@ -342,3 +345,179 @@ def test_a_forked_child_starts_empty_with_a_new_transport_and_never_sends_the_pa
     assert pipeline.flush(timeout=10)
     pipeline.close(None)
     assert parents.delivered() == [1]
+
+
+# ---------------------------------------------------------------------------------------------
+# a bad day
+
+
+class DownFor(FakeTransport):
+    """Answers 503 to the first ``down`` calls (an outage), then delivers; notes whether the
+    pipeline reported the outage while it lasted."""
+
+    def __init__(self, down: int) -> None:
+        super().__init__()
+        self.down = down
+        self.failed_calls = 0
+        self.pipeline: Pipeline[Note, str] | None = None
+        self.saw_outage = False
+
+    def send(self, key: str, records: Sequence[Note]) -> None:
+        with self.lock:
+            failing = self.failed_calls < self.down
+            if failing:
+                self.failed_calls += 1
+        if failing:
+            if self.pipeline is not None and self.pipeline.stats().outage:
+                self.saw_outage = True
+            raise SendError("ServiceUnavailable", "down", retryable=True)
+        super().send(key, records)
+
+
+def test_an_outage_keeps_blocked_records_instead_of_spending_their_attempts() -> None:
+    # 300 failed calls, 4 senders, 4 attempts per batch: counted per batch, 75 batches would
+    # fail retries_exhausted; as an outage, every record waits and is delivered.
+    transport = DownFor(300)
+    failures: list[FailedEvent] = []
+    pipeline = make(
+        transport,
+        failures,
+        max_attempts=4,
+        max_backoff=0.002,
+        max_queue_size=100,
+        overflow="block",
+        block_timeout=60,
+        flush_interval=0.01,
+    )
+    transport.pipeline = pipeline
+    for n in range(1000):
+        pipeline.put(Note(f"g{n % 50}", n))
+    assert pipeline.flush(timeout=60)
+    pipeline.close(None)
+    assert not failures
+    assert sorted(transport.delivered()) == list(range(1000))
+    assert transport.saw_outage
+    assert not pipeline.stats().outage
+
+
+def test_records_read_back_from_the_spool_fill_whole_batches(tmp_path: Path) -> None:
+    # 1,000 groups interleaved (batches of 3): a chunk read back (1,000 records) holds one of
+    # each. Grouped as fresh arrivals, the next chunks fill them before they are due; grouped
+    # by their old track() time, each group was due at once and left with one record.
+    transport = FakeTransport()
+    transport.gate = threading.Event()  # the first call hangs: what does not fit spills
+    pipeline = make(
+        transport,
+        max_queue_size=3000,
+        overflow="spill",
+        spool_path=tmp_path,
+        max_workers=1,
+        flush_interval=1.0,
+    )
+    for n in range(12_000):
+        pipeline.put(Note(f"g{n % 1000}", n))
+    assert pipeline.stats().spooled > 5000
+    transport.gate.set()
+    assert pipeline.flush(timeout=120)
+    pipeline.close(None)
+    assert sorted(transport.delivered()) == list(range(12_000))
+    sizes = [len(numbers) for _, numbers in transport.calls]
+    assert sum(sizes) / len(sizes) >= 2.5, sizes
+
+
+def test_a_close_that_returns_with_calls_on_the_wire_leaves_them_to_the_exit_flush() -> None:
+    from personalize_tracker import _lifecycle
+
+    transport = FakeTransport()
+    transport.gate = threading.Event()  # accepts, never answers (until the end of the test)
+    failures: list[FailedEvent] = []
+    pipeline = make(transport, failures, flush_interval=0.01, exit_timeout=0.2)
+    try:
+        for n in range(30):
+            pipeline.put(Note(f"g{n % 3}", n))
+        assert transport.started.acquire(timeout=10)  # a call is on the wire
+        pipeline.close(timeout=0.2)
+        assert _lifecycle.registered(pipeline)  # not forgotten: its calls are still under way
+        pipeline.exit_flush()
+        stats = pipeline.stats()
+        assert stats.pending == 0
+        assert balanced(pipeline)
+        assert stats.failed == 30 == len(failures)  # every one accounted (reason closed)
+        assert {f.reason.value for f in failures} == {"closed"}
+    finally:
+        transport.gate.set()
+
+
+def test_a_second_close_finishes_what_an_interrupted_one_left() -> None:
+    transport = FakeTransport()
+    transport.gate = threading.Event()
+    pipeline = make(transport, flush_interval=0.01)
+    for n in range(30):
+        pipeline.put(Note(f"g{n % 3}", n))
+    assert transport.started.acquire(timeout=10)
+
+    interrupt = threading.Timer(0.1, lambda: transport.gate.set())
+    # close() is cut short by an exception raised inside its wait (as Ctrl-C would be)
+    original = pipeline.idle.wait_for
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        pipeline.idle.wait_for = original  # type: ignore[method-assign]
+        raise KeyboardInterrupt
+
+    pipeline.idle.wait_for = interrupted  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.close(None)
+    interrupt.start()
+    pipeline.close(None)  # before: returned at once, with records still pending
+    interrupt.join()
+    assert sorted(transport.delivered()) == list(range(30))
+    assert pipeline.stats().pending == 0
+
+
+def test_sync_flush_returns_by_its_timeout_and_keeps_the_rest_pending() -> None:
+    transport = DownFor(10**9)  # down for good
+    failures: list[FailedEvent] = []
+    pipeline = make(transport, failures, sync=True, max_backoff=0.05, flush_interval=3600)
+    for n in range(25):
+        pipeline.put(Note("a", n))  # a full batch: one attempt (no wait), then it stays pending
+    assert transport.failed_calls >= 2
+    assert not pipeline.flush(timeout=0.3)
+    stats = pipeline.stats()
+    assert stats.pending == 25
+    assert not failures
+    assert balanced(pipeline)
+    transport.down = 0
+    assert pipeline.flush(timeout=10)
+    assert sorted(transport.delivered()) == list(range(25))
+    pipeline.close(None)
+
+
+def test_put_never_leaves_the_lock_held_whichever_line_an_interrupt_hits(tmp_path: Path) -> None:
+    import sys
+
+    from personalize_tracker._pipeline import pipeline as module
+
+    code = module.Pipeline._put_locked.__code__
+    pipeline = make(FakeTransport(), overflow="spill", spool_path=tmp_path, flush_interval=3600)
+    lines = sorted({line for _, _, line in code.co_lines() if line is not None})
+    hit: list[int] = []
+    for target in lines:
+
+        def tracer(frame: Any, event: str, arg: Any, target: int = target) -> Any:
+            if frame.f_code is code:
+                if event == "line" and frame.f_lineno == target and not hit:
+                    hit.append(target)
+                    raise KeyboardInterrupt
+                return tracer
+            return tracer if event == "call" else None
+
+        hit.clear()
+        sys.settrace(tracer)
+        try:
+            pipeline.put(Note("a", target))
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sys.settrace(None)
+        assert not pipeline.lock.locked(), f"lock left held by an interrupt at line {target}"
+    pipeline.close(None)

@@ -103,3 +103,28 @@ def test_the_composer_truncates_impressions_only_when_asked_and_counts_it() -> N
     composer = EventComposer(None, True, None, SharedIds(10))
     assert build(composer, impression=ids).impression == tuple(ids[:25])
     assert composer.impressions_truncated == 1
+
+
+def test_ids_the_hot_path_must_not_trust_are_not_kept() -> None:
+    """The fast path of track() skips every check for a kept id: a lone surrogate or a
+    placeholder met first through a session or a schema must not become a kept id."""
+    ids = SharedIds(max_size=10)
+    for refused in ("x\ud800", "null", "None", "  "):
+        assert ids.item(refused) == refused
+        assert refused not in ids.items
+
+
+def test_check_session_and_check_item_refuse_what_track_refuses() -> None:
+    ids = SharedIds(max_size=10)
+    with pytest.raises(InvalidEventError, match="lone surrogate"):
+        ids.check_session("s\udc00", None, allow_placeholders=False)
+    with pytest.raises(InvalidEventError, match="missing value") as raised:
+        ids.check_session("s-1", "undefined", allow_placeholders=False)
+    assert raised.value.field == "user_id"
+    with pytest.raises(InvalidEventError, match="257 characters"):
+        ids.check_item(10**256, allow_placeholders=False)
+    assert not ids.sessions
+    assert not ids.items
+    assert ids.check_session("null", "None", allow_placeholders=True) == ("None", "null")
+    assert ids.check_item("nan", allow_placeholders=True) == "nan"
+    assert ids.items == {"nan": "nan"}

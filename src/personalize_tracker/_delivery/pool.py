@@ -156,16 +156,18 @@ class SenderPool(Generic[J]):
             try:
                 thread.start()
             except RuntimeError:  # "can't create new thread at interpreter shutdown"
-                if not locked:
-                    self._lock.acquire()
-                try:
-                    for unstarted in threads[n:]:
-                        if unstarted in self._threads:
-                            self._threads.remove(unstarted)
-                finally:
-                    if not locked:
-                        self._lock.release()
+                if locked:
+                    self._forget(threads[n:])
+                else:
+                    with self._lock:
+                        self._forget(threads[n:])
                 return
+
+    def _forget(self, unstarted: list[threading.Thread]) -> None:
+        """Forget planned threads that could not start (lock held)."""
+        for thread in unstarted:
+            if thread in self._threads:
+                self._threads.remove(thread)
 
     def join(self, until: float | None) -> None:
         """Wait for the sender threads to end, until monotonic ``until`` at most."""

@@ -49,6 +49,9 @@ _FINAL_CODES = frozenset(
     }
 )
 _INVALID = "InvalidInputException"
+# What botocore raises for a parameter it cannot serialise (a record's own fault, found before
+# anything is sent): one record's problem, not the batch's.
+_UNSENDABLE = (ValueError, TypeError, OverflowError)
 
 
 def send_error(exc: BaseException) -> SendError:
@@ -56,9 +59,12 @@ def send_error(exc: BaseException) -> SendError:
 
     Retryable: throttling codes (``ThrottlingException``, ``TooManyRequestsException``, …), HTTP
     429 and 5xx answers, and botocore connection errors and timeouts. Invalid (the batch is
-    split): ``InvalidInputException``. Rejected: every other error answer
-    (``ResourceNotFoundException``, access-denied and credential errors…). Anything else (e.g.
-    ``NoCredentialsError``) is a local error.
+    split until the record at fault stands alone, and only it fails, with reason ``invalid``):
+    ``InvalidInputException``, and a record the client cannot turn into a request (botocore's
+    ``ParamValidationError``, or a ``ValueError``/``TypeError``/``OverflowError`` raised while
+    serialising: a value out of range, a NaN, a lone surrogate in an ``Event`` built without
+    checks). Rejected: every other error answer (``ResourceNotFoundException``, access-denied
+    and credential errors…). Anything else (e.g. ``NoCredentialsError``) is a local error.
     """
     if isinstance(exc, botocore.exceptions.ClientError):
         error = exc.response.get("Error", {})
@@ -79,7 +85,12 @@ def send_error(exc: BaseException) -> SendError:
     retryable = isinstance(
         exc, (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)
     )
-    return SendError(type(exc).__name__, str(exc), retryable=retryable)
+    invalid = isinstance(exc, _UNSENDABLE) and not isinstance(
+        exc, botocore.exceptions.BotoCoreError
+    )
+    if isinstance(exc, botocore.exceptions.ParamValidationError):
+        invalid = True
+    return SendError(type(exc).__name__, str(exc), retryable=retryable, invalid=invalid)
 
 
 class PutEventsTransport:
@@ -134,14 +145,19 @@ _from_timestamp = _dt.datetime.fromtimestamp
 
 
 def _aware(entry: Any) -> Any:
-    """``entry`` with a numeric ``sentAt`` as an aware UTC datetime (same microseconds)."""
+    """``entry`` with a numeric ``sentAt`` as an aware UTC datetime (same microseconds).
+
+    Raises:
+        ValueError: ``sentAt`` is out of the datetime range (an ``Event`` built without
+            checks): the record's own fault, so only it fails (see :func:`send_error`).
+    """
     if type(entry) is dict:
         sent_at = entry.get("sentAt")
         if type(sent_at) is float or type(sent_at) is int:
             try:
                 return {**entry, "sentAt": _from_timestamp(sent_at, _UTC)}
-            except (ValueError, OverflowError, OSError):
-                pass  # out of range: left to botocore, which reports it as before
+            except (ValueError, OverflowError, OSError):  # botocore would raise RuntimeError
+                raise ValueError(f"sentAt {sent_at!r} is out of range for a timestamp") from None
     return entry
 
 

@@ -54,6 +54,7 @@ def retrying(
     started: float,
     sleep: Callable[[float], None],
     retryable: Callable[[BaseException], bool],
+    counted: Callable[[], int] | None = None,
 ) -> Any:
     """The tenacity ``Retrying`` for one call whose first attempt started at monotonic
     ``started`` (the deadline counts from there, as tenacity's own ``stop_before_delay``).
@@ -63,8 +64,11 @@ def retrying(
         started: monotonic time of the first attempt.
         sleep: waits between attempts (it may raise to stop waiting).
         retryable: whether an exception raised by an attempt is worth another.
+        counted: the attempts that count against ``max_attempts`` so far (default: every
+            attempt tenacity made). Attempts made as an outage's probe do not count: during an
+            outage, time bounds a call, not attempts spent against a service that is down.
     """
-    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+    from tenacity import Retrying, retry_if_exception, wait_random_exponential
     from tenacity.stop import stop_base
 
     class stop_before_deadline(stop_base):
@@ -75,8 +79,15 @@ def retrying(
             assert now is not None
             return now - started + (retry_state.upcoming_sleep or 0.0) >= policy.deadline
 
+    class stop_after_counted(stop_base):
+        """``stop_after_attempt(policy.max_attempts)``, counting only the counted attempts."""
+
+        def __call__(self, retry_state: RetryCallState) -> bool:
+            made = retry_state.attempt_number if counted is None else counted()
+            return made >= policy.max_attempts
+
     return Retrying(
-        stop=stop_after_attempt(policy.max_attempts) | stop_before_deadline(),
+        stop=stop_after_counted() | stop_before_deadline(),
         wait=wait_random_exponential(multiplier=policy.base_backoff, max=policy.max_backoff),
         retry=retry_if_exception(retryable),
         sleep=sleep,

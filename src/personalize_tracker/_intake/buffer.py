@@ -57,11 +57,13 @@ class _Group(list[T]):
 
     __slots__ = ("forced", "head", "key", "since", "times")
 
-    def __init__(self, key: Hashable, record: T, since: float, keep_times: bool) -> None:
+    def __init__(
+        self, key: Hashable, record: T, since: float, keep_times: bool, tracked_at: float
+    ) -> None:
         super().__init__((record,))
         self.key = key  # the key object the group was created with (see GroupBuffer.groups)
         self.forced = 0  # records at the front that a flush is waiting for
-        self.times: list[float] | None = [since] if keep_times else None
+        self.times: list[float] | None = [tracked_at] if keep_times else None
         self.head = 0  # records before it were taken already
         # Monotonic time the oldest pending record arrived. Kept when part of the group is taken:
         # the rest arrived later, so they go no later than flush_interval after their arrival.
@@ -94,19 +96,26 @@ class GroupBuffer(Generic[K, T]):
     def __len__(self) -> int:
         return self.size
 
-    def add(self, key: K, record: T, now: float | None = None) -> bool:
+    def add(
+        self, key: K, record: T, now: float | None = None, tracked_at: float | None = None
+    ) -> bool:
         """Append ``record`` to its group; return True when a batch just became ready.
 
         ``now`` is the record's arrival, ``time.monotonic()`` (read here, only when needed: for a
-        new group, or to keep arrival times, when not given). A new group becomes the next one
-        due when the buffer was empty, which also counts as "ready changed" so that a waiting
-        worker recomputes its wait.
+        new group, or to keep arrival times, when not given). ``tracked_at`` is the time kept for
+        the record's age when it differs from its arrival (a record read back from the spool
+        arrives now, and groups with the records around it as a fresh one does, but its age
+        counts from ``track()``). A new group becomes the next one due when the buffer was
+        empty, which also counts as "ready changed" so that a waiting worker recomputes its
+        wait.
         """
         group = self.groups.get(key)
         if group is None:
             first = not self.groups
             since = _monotonic() if now is None else now
-            self.groups[key] = _Group(key, record, since, self.keep_times)
+            self.groups[key] = _Group(
+                key, record, since, self.keep_times, since if tracked_at is None else tracked_at
+            )
             self.size += 1
             if self.batch_size == 1:
                 self._full.append(key)
@@ -114,12 +123,50 @@ class GroupBuffer(Generic[K, T]):
             return first
         group.append(record)
         if group.times is not None:
-            group.times.append(_monotonic() if now is None else now)
+            if tracked_at is None:
+                tracked_at = _monotonic() if now is None else now
+            group.times.append(tracked_at)
         self.size += 1
         if len(group) - group.head == self.batch_size:
             self._full.append(key)
             return True
         return False
+
+    def requeue(
+        self, key: K, records: list[T], times: list[float] | None = None, forced: bool = False
+    ) -> None:
+        """Put ``records`` (taken from group ``key`` earlier, in their order) back at the front
+        of their group, to be taken again before anything that arrived after them.
+
+        ``times``: their arrival times (kept when the buffer keeps times; default: now).
+        ``forced``: a flush waits for them (they came from a forced batch): they stay forced.
+        """
+        if not records:
+            return
+        now = _monotonic()
+        if times is None:
+            times = [now] * len(records)
+        group = self.groups.get(key)
+        if group is None:
+            # A new group, due as a fresh arrival: it waits flush_interval for company.
+            for record, tracked in zip(records, times, strict=True):
+                self.add(key, record, now, tracked)
+            group = self.groups[key]
+        else:
+            head = group.head
+            group[head:head] = records
+            if group.times is not None:
+                group.times[head:head] = times
+            self.size += len(records)
+            if len(group) - head >= self.batch_size:
+                self._full.append(key)
+            if group.forced:  # forced records sit at the front: these predate them
+                forced = True
+        if forced:
+            if not group.forced:
+                self._forced.append(key)
+            group.forced += len(records)
+            self.forced += len(records)
 
     def force_pending(self) -> int:
         """Mark every record held now as forced (a flush); return how many are forced in all.

@@ -68,7 +68,10 @@ class DeadLetterWriter(Generic[R]):
             "message": failure.message,
             **self._encode(failure.event),
         }
-        return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        try:
+            return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        except UnicodeEncodeError:  # a lone surrogate (a record built without checks): escaped
+            return (json.dumps(record, separators=(",", ":")) + "\n").encode()
 
     def _open(self) -> int:
         if self._fd is not None and self._pid != os.getpid():

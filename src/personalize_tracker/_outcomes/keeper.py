@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from .spool import Spool
+from .spool import Spool, SpoolWriteError
 
 __all__ = ["SpoolKeeper"]
 
@@ -72,11 +72,16 @@ class SpoolKeeper(Generic[R]):
         """Whether records wait on disk or are being read back: new ones go after them."""
         return bool(self.spooled or self.refilling)
 
-    def spill(self, records: Sequence[R], tracked_at: Sequence[float] | None = None) -> str | None:
-        """Write ``records`` to the spool; return a problem if the disk refused them.
+    def spill(
+        self, records: Sequence[R], tracked_at: Sequence[float] | None = None
+    ) -> tuple[int, str | None]:
+        """Write ``records`` to the spool, in order; return how many are on disk now (the first
+        ones) and, when not all, the problem (the disk filled, a record could not be encoded).
 
         ``tracked_at`` holds the monotonic time each was tracked, kept on disk (as wall-clock
-        time) so that ``max_event_age`` still counts from ``track()``; default: now.
+        time) so that ``max_event_age`` still counts from ``track()``; default: now. Exactly the
+        records written count as spooled: the caller fails the rest, so that none has two
+        outcomes (spooled, then delivered by the next process, and failed).
         """
         assert self.spool is not None
         now_mono, now_wall = time.monotonic(), time.time()
@@ -86,22 +91,28 @@ class SpoolKeeper(Generic[R]):
             else [now_wall - (now_mono - t) for t in tracked_at]
         )
         try:
-            self.spooled += self.spool.append(records, walls)
-        except OSError as exc:
-            return f"the spool could not be written ({exc})"
-        return None
+            written = self.spool.append(records, walls)
+        except SpoolWriteError as exc:
+            self.spooled += exc.written
+            return exc.written, str(exc)
+        except Exception as exc:  # pragma: no cover - append raises SpoolWriteError only
+            return 0, f"the spool could not be written ({type(exc).__name__}: {exc})"
+        self.spooled += written
+        return written, None
 
-    def keep(self, records: Sequence[R], tracked_at: Sequence[float] | None = None) -> bool:
-        """Write ``records`` to the spool if one is open; whether they are on disk now (when not,
-        the caller fails them: no spool, or the disk refused them)."""
-        return self.spool is not None and self.spill(records, tracked_at) is None
+    def keep(self, records: Sequence[R], tracked_at: Sequence[float] | None = None) -> int:
+        """Write ``records`` to the spool if one is open; return how many (the first ones) are
+        on disk now: the caller fails the others (no spool, or the disk refused them)."""
+        if self.spool is None:
+            return 0
+        return self.spill(records, tracked_at)[0]
 
     def due(self, held: int, capacity: int, stopping: bool) -> int:
         """How many records to read back now (``held``: records in memory); reserves them."""
         if not self.spooled or self.refilling or self.spool is None or stopping:
             return 0
-        if held > capacity // 2:
-            return 0
+        if capacity - held < min(_REFILL_CHUNK, capacity // 2):
+            return 0  # too little room for a chunk worth reading (and grouping)
         count = min(self.spooled, capacity - held, _REFILL_CHUNK)
         self.spooled -= count
         self.refilling += count

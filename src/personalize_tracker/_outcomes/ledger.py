@@ -86,7 +86,9 @@ class Ledger:
         """Whether tracked == delivered + failed + dropped + ``pending``."""
         return self.tracked == self.delivered + self.failed + self.dropped + pending
 
-    def stats(self, *, pending: int, spooled: int, senders: int) -> TrackerStats:
+    def stats(
+        self, *, pending: int, spooled: int, senders: int, outage: bool = False
+    ) -> TrackerStats:
         """A snapshot, with what the other parts hold (see :class:`TrackerStats`); the
         facade adds what belongs to its record kind (``impressions_truncated``)."""
         return TrackerStats(
@@ -101,6 +103,7 @@ class Ledger:
             spooled=spooled,
             recovered=self.recovered,
             senders=senders,
+            outage=outage,
         )
 
 
@@ -129,7 +132,10 @@ class TrackerStats:
             part of the identity above (it counts lists, and those events are tracked).
         senders: sender threads allowed to deliver at once now: the Tracker adapts it between 1
             and ``max_workers`` to where a PutEvents call's time goes (see
-            ``docs/performance.md``); 0 with ``sync=True``. Not an event count.
+            ``docs/performance.md``); 0 with ``sync=True`` and once closed. Not an event count.
+        outage: whether delivery is in an outage now: several retryable failures in a row
+            (5xx answers, connection errors, timeouts) made it send one probe call at a time
+            until the service answers (see ``docs/delivery-guarantees.md``). A gauge.
     """
 
     tracked: int = 0
@@ -144,6 +150,7 @@ class TrackerStats:
     recovered: int = 0
     impressions_truncated: int = 0
     senders: int = attrs.field(default=0, eq=False)  # a gauge: snapshots compare counters
+    outage: bool = attrs.field(default=False, eq=False)  # a gauge too
 
     def _repr_html_(self) -> str:
         """An HTML table of the counters (Jupyter shows it for a cell's last value)."""
@@ -163,6 +170,8 @@ class TrackerStats:
         ]
         if self.recovered:
             rows.append(("recovered from a spool", f"{self.recovered:,}"))
+        if self.outage:
+            rows.append(("outage", "yes: one probe call at a time until the service answers"))
         if self.impressions_truncated:
             rows.append(("impressions truncated", f"{self.impressions_truncated:,}"))
         ok = not (self.failed or self.dropped)

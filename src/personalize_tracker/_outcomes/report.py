@@ -50,15 +50,21 @@ class Reporter(Generic[R]):
         self._next_drop_log = 0.0
 
     def report(self, failed: Sequence[FailedEvent]) -> None:
-        """Write ``failed`` to the dead-letter file, then pass it to ``on_failure`` or log it."""
+        """Write ``failed`` to the dead-letter file, then pass it to ``on_failure`` or log it.
+
+        Raises nothing (the records are already accounted; a sender thread must not die of a
+        report): an ``Exception`` from the dead-letter writer, ``on_failure`` or the log is
+        logged, and the failures stand.
+        """
         if self.dead_letters is not None:
             try:
                 self.dead_letters.write(failed)
-            except OSError as exc:
+            except Exception as exc:  # a full disk, a record that cannot be encoded: logged
                 logger.error(
-                    "personalize-tracker: could not write %d failed event(s) to %s: %s",
+                    "personalize-tracker: could not write %d failed event(s) to %s: %s: %s",
                     len(failed),
                     self.dead_letters.path,
+                    type(exc).__name__,
                     exc,
                 )
         if self.on_failure is not None:
@@ -67,10 +73,13 @@ class Reporter(Generic[R]):
             except Exception:
                 logger.exception("personalize-tracker: on_failure raised; the failures stand")
             return
-        if failed[0].reason is FailureReason.QUEUE_FULL:
-            self._log_drops(len(failed))
-        else:
-            self._log(failed)
+        try:
+            if failed[0].reason is FailureReason.QUEUE_FULL:
+                self._log_drops(len(failed))
+            else:
+                self._log(failed)
+        except Exception:  # pragma: no cover - a record id that cannot be shown
+            logger.exception("personalize-tracker: could not log %d failure(s)", len(failed))
 
     def _log_drops(self, count: int) -> None:
         """One line per _DROP_LOG_SECONDS at most: an overloaded process must not drown in logs."""

@@ -18,6 +18,7 @@ they could not deliver back to the spool.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -33,7 +34,7 @@ try:  # POSIX
 except ImportError:  # pragma: no cover - Windows: no adoption of other processes' spools
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["Spool"]
+__all__ = ["Spool", "SpoolWriteError"]
 
 R = TypeVar("R")
 
@@ -47,6 +48,29 @@ _EVENTS = "events.jsonl"
 _OFFSET = "offset"
 _LOCK = "lock"
 _TRACKED_AT = "trackedAt"
+
+
+class SpoolWriteError(OSError):
+    """:meth:`Spool.append` wrote only the first ``written`` records: the disk refused the next
+    one (full, a file-size limit, an I/O error) or it could not be encoded. What was written is
+    whole lines; a torn last line is cut back off.
+
+    Attributes:
+        written: records fully written (now in the spool, counted in ``Spool.count``).
+    """
+
+    def __init__(self, written: int, problem: str) -> None:
+        super().__init__(problem)
+        self.written = written
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    """One spool line: compact JSON, non-ASCII text as is; text UTF-8 cannot carry (a lone
+    surrogate, in a record built without checks) ``\\u``-escaped instead of failing."""
+    try:
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    except UnicodeEncodeError:
+        return json.dumps(record, separators=(",", ":")).encode() + b"\n"
 
 
 class _Segment:
@@ -167,6 +191,7 @@ class Spool(Generic[R]):
         self.count = self.recovered
         self._own = _create_own(self.root)
         self._fd = os.open(self._own.events_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._end = os.fstat(self._fd).st_size  # where the next line starts
 
     @property
     def folder(self) -> Path:
@@ -181,19 +206,59 @@ class Spool(Generic[R]):
             tracked_at: the wall-clock time (epoch seconds) each was tracked.
 
         Raises:
-            OSError: the disk refused the write (the caller drops the events, with a reason).
+            SpoolWriteError: only the first ``written`` events were written (the disk refused
+                the next one, or it could not be encoded); the caller fails the others, with a
+                reason. No torn line is left behind.
         """
         lines = []
+        problem = None
         for event, wall in zip(events, tracked_at, strict=True):
-            record = self._encode(event)
-            record[_TRACKED_AT] = wall
-            text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-            lines.append(text.encode() + b"\n")
+            try:
+                record = self._encode(event)
+                record[_TRACKED_AT] = wall
+                lines.append(_line(record))
+            except Exception as exc:  # one record that cannot be encoded: it and the rest fail
+                problem = f"a record could not be encoded ({type(exc).__name__}: {exc})"
+                break
         with self._lock:
+            written = 0
             for line in lines:
-                os.write(self._fd, line)
+                try:
+                    self._write_line(line)
+                except OSError as exc:
+                    problem = f"the spool could not be written ({exc})"
+                    raise SpoolWriteError(written, problem) from exc
+                written += 1
                 self.count += 1
-        return len(lines)
+        if problem is not None:
+            raise SpoolWriteError(written, problem)
+        return written
+
+    def _write_line(self, line: bytes) -> None:
+        """Write one whole line at the end of our file (lock held), or nothing: a short write
+        (the disk filled mid-line) is completed or, when the next write fails, cut back to the
+        last whole line, so that the lines appended later are not glued to a torn one.
+
+        Raises:
+            OSError: the disk refused the line (nothing of it is left in the file).
+        """
+        start = self._end
+        view = memoryview(line)
+        done = 0
+        try:
+            while done < len(line):
+                count = os.write(self._fd, view[done:])
+                if count <= 0:  # pragma: no cover - a regular file writes or raises
+                    raise OSError(errno.ENOSPC, "no byte written")
+                done += count
+        except OSError:
+            if done:
+                try:
+                    os.ftruncate(self._fd, start)
+                except OSError as exc:  # pragma: no cover - the reader skips a torn line
+                    logger.error("personalize-tracker: could not cut a torn spool line: %s", exc)
+            raise
+        self._end = start + done
 
     def read(self, limit: int) -> tuple[list[R], list[float]]:
         """Remove and return up to ``limit`` of the oldest spooled events and their trackedAt.
@@ -225,6 +290,7 @@ class Spool(Generic[R]):
         Called with the lock held, so no append can slip in between the check and the cut.
         """
         os.ftruncate(self._fd, 0)
+        self._end = 0
         self._own.offset = 0
         _write_offset(self._own.folder, 0)
 

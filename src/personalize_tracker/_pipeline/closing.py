@@ -32,8 +32,9 @@ __all__ = ["Closing"]
 R = TypeVar("R")
 K = TypeVar("K", bound=Hashable)
 
-# Seconds close() waits past its timeout for sender threads interrupted in a retry wait.
-_JOIN_GRACE = 1.0
+# Seconds close() waits past its timeout for sender threads interrupted in a retry wait (they
+# record their batch within moments of being woken).
+_JOIN_GRACE = 0.1
 
 
 class _Closable(Protocol[K, R]):
@@ -64,7 +65,9 @@ class _Closable(Protocol[K, R]):
 
     def take_chore(self) -> Callable[[], None] | None: ...
 
-    def deliver(self, batch: Batch[K, R]) -> None: ...
+    def deliver(
+        self, batch: Batch[K, R], deadline: float | None = None, retry_waits: bool = True
+    ) -> int: ...
 
     def in_own_process(self) -> bool: ...
 
@@ -74,10 +77,19 @@ class Closing(Generic[K, R]):
 
     Args:
         pipeline: the pipeline (see :class:`_Closable`).
+
+    Attributes:
+        running: a ``close()`` (or the exit flush) is under way on some thread.
+        finished: ``close()`` ended with nothing left under way: the pipeline is forgotten by
+            the exit flush. Until then (a close interrupted by Ctrl-C, or one that returned at
+            its timeout with calls still on the wire), a second ``close()`` or the exit flush
+            finishes the work and accounts for every record.
     """
 
     def __init__(self, pipeline: _Closable[K, R]) -> None:
         self._p = pipeline
+        self.running = False
+        self.finished = False
 
     # -- flush ------------------------------------------------------------------------------------
 
@@ -99,7 +111,8 @@ class Closing(Generic[K, R]):
             before = p.wire.begin_flush()
         try:
             if p.options.sync or not p.pool.started:
-                # No sender threads (sync mode, or none started): deliver on this thread.
+                # No sender threads (sync mode, or none started): deliver on this thread; each
+                # call ends by the deadline, and what is not delivered then stays pending.
                 self.pump(force=False, deadline=deadline)
             with p.lock:
                 p.pool.wake_all()
@@ -125,9 +138,16 @@ class Closing(Generic[K, R]):
             return True
         return not (p.keeper.spilling or p.buffer.forced)
 
-    def pump(self, force: bool, deadline: float | None, max_batches: int | None = None) -> None:
-        """Deliver ready batches on the calling thread until none is ready, ``deadline`` passes
-        or ``max_batches`` were sent."""
+    def pump(
+        self,
+        force: bool,
+        deadline: float | None,
+        max_batches: int | None = None,
+        retry_waits: bool = True,
+    ) -> None:
+        """Deliver ready batches on the calling thread until none is ready, ``deadline`` passes,
+        ``max_batches`` were sent, or a batch was deferred (queued again: see
+        ``Pipeline.deliver``; ``retry_waits`` False makes one attempt per batch)."""
         p = self._p
         sent = 0
         while (deadline is None or time.monotonic() < deadline) and (
@@ -142,8 +162,9 @@ class Closing(Generic[K, R]):
             elif batch is None:
                 return
             else:
-                p.deliver(batch)
                 sent += 1
+                if p.deliver(batch, deadline, retry_waits):
+                    return  # deferred: it would be taken again at once
 
     # -- close ------------------------------------------------------------------------------------
 
@@ -159,13 +180,31 @@ class Closing(Generic[K, R]):
         return True
 
     def close(self, timeout: float | None) -> None:
-        """Deliver what is pending within ``timeout``, then stop (see ``Tracker.close``)."""
+        """Deliver what is pending within ``timeout``, then stop (see ``Tracker.close``).
+
+        Resumable: a close cut short (Ctrl-C), or one that returned with calls still on the
+        wire, is finished by the next ``close()`` or by the exit flush. While another thread
+        closes, this one waits for it, within ``timeout``.
+        """
         p = self._p
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         with p.lock:
-            if not self._seal():
+            self._seal()
+            if self.finished:
                 return
-        _lifecycle.unregister(p)
-        self._shutdown(timeout)
+            if self.running:  # another thread closes: wait for it
+                p.idle.wait_for(
+                    lambda: not self.running,
+                    None if deadline is None else max(0.0, deadline - time.monotonic()),
+                )
+                return
+            self.running = True
+        try:
+            self._shutdown(timeout)
+        finally:
+            with p.lock:
+                self.running = False
+                p.idle.notify_all()
 
     def _shutdown(self, timeout: float | None) -> None:
         p = self._p
@@ -202,6 +241,12 @@ class Closing(Generic[K, R]):
         if spool is not None:
             spool.close()  # what is left stays on disk, for the next process to deliver
         p.reporter.close()
+        with p.lock:
+            # Calls still on the wire keep the pipeline registered: if the process exits before
+            # they end, the exit flush accounts for their records (spool, or reason closed).
+            self.finished = p.wire.count == 0 and p.keeper.refilling == 0
+        if self.finished:
+            _lifecycle.unregister(p)
 
     def _drain_left(self) -> list[FailedEvent]:
         """Everything still in the buffer (the timeout passed) goes to the spool, or fails with
@@ -216,9 +261,10 @@ class Closing(Generic[K, R]):
         times = [t for batch in batches for t in batch.times]
         problem = None
         if p.keeper.spool is not None:
-            problem = p.keeper.spill(left, times if len(times) == len(left) else None)
+            kept, problem = p.keeper.spill(left, times if len(times) == len(left) else None)
             if problem is None:
                 return []
+            left = left[kept:]  # the first ones are on disk
         message = problem or "close() timed out before it was sent"
         failed = [FailedEvent(r, FailureReason.CLOSED, None, message) for r in left]
         p.ledger.fail(failed)
@@ -231,15 +277,27 @@ class Closing(Generic[K, R]):
         p = self._p
         if not p.in_own_process():
             return
-        with p.lock:
-            if not self._seal():  # close() ran, or runs now on another thread: it does the work
-                return
-        # Sender threads (daemons) may still run; either way this thread helps deliver, since
-        # Python 3.12+ refuses to start threads at shutdown.
         deadline = time.monotonic() + p.options.exit_timeout
-        p.sender.stop_waiting_at(deadline)
-        self.pump(force=True, deadline=deadline)
-        self._shutdown(max(0.0, deadline - time.monotonic()))
+        with p.lock:
+            self._seal()
+            if self.finished:
+                return
+            other = self.running  # close() runs on another thread: it does the work
+            if other:
+                p.idle.wait_for(lambda: not self.running, max(0.0, deadline - time.monotonic()))
+            else:
+                self.running = True
+        if not other:
+            try:
+                # Sender threads (daemons) may still run; either way this thread helps deliver,
+                # since Python 3.12+ refuses to start threads at shutdown. Each call it makes
+                # ends by the deadline (abandoned past it: see BatchSender.send).
+                p.sender.stop_waiting_at(deadline)
+                self.pump(force=True, deadline=deadline)
+                self._shutdown(max(0.0, deadline - time.monotonic()))
+            finally:
+                with p.lock:
+                    self.running = False
         self._abandon_in_flight()
 
     def _abandon_in_flight(self) -> None:
@@ -253,9 +311,8 @@ class Closing(Generic[K, R]):
         failed: list[FailedEvent] = []
         with p.lock:
             for batch in p.wire.abandon():
-                if p.keeper.keep(batch.records):
-                    continue
-                failed.extend(_unknown_outcome(batch.records))
+                kept = p.keeper.keep(batch.records)
+                failed.extend(_unknown_outcome(batch.records[kept:]))
             p.ledger.fail(failed)
             spool = p.keeper.detach_if_idle(p.wire.count)
         if spool is not None:

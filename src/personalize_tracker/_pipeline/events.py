@@ -73,7 +73,8 @@ def event_pipeline(
             ``session``, ``region_name`` and ``endpoint_url`` (rebuilt in a forked child).
         on_failure: the Tracker's ``on_failure``, or None.
         composer_options: the Tracker's ``schema``, ``truncate_impressions`` and
-            ``metric_attribution_source`` (see ``EventComposer``).
+            ``metric_attribution_source`` (see ``EventComposer``; ``allow_placeholder_ids`` is
+            in ``options``).
         transport: a transport to use instead of PutEvents (e.g. ``KinesisTransport``): its
             ``group_key`` and ``batch_size`` replace the (user, session) groups of 10, and its
             ``renewed()`` replaces it in a forked child; ``client`` is then unused.
@@ -119,8 +120,14 @@ def event_pipeline(
         renew_event_ids_after_fork()  # before any id is drawn in the child
         ids.clear()
 
-    schema, truncate_impressions, metric_attribution_source = composer_options
-    composer = EventComposer(schema, truncate_impressions, metric_attribution_source, ids)
+    schema, truncate_impressions, source = composer_options
+    composer = EventComposer(
+        schema,
+        truncate_impressions,
+        source,
+        ids,
+        allow_placeholder_ids=options.allow_placeholder_ids,
+    )
     pipeline = EventPipeline(
         options,
         sender,

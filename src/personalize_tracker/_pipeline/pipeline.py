@@ -20,8 +20,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Hashable, Sequence
+from typing import Generic, TypeVar
 
 from .. import _lifecycle
 from .._config import Options
@@ -42,6 +42,8 @@ from .._outcomes.report import Reporter
 from .._outcomes.wire import Wire
 from ..typing import Transport
 from .closing import Closing
+from .codec import Codec, nothing
+from .readback import Readback
 
 __all__ = ["Codec", "Pipeline"]
 
@@ -49,47 +51,6 @@ R = TypeVar("R")
 K = TypeVar("K", bound=Hashable)
 _monotonic = time.monotonic
 _getpid = os.getpid
-
-
-def _nothing() -> None:
-    """Nothing left to do after settling a batch."""
-
-
-class Codec(Generic[R, K]):
-    """What the pipeline needs to know of a record kind besides its transport.
-
-    Args:
-        key: the group a record is batched with (for events, its ``(user_id, session_id)``):
-            hashable, and cheap (it runs with the pipeline's lock held).
-        batch_size: records per call at most (PutEvents: 10, its ``eventList`` maximum).
-        encode, decode: a record as a new JSON object (the spool adds its ``trackedAt`` key to
-            it) and back, for the spool.
-        letter: the record part of a dead-letter line (keys other than ``failedAt``,
-            ``reason``, ``errorCode`` and ``message``).
-        record_id: a record's id, for log lines: no user data.
-        forget: called when a key's group emptied (to drop shared strings), or None.
-    """
-
-    __slots__ = ("batch_size", "decode", "encode", "forget", "key", "letter", "record_id")
-
-    def __init__(
-        self,
-        *,
-        key: Callable[[R], K],
-        batch_size: int,
-        encode: Callable[[R], dict[str, Any]],
-        decode: Callable[[Mapping[str, Any]], R],
-        letter: Callable[[R], dict[str, Any]],
-        record_id: Callable[[R], str],
-        forget: Callable[[K], None] | None = None,
-    ) -> None:
-        self.key = key
-        self.batch_size = batch_size
-        self.encode = encode
-        self.decode = decode
-        self.letter = letter
-        self.record_id = record_id
-        self.forget = forget
 
 
 class Pipeline(Generic[R, K]):
@@ -151,6 +112,7 @@ class Pipeline(Generic[R, K]):
         self._build(in_child=False)
         self.put: Callable[[R], None] = self.inbox.put if self.direct else self._put_locked
         self.closing: Closing[K, R] = Closing(self)
+        self.readback: Readback[K, R] = Readback(self)
         _lifecycle.register(self.exit_flush, self.after_fork)
 
     def _build(self, in_child: bool) -> None:
@@ -262,12 +224,18 @@ class Pipeline(Generic[R, K]):
         """
         options = self.options
         if options.sync and options.overflow == "block" and self._held() >= options.max_queue_size:
-            self.closing.pump(force=True, deadline=None, max_batches=1)  # room, on this thread
+            # Room, on this thread: one attempt, within block_timeout.
+            self.closing.pump(
+                force=True,
+                deadline=_monotonic() + options.block_timeout,
+                max_batches=1,
+                retry_waits=False,
+            )
         problem = None
         start: list[threading.Thread] = []
-        lock = self.lock
-        lock.acquire()  # not ``with``: ~80 ns less on the caller's request path
-        try:
+        # ``with``, not acquire() then ``try``: an exception delivered between the two
+        # (Ctrl-C, a gevent timeout) would leave the lock held and every thread deadlocked.
+        with self.lock:
             if self.closed:
                 raise TrackerClosedError("track() called on a closed Tracker")
             self.collect()  # records queued earlier go first
@@ -276,7 +244,7 @@ class Pipeline(Generic[R, K]):
                 keeper.spool is not None, keeper.spilling, lambda: self.closed
             )
             if verdict == "spill":
-                problem = keeper.spill([record], [_monotonic()])
+                problem = keeper.spill([record], [_monotonic()])[1]
             elif verdict == "drop":
                 if self.closed:  # close() ran while we waited: the record was never accepted
                     raise TrackerClosedError("the Tracker closed while track() waited for room")
@@ -289,14 +257,14 @@ class Pipeline(Generic[R, K]):
                 self.ledger.drop()
             elif not self.pool.started and not options.sync:
                 start = self.pool.plan()  # started below, once the lock is released
-        finally:
-            lock.release()
         if start:
             self.pool.launch(start)
         if problem is not None:
             self.reporter.report([FailedEvent(record, FailureReason.QUEUE_FULL, None, problem)])
         elif options.sync:
-            self.closing.pump(force=False, deadline=None)
+            # One attempt per ready batch: what fails and may be retried stays pending for the
+            # next flush(), whose timeout bounds the retries (no track() waits through them).
+            self.closing.pump(force=False, deadline=None, retry_waits=False)
 
     def _start_senders_locked(self) -> None:
         """Before a caller waits for room (lock held): make sure senders run to make it."""
@@ -329,17 +297,35 @@ class Pipeline(Generic[R, K]):
     def take_chore(self) -> Callable[[], None] | None:
         """Reading the spool back, when it holds records and the buffer has room."""
         count = self.keeper.due(self.buffer.size, self.options.max_queue_size, self.stopping)
-        return None if not count else lambda: self.refill(count)
+        return None if not count else lambda: self.readback.refill(count)
 
     # -- delivery and outcomes --------------------------------------------------------------------
 
-    def deliver(self, batch: Batch[K, R]) -> None:
+    def deliver(
+        self, batch: Batch[K, R], deadline: float | None = None, retry_waits: bool = True
+    ) -> int:
         """Send ``batch`` and record its outcome, on the caller's thread (sync mode, the exit
         flush; sender threads do the same through :meth:`send` and :meth:`settle`). Every
-        record is accounted for, even when a ``BaseException`` (Ctrl-C) cuts the send short."""
+        record is accounted for, even when a ``BaseException`` (Ctrl-C) cuts the send short.
+
+        Args:
+            deadline: monotonic time by which this returns (see ``BatchSender.send``).
+            retry_waits: False: one attempt (see ``BatchSender.send``).
+
+        Returns:
+            The records deferred (queued again: not delivered by ``deadline``, or their one
+            attempt failed and may be retried).
+        """
         outcome: DeliveryOutcome[R] = DeliveryOutcome()
         try:
-            self.send(batch, outcome)
+            self.sender.send(
+                batch.key,
+                batch.records,
+                batch.times or None,
+                outcome,
+                deadline=deadline,
+                retry_waits=retry_waits,
+            )
         except BaseException as exc:
             with self.lock:
                 after = self.settle(batch, outcome, exc)
@@ -348,6 +334,7 @@ class Pipeline(Generic[R, K]):
         with self.lock:
             after = self.settle(batch, outcome, None)
         after()
+        return len(outcome.deferred)
 
     def send(self, batch: Batch[K, R], outcome: DeliveryOutcome[R]) -> None:
         """Send ``batch`` (no lock held), filling in ``outcome``: retries, the poison split and
@@ -374,12 +361,15 @@ class Pipeline(Generic[R, K]):
                 for r in outcome.unsettled(batch.records)
             ]
         if not self.wire.finished(batch):
-            return _nothing  # abandoned at interpreter exit: already accounted for
+            return nothing  # abandoned at interpreter exit: already accounted for
         self.ledger.delivered += outcome.delivered
+        if outcome.deferred:
+            failed = failed + self.readback.defer(batch.key, outcome, batch.forced)
         # Batches cut short by close() stay pending, on disk, for the next process.
-        closed = [f.event for f in failed if f.reason is FailureReason.CLOSED]
-        if closed and self.keeper.keep(closed):
-            failed = [f for f in failed if f.reason is not FailureReason.CLOSED]
+        closed = [f for f in failed if f.reason is FailureReason.CLOSED]
+        kept = self.keeper.keep([f.event for f in closed]) if closed else 0
+        if kept:  # exactly the ones written are on disk; the rest (a full disk) fail
+            failed = [f for f in failed if f.reason is not FailureReason.CLOSED] + closed[kept:]
         self.ledger.fail(failed)
         if self.wire.wakes_flush(batch, self.buffer.forced) or (
             self.stopping and not self.wire.count
@@ -387,7 +377,7 @@ class Pipeline(Generic[R, K]):
             self.idle.notify_all()
         spool = self.keeper.detach_if_idle(self.wire.count)
         if spool is None and not failed:
-            return _nothing
+            return nothing
 
         def after() -> None:
             if spool is not None:
@@ -400,33 +390,6 @@ class Pipeline(Generic[R, K]):
     def _count_request(self, retry: bool) -> None:
         with self.lock:
             self.ledger.request(retry)
-
-    def refill(self, count: int) -> None:
-        """Read ``count`` reserved records back from the spool into the buffer (no lock held)."""
-        records: list[R] = []
-        walls: list[float] = []
-        try:
-            records, walls = self.keeper.read(count)
-        finally:
-            # Whatever happened (even KeyboardInterrupt), the reservation is released and every
-            # reserved record is accounted for: in the buffer, back on disk, or failed.
-            now_mono, now_wall = _monotonic(), time.time()
-            with self.lock:
-                self.keeper.settle(count)
-                self.ledger.fail_unread(count - len(records))  # unreadable lines, each logged
-                if self.stopping and self.keeper.keep(records):
-                    records, walls = [], []  # close() began meanwhile: they stay on disk
-                key = self.codec.key
-                for record, wall in zip(records, walls, strict=True):
-                    self.buffer.add(key(record), record, now_mono - (now_wall - wall))
-                if records and self.wire.flush_waiters:  # they predate the flush: force them
-                    self.buffer.force_pending()
-                self.pool.wake_all()
-                if self.wire.flush_waiters or (self.stopping and self.wire.count == 0):
-                    self.idle.notify_all()
-                spool = self.keeper.detach_if_idle(self.wire.count)
-            if spool is not None:
-                spool.close()
 
     # -- the facade's calls -----------------------------------------------------------------------
 
@@ -444,7 +407,8 @@ class Pipeline(Generic[R, K]):
             return self.ledger.stats(
                 pending=self.pending(),
                 spooled=self.keeper.spooled + self.keeper.refilling,
-                senders=0 if self.options.sync or self.stopping else self.pool.senders,
+                senders=0 if self.options.sync or self.closed else self.pool.senders,
+                outage=self.sender.health.outage,
             )
 
     def flush(self, timeout: float | None) -> bool:

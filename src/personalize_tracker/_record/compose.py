@@ -34,6 +34,8 @@ class EventComposer:
         ids: the Tracker's shared id strings (item ids of built events are shared through it).
         check_fork: called before an event id is drawn: the Tracker's check for a fork that ran
             no Python hooks (uWSGI), or None when it is off.
+        allow_placeholder_ids: accept ids that are the text of a missing value (``"null"``,
+            ``"None"``, ``"undefined"``, ``"nan"``, blank); refused by default.
 
     Raises:
         InvalidEventError: ``metric_attribution_source`` breaks the PutEvents pattern.
@@ -45,6 +47,7 @@ class EventComposer:
         "_lock",
         "_pid",
         "_truncated",
+        "allow_placeholder_ids",
         "check_fork",
         "ids",
         "metric_attribution_source",
@@ -60,8 +63,10 @@ class EventComposer:
         metric_attribution_source: str | None,
         ids: SharedIds,
         check_fork: Callable[[], None] | None = None,
+        allow_placeholder_ids: bool = False,
     ) -> None:
         self.ids = ids
+        self.allow_placeholder_ids = bool(allow_placeholder_ids)
         self.check_fork = check_fork
         self.schema = schema
         self.truncate_impressions = bool(truncate_impressions)
@@ -199,6 +204,7 @@ class EventComposer:
             impression_ids,
             metric_attribution_source,
             prepared=True,
+            allow_placeholder_ids=self.allow_placeholder_ids,
         )
         if truncated:
             self.count_truncated()

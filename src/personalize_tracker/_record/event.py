@@ -24,8 +24,10 @@ from .fields import (
     check_id,
     check_impression,
     check_number,
+    check_placeholder,
     check_sent_at,
     check_text,
+    is_placeholder,
 )
 from .ids import event_ids
 from .properties import encode_properties
@@ -89,7 +91,9 @@ class Event:
         """Validate and normalise the arguments of ``Tracker.track()`` into an Event.
 
         Ids may be given as ``str`` or ``int`` (an ``int`` such as a database primary key is
-        converted with ``str()``). See ``Tracker.track`` for each argument.
+        converted with ``str()``). See ``Tracker.track`` for each argument. An id that is the
+        text of a missing value (``"null"``, ``"None"``, ``"undefined"``, ``"nan"``, blank) is
+        refused; text with a lone surrogate too.
 
         Raises:
             InvalidEventError: an argument breaks a PutEvents rule; the error names the field,
@@ -266,6 +270,16 @@ def _event_constructor() -> Callable[..., Event]:
 new_event = _event_constructor()
 
 
+def _refuse_placeholders(session_id: str, user_id: str | None, item_id: str | None) -> None:
+    """Raise InvalidEventError for the first id that is the text of a missing value."""
+    if is_placeholder(session_id):
+        check_placeholder(session_id, "session_id")
+    if user_id is not None and is_placeholder(user_id):
+        check_placeholder(user_id, "user_id")
+    if item_id is not None and is_placeholder(item_id):
+        check_placeholder(item_id, "item_id")
+
+
 def build_event(
     event_type: str,
     session_id: str | int,
@@ -280,13 +294,16 @@ def build_event(
     metric_attribution_source: str | None,
     cls: type[Event] = Event,
     prepared: bool = False,
+    allow_placeholder_ids: bool = False,
 ) -> Event:
     """:meth:`Event.create` with positional arguments: the body of ``create`` and of the
     session and schema paths (a call with keyword arguments costs ~120 ns more).
     ``Tracker.track()``'s fast path repeats these checks inline, in the same order
     (``tests/test_track_path.py`` holds the two to the same events and errors).
     ``prepared``: ``properties`` is already encoded (see :func:`encode_properties`) and
-    ``impression`` already checked, by a session or a schema check.
+    ``impression`` already checked, by a session or a schema check. ``allow_placeholder_ids``:
+    accept ids that are the text of a missing value (``"null"``, ``"None"``…, see
+    ``fields.is_placeholder``), refused by default.
 
     Fields are checked in declaration order, so the first bad one is the one reported.
 
@@ -295,14 +312,28 @@ def build_event(
     """
     # The common cases are checked inline (this runs on the caller's request path); anything
     # unusual goes through the full validators, which also build the error messages.
-    if type(event_type) is not str or not 0 < len(event_type) <= MAX_EVENT_TYPE:
+    if (
+        type(event_type) is not str
+        or not 0 < len(event_type) <= MAX_EVENT_TYPE
+        or not event_type.isascii()
+    ):
         event_type = check_text(event_type, "event_type", LIMITS.event_type_max)
-    if type(session_id) is not str or not 0 < len(session_id) <= MAX_SESSION_ID:
+    if (
+        type(session_id) is not str
+        or not 0 < len(session_id) <= MAX_SESSION_ID
+        or not session_id.isascii()
+    ):
         session_id = check_id(session_id, "session_id", LIMITS.session_id_max)
-    if user_id is not None and (type(user_id) is not str or not 0 < len(user_id) <= MAX_USER_ID):
+    if user_id is not None and (
+        type(user_id) is not str or not 0 < len(user_id) <= MAX_USER_ID or not user_id.isascii()
+    ):
         user_id = check_id(user_id, "user_id", LIMITS.user_id_max)
-    if item_id is not None and (type(item_id) is not str or not 0 < len(item_id) <= MAX_ITEM_ID):
+    if item_id is not None and (
+        type(item_id) is not str or not 0 < len(item_id) <= MAX_ITEM_ID or not item_id.isascii()
+    ):
         item_id = check_id(item_id, "item_id", LIMITS.item_id_max)
+    if not allow_placeholder_ids:
+        _refuse_placeholders(session_id, user_id, item_id)
     return (new_event if cls is Event else cls)(
         event_type,
         session_id,

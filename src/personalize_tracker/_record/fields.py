@@ -29,8 +29,11 @@ __all__ = [
     "check_id",
     "check_impression",
     "check_number",
+    "check_placeholder",
     "check_sent_at",
     "check_text",
+    "check_unicode",
+    "is_placeholder",
     "unique_item_ids",
 ]
 
@@ -47,12 +50,72 @@ MAX_USER_ID = LIMITS.user_id_max
 MAX_ITEM_ID = LIMITS.item_id_max
 
 
-def check_text(value: object, field: str, maximum: int) -> str:
-    """A text field: a str (a str subclass is converted to str) of 1 to ``maximum`` characters.
+# The text of a missing value, as a caller's code turns None/NaN/undefined into an id (compared
+# after strip() and lower()). PutEvents accepts them, and the events of every visitor whose id
+# went missing are then one visitor's history (or one item's): the commonest silent bug.
+_PLACEHOLDERS = frozenset({"null", "none", "undefined", "nan"})
+_PLACEHOLDER_MAX = 9  # "undefined", the longest
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether the id ``value`` is the text of a missing value: ``"null"``, ``"None"``,
+    ``"undefined"``, ``"nan"`` (any case, surrounding whitespace ignored), or blank. An id
+    longer than 9 characters that neither starts nor ends with whitespace is none (two index
+    operations, no copy)."""
+    if len(value) > _PLACEHOLDER_MAX and not (value[0].isspace() or value[-1].isspace()):
+        return False
+    text = value.strip()
+    return not text or text.lower() in _PLACEHOLDERS
+
+
+def check_placeholder(value: str, field: str) -> str:
+    """``value`` unless it is the text of a missing value (see :func:`is_placeholder`).
 
     Raises:
-        InvalidEventError: not a str, empty, or longer than ``maximum`` (the PutEvents API's
-            ``max`` of the member, from the service model).
+        InvalidEventError: it is; the message says how to allow it
+            (``Tracker(allow_placeholder_ids=True)``).
+    """
+    if is_placeholder(value):
+        shown = repr(value) if len(value) <= _PLACEHOLDER_MAX else "blank"
+        raise InvalidEventError(
+            field,
+            f"is {shown}, the text of a missing value: the service would take every such event "
+            "as one visitor's (or item's); pass allow_placeholder_ids=True to the Tracker if it "
+            "is a real id",
+            "an id that is not 'null', 'None', 'undefined', 'nan' or blank",
+        )
+    return value
+
+
+def check_unicode(value: str, field: str) -> str:
+    """``value`` if it is text that UTF-8 can carry: no lone surrogate (``"\\ud800"``, what a
+    badly decoded UTF-16 string leaves). PutEvents takes UTF-8 JSON; such text cannot be sent,
+    spooled or written to the dead-letter file. ASCII text (the common case) is one
+    ``str.isascii()``.
+
+    Raises:
+        InvalidEventError: ``value`` holds a lone surrogate (its position is named, not the text).
+    """
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidEventError(
+            field,
+            f"has a lone surrogate at character {exc.start}, which UTF-8 cannot encode",
+            "Unicode text encodable as UTF-8 (PutEvents takes a UTF-8 JSON body)",
+        ) from None
+    return value
+
+
+def check_text(value: object, field: str, maximum: int) -> str:
+    """A text field: a str (a str subclass is converted to str) of 1 to ``maximum`` characters,
+    encodable as UTF-8 (see :func:`check_unicode`).
+
+    Raises:
+        InvalidEventError: not a str, empty, longer than ``maximum`` (the PutEvents API's
+            ``max`` of the member, from the service model), or holding a lone surrogate.
     """
     if type(value) is not str:
         if isinstance(value, str):
@@ -65,20 +128,27 @@ def check_text(value: object, field: str, maximum: int) -> str:
         raise InvalidEventError(
             field, f"is {len(value)} characters long", _ID_LIMIT.format(max=maximum)
         )
-    return value
+    return value if value.isascii() else check_unicode(value, field)
 
 
 def check_id(value: object, field: str, maximum: int) -> str:
     """An id: a str of 1 to ``maximum`` characters; an integer (not bool: ``int``, NumPy's) or a
     ``UUID``, converted to str.
 
+    An integer's length is checked on the string it becomes (a 300-digit int is refused).
+
     Raises:
-        InvalidEventError: another type, or a str that :func:`check_text` refuses.
+        InvalidEventError: another type, or a str (given or converted) that :func:`check_text`
+            refuses.
     """
-    if type(value) is int:
-        return str(value)
-    if isinstance(value, Integral) and not isinstance(value, bool):
-        return str(int(value))
+    if type(value) is int or (isinstance(value, Integral) and not isinstance(value, bool)):
+        try:
+            text = str(int(value))
+        except ValueError:  # more digits than sys.get_int_max_str_digits() allows
+            raise InvalidEventError(
+                field, "is an int too long to convert to text", _ID_LIMIT.format(max=maximum)
+            ) from None
+        return check_text(text, field, maximum)
     if isinstance(value, uuid.UUID):
         return str(value)
     if not isinstance(value, str):
@@ -92,14 +162,21 @@ def check_number(value: object, field: str) -> float:
     """A finite number (int, float, Decimal or another ``numbers.Real``; not bool), as a float.
 
     Raises:
-        InvalidEventError: not a number, a bool, NaN or infinite.
+        InvalidEventError: not a number, a bool, NaN (a signalling ``Decimal('sNaN')`` too),
+            infinite, or too large for a float (``10**400``): PutEvents' ``eventValue`` is a
+            float.
     """
     if (
         type(value) is float
         or type(value) is int
         or (isinstance(value, (Real, Decimal)) and not isinstance(value, bool))
     ):
-        number = float(value)  # a Decimal (e.g. a Django DecimalField price) too
+        try:
+            number = float(value)  # a Decimal (e.g. a Django DecimalField price) too
+        except (OverflowError, ValueError):  # 10**400; Decimal('sNaN')
+            raise InvalidEventError(
+                field, "is not representable as a finite float", "a finite number (PutEvents API)"
+            ) from None
     else:
         raise InvalidEventError(
             field, f"must be a number (int, float or Decimal), got {type(value).__name__}"
@@ -112,10 +189,15 @@ def check_number(value: object, field: str) -> float:
 def check_sent_at(value: SentAtInput) -> float:
     """``sent_at`` as epoch seconds (float): an aware datetime, or epoch seconds; ``None`` is now.
 
+    The range is epoch seconds from 0 (1970) to 10**11 (year 5138), for datetimes too: what
+    PutEvents' ``sentAt`` (a timestamp sent as JSON epoch seconds) carries and botocore can
+    serialise; an earlier datetime (``datetime(1, 1, 1, tzinfo=utc)``) would fail its whole
+    batch at send time.
+
     Raises:
         InvalidEventError: a naive datetime (botocore would take it as UTC), another type, a
-            negative or non-finite number, or one that looks like milliseconds or finer (past
-            the year 5000).
+            negative, non-finite or too large number (``10**400``), one that looks like
+            milliseconds or finer (past the year 5000), or a datetime outside the range.
     """
     if value is None:
         return time.time()
@@ -127,13 +209,25 @@ def check_sent_at(value: SentAtInput) -> float:
                 "UTC offset",
                 "an aware datetime (e.g. datetime.now(timezone.utc)) or epoch seconds",
             )
-        return value.timestamp()
+        seconds = value.timestamp()
+        if not 0 <= seconds < _MAX_EPOCH_SECONDS:
+            raise InvalidEventError(
+                "sent_at",
+                f"is {'before 1970' if seconds < 0 else 'after the year 5000'}",
+                "epoch seconds from 0 (1970-01-01) to 10**11 (PutEvents sentAt)",
+            )
+        return seconds
     if isinstance(value, bool) or not isinstance(value, Real):
         raise InvalidEventError(
             "sent_at",
             f"must be an aware datetime or epoch seconds, got {type(value).__name__}",
         )
-    seconds = float(value)
+    try:
+        seconds = float(value)
+    except (OverflowError, ValueError):  # 10**400; Decimal('sNaN')
+        raise InvalidEventError(
+            "sent_at", "is not representable as a float", "epoch seconds, 0 or more"
+        ) from None
     if not math.isfinite(seconds) or seconds < 0:
         raise InvalidEventError("sent_at", f"is {seconds}", "epoch seconds, 0 or more")
     if seconds >= _MAX_EPOCH_SECONDS:
@@ -205,6 +299,6 @@ def check_attribution_source(value: object) -> str:
     limit = f"printable ASCII, not blank, at most {LIMITS.attribution_source_max} characters"
     if len(value) > LIMITS.attribution_source_max:
         raise InvalidEventError(field, f"is {len(value)} characters long", limit)
-    if not LIMITS.attribution_source_pattern.match(value):
+    if not LIMITS.attribution_source_pattern.fullmatch(value):  # "$" would allow a final "\n"
         raise InvalidEventError(field, "is blank or has characters outside printable ASCII", limit)
     return value

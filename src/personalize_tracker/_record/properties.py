@@ -107,7 +107,10 @@ def _property_value(key: str, value: object) -> str | int | float | bool:
             parts.append(_category(key, str(part)))
         return "|".join(parts)
     if isinstance(value, (Real, Decimal)):
-        number = float(value)
+        try:
+            number = float(value)
+        except (OverflowError, ValueError):  # an int subclass past 1e308; Decimal('sNaN')
+            number = math.nan
         if not math.isfinite(number):
             raise InvalidEventError(
                 f"properties.{key}", f"is {number}", "a finite number, a string or a boolean"
@@ -259,7 +262,35 @@ def _encode_json(value: Mapping[str, Any]) -> str:
     encoded = _ascii_json(value)
     if "\\u" in encoded:  # non-ASCII text (or an escaped control character): keep it unescaped
         encoded = _unicode_json(value)
+        try:
+            encoded.encode("utf-8")  # only here: ASCII text cannot hold a lone surrogate
+        except UnicodeEncodeError:
+            _refuse_surrogates(value)
     return encoded
+
+
+def _refuse_surrogates(value: Mapping[str, Any]) -> None:
+    """Name the key or value of ``value`` that holds a lone surrogate (``"\\ud800"``): PutEvents
+    takes a UTF-8 body, and neither the spool nor the dead-letter file could write it.
+
+    Raises:
+        InvalidEventError: always, naming ``properties.<key>``.
+    """
+    for key, item in value.items():
+        for text in (key, item):
+            if type(text) is str and not text.isascii():
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    raise InvalidEventError(
+                        f"properties.{key.encode('utf-8', 'backslashreplace').decode()}",
+                        f"has a lone surrogate at character {exc.start} of its "
+                        f"{'key' if text is key else 'value'}, which UTF-8 cannot encode",
+                        "Unicode text encodable as UTF-8 (PutEvents takes a UTF-8 JSON body)",
+                    ) from None
+    raise InvalidEventError(  # pragma: no cover - the encoding held one: a value found it
+        "properties", "has a lone surrogate, which UTF-8 cannot encode"
+    )
 
 
 def encode_normalised(normalised: Mapping[str, Any]) -> str | None:

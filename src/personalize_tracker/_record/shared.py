@@ -15,7 +15,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .fields import MAX_ITEM_ID
+from .fields import (
+    MAX_ITEM_ID,
+    MAX_SESSION_ID,
+    MAX_USER_ID,
+    check_id,
+    check_placeholder,
+    is_placeholder,
+)
 
 if TYPE_CHECKING:
     from .event import Event
@@ -48,12 +55,54 @@ class SharedIds:
 
     def item(self, item_id: str) -> str:
         """The first equal item id string seen lately (``item_id`` itself on a miss, kept for
-        later events when it is a valid id: 1-256 characters)."""
+        later events when it is a valid id: 1-256 characters of ASCII, not the text of a missing
+        value; the caller checks the others)."""
         shared = self.items.get(item_id)
         if shared is not None:
             return shared
-        if 0 < len(item_id) <= MAX_ITEM_ID:  # the hot path trusts the ids kept: valid ones only
+        # The hot path trusts the ids kept: valid ones only.
+        if 0 < len(item_id) <= MAX_ITEM_ID and item_id.isascii() and not is_placeholder(item_id):
             self.remember_item(item_id)
+        return item_id
+
+    def check_session(
+        self, session_id: str | int, user_id: str | int | None, allow_placeholders: bool
+    ) -> GroupKey:
+        """Check the ids of a session not in the table (or with a new user id), keep them and
+        return its key (``Tracker.track``'s fast path, on a miss).
+
+        Raises:
+            InvalidEventError: an id breaks a PutEvents rule (``check_id``), or is the text of
+                a missing value (``"null"``…) and ``allow_placeholders`` is False.
+        """
+        if (
+            type(session_id) is not str
+            or not 0 < len(session_id) <= MAX_SESSION_ID
+            or not session_id.isascii()
+        ):
+            session_id = check_id(session_id, "session_id", MAX_SESSION_ID)
+        if user_id is not None and (
+            type(user_id) is not str or not 0 < len(user_id) <= MAX_USER_ID or not user_id.isascii()
+        ):
+            user_id = check_id(user_id, "user_id", MAX_USER_ID)
+        if not allow_placeholders:
+            check_placeholder(session_id, "session_id")
+            if user_id is not None:
+                check_placeholder(user_id, "user_id")
+        return self.remember_session(user_id, session_id)
+
+    def check_item(self, item_id: str | int, allow_placeholders: bool) -> str:
+        """Check an item id not in the table, keep it and return it (``Tracker.track``'s fast
+        path, on a miss).
+
+        Raises:
+            InvalidEventError: as :meth:`check_session`, for ``item_id``.
+        """
+        if type(item_id) is not str or not 0 < len(item_id) <= MAX_ITEM_ID or not item_id.isascii():
+            item_id = check_id(item_id, "item_id", MAX_ITEM_ID)
+        if not allow_placeholders:
+            check_placeholder(item_id, "item_id")
+        self.remember_item(item_id)
         return item_id
 
     def remember_item(self, item_id: str) -> None:
