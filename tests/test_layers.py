@@ -26,7 +26,9 @@ SIBLINGS = ("_intake", "_delivery", "_outcomes")
 #: The composition root: the only module that imports all three siblings.
 ROOT = "_pipeline"
 #: Public modules: what edges may import (besides leaves and other edges).
-PUBLIC = frozenset({"", "tracker", "session", "recommendations", "schema", "serverless", "typing"})
+PUBLIC = frozenset(
+    {"", "tracker", "session", "readiness", "recommendations", "schema", "serverless", "typing"}
+)
 #: The facade: the only modules that import the composition root.
 FACADE = frozenset({"", "tracker"})
 #: Edges: the command line, tools, integrations and the testing endpoint.

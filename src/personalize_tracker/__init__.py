@@ -23,6 +23,7 @@ from ._limits import LIMITS, PutEventsLimits
 from ._pipeline import TrackerStats
 from ._record.event import Event
 from ._record.properties import to_camel_case
+from .readiness import Readiness, Target
 from .recommendations import Recommendations
 from .schema import InteractionsSchema, SchemaField
 from .serverless import flush_after
@@ -67,10 +68,12 @@ __all__ = [
     "InteractionsSchema",
     "InvalidEventError",
     "PutEventsLimits",
+    "Readiness",
     "Recommendations",
     "ReplaySample",
     "ReplaySummary",
     "SchemaField",
+    "Target",
     "Tracker",
     "TrackerClosedError",
     "TrackerStats",

@@ -24,7 +24,7 @@ from ._config import (
 )
 from ._errors import TrackerClosedError
 from ._limits import LIMITS
-from ._pipeline import TrackerStats, event_pipeline
+from ._pipeline import EventPipeline, TrackerStats, event_pipeline
 from ._record.compose import EventComposer
 from ._record.event import Event, new_event
 from ._record.fields import (
@@ -42,6 +42,7 @@ from ._record.fields import (
 from ._record.ids import event_ids
 from ._record.properties import encode_properties
 from ._record.shared import GroupKey
+from .readiness import ReadinessCalls, Target
 from .recommendations import RecommendationCalls, RuntimeClientSource
 from .schema import InteractionsSchema
 from .session import DEFAULT_RECOMMENDATION_MEMORY, DEFAULT_RECOMMENDATION_TTL, TrackingSession
@@ -62,7 +63,7 @@ _MAX_EVENT_ID = LIMITS.event_id_max
 _MAX_RECOMMENDATION_ID = LIMITS.recommendation_id_max
 
 
-class Tracker(RecommendationCalls):
+class Tracker(RecommendationCalls, ReadinessCalls):
     """Collects interaction events and delivers them to Amazon Personalize through PutEvents.
 
     ``track()`` validates an event, stamps its ``eventId`` and ``sentAt`` and queues it: it never
@@ -114,6 +115,8 @@ class Tracker(RecommendationCalls):
         runtime_client: a boto3 ``personalize-runtime`` client for :meth:`get_recommendations`
             (default: built at first use from ``session``, ``region_name``, ``endpoint_url``).
         exit_timeout: seconds (>= 0) the flush at interpreter exit may take.
+        target: what the events train (a :class:`Target`); each event is checked against it
+            (a WARNING once per cause, InvalidEventError if ``strict``); see :meth:`readiness`.
         fork_check: compare the process id on every ``track()`` (~0.2 µs) to notice a fork that
             ran no Python fork hooks (uWSGI without ``py-call-osafterfork``). Default ``None``:
             on when the ``uwsgi`` module is loaded.
@@ -128,6 +131,7 @@ class Tracker(RecommendationCalls):
     """
 
     _composer: EventComposer
+    _pipeline: EventPipeline
 
     def __init__(
         self,
@@ -157,6 +161,8 @@ class Tracker(RecommendationCalls):
         runtime_client: Any = None,
         exit_timeout: float = DEFAULT_EXIT_TIMEOUT,
         fork_check: bool | None = None,
+        target: Target | None = None,
+        strict: bool = False,
     ) -> None:
         check_text(tracking_id, "tracking_id", LIMITS.tracking_id_max)
         options = Options.checked(
@@ -204,10 +210,9 @@ class Tracker(RecommendationCalls):
             region_name=region_name,
             endpoint_url=endpoint_url,
             on_failure=on_failure,
-            composer_options=(schema, truncate_impressions, metric_attribution_source),
+            composing=(schema, truncate_impressions, metric_attribution_source, target, strict),
         )
-        # The shared id strings, read by track()'s fast path (see _record.shared).
-        self._ids = self._composer.ids
+        self._ids = self._composer.ids  # the shared id strings, read by track()'s fast path
         self._keys, self._item_ids = self._ids.sessions, self._ids.items
         self._plain = self._composer.plain  # no schema, no truncation: track()'s fast path
         self._default_source = self._composer.metric_attribution_source

@@ -332,3 +332,20 @@ def test_a_forked_child_starts_empty_with_a_new_transport_and_never_sends_the_pa
     assert pipeline.flush(timeout=10)
     pipeline.close(None)
     assert parents.delivered() == [1]
+
+
+def test_on_delivered_sees_the_delivered_records_only_and_before_a_flush_returns() -> None:
+    transport = FakeTransport(invalid=frozenset({4}))
+    seen: list[int] = []
+    pipeline = Pipeline(
+        Options(max_requests_per_second=None, max_workers=2),
+        transport,
+        CODEC,
+        on_failure=lambda failed: None,
+        on_delivered=lambda records: seen.extend(note.n for note in records),
+    )
+    for n in range(6):
+        pipeline.put(Note("a", n))
+    assert pipeline.flush(timeout=10)
+    assert sorted(seen) == [0, 1, 2, 3, 5]  # not the failed one
+    pipeline.close(None)

@@ -14,18 +14,25 @@ from .._config import Options
 from .._delivery.putevents import PutEventsTransport, build_client
 from .._failure import FailedEvent
 from .._limits import LIMITS
+from .._outcomes.tally import DeliveredTally
 from .._record.compose import EventComposer
 from .._record.event import Event
 from .._record.ids import renew_event_ids_after_fork
 from .._record.shared import GroupKey, SharedIds
-from ..typing import SchemaCheck
+from .._record.target import TargetCheck
+from ..typing import SchemaCheck, TargetRules
 from .pipeline import Codec, Pipeline
 
 __all__ = ["EventPipeline", "event_letter", "event_pipeline"]
 
 
 class EventPipeline(Pipeline[Event, GroupKey]):
-    """A :class:`Pipeline` of events through PutEvents."""
+    """A :class:`Pipeline` of events through PutEvents. With a Tracker's target, ``tally``
+    counts what it delivered and ``target_check`` checks events at the call (else both None:
+    nothing is counted, delivery costs no more)."""
+
+    tally: DeliveredTally | None
+    target_check: TargetCheck | None
 
     @property
     def client(self) -> Any:
@@ -61,7 +68,13 @@ def event_pipeline(
     region_name: str | None,
     endpoint_url: str | None,
     on_failure: Callable[[Sequence[FailedEvent]], None] | None,
-    composer_options: tuple[SchemaCheck | None, bool, str | None] = (None, False, None),
+    composing: tuple[SchemaCheck | None, bool, str | None, TargetRules | None, bool] = (
+        None,
+        False,
+        None,
+        None,
+        False,
+    ),
 ) -> tuple[EventPipeline, EventComposer]:
     """Compose the pipeline of one Tracker, and the composer its events are built with.
 
@@ -71,8 +84,10 @@ def event_pipeline(
         client: a boto3 ``personalize-events`` client to use as is, or None to build one from
             ``session``, ``region_name`` and ``endpoint_url`` (rebuilt in a forked child).
         on_failure: the Tracker's ``on_failure``, or None.
-        composer_options: the Tracker's ``schema``, ``truncate_impressions`` and
-            ``metric_attribution_source`` (see ``EventComposer``).
+        composing: the Tracker's ``schema``, ``truncate_impressions``,
+            ``metric_attribution_source`` (see ``EventComposer``), ``target`` (what the events
+            train, a ``readiness.Target``, checked by a ``TargetCheck``; or None) and
+            ``strict`` (raise instead of warning).
 
     Both share one :class:`SharedIds`: the composer shares the id strings of the events it
     builds, and its session table gives the pipeline its group keys.
@@ -108,8 +123,11 @@ def event_pipeline(
         renew_event_ids_after_fork()  # before any id is drawn in the child
         ids.clear()
 
-    schema, truncate_impressions, metric_attribution_source = composer_options
+    schema, truncate_impressions, metric_attribution_source, target, strict = composing
     composer = EventComposer(schema, truncate_impressions, metric_attribution_source, ids)
+    if target is not None:
+        composer.add_target(TargetCheck(target, strict))
+    tally = None if target is None else DeliveredTally()
     pipeline = EventPipeline(
         options,
         transport,
@@ -118,7 +136,10 @@ def event_pipeline(
         name="PutEvents",
         rebuild_transport=rebuild if client is None else None,
         on_fork=on_fork,
+        on_delivered=None if tally is None else tally.add,
     )
+    pipeline.tally = tally
+    pipeline.target_check = composer.target
     if options.fork_check:  # the composer checks before an event id is drawn
         composer.check_fork = pipeline.check_fork
     return pipeline, composer

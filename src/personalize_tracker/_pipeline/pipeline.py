@@ -105,6 +105,8 @@ class Pipeline(Generic[R, K]):
             must not cross a fork), or None to keep it.
         on_fork: called in a forked child before anything else is reset (e.g. to renew the
             event-id prefix and forget shared strings), or None.
+        on_delivered: called with the records of each batch that were delivered, once the
+            lock is released (e.g. to count them for a readiness report), or None.
 
     Raises:
         OSError: the spool (``options.spool_path``) cannot be opened.
@@ -124,8 +126,10 @@ class Pipeline(Generic[R, K]):
         name: str = "PutEvents",
         rebuild_transport: Callable[[], Transport[R, K]] | None = None,
         on_fork: Callable[[], None] | None = None,
+        on_delivered: Callable[[Sequence[R]], None] | None = None,
     ) -> None:
         self.options = options
+        self._on_delivered = on_delivered
         self.transport = transport
         self.codec = codec
         self.name = name
@@ -386,10 +390,14 @@ class Pipeline(Generic[R, K]):
         ):
             self.idle.notify_all()
         spool = self.keeper.detach_if_idle(self.wire.count)
-        if spool is None and not failed:
+        on_delivered = self._on_delivered
+        delivered = outcome.delivered_events if on_delivered is not None else None
+        if spool is None and not failed and not delivered:
             return _nothing
 
         def after() -> None:
+            if delivered and on_delivered is not None:
+                on_delivered(delivered)
             if spool is not None:
                 spool.close()  # the last call close() left running has ended
             if failed:

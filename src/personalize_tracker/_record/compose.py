@@ -20,6 +20,7 @@ from .event import Event, build_event
 from .fields import IMPRESSION_LIMIT, check_attribution_source, unique_item_ids
 from .properties import encode_normalised, normalise_properties
 from .shared import SharedIds
+from .target import TargetCheck
 
 __all__ = ["EventComposer"]
 
@@ -50,6 +51,7 @@ class EventComposer:
         "metric_attribution_source",
         "plain",
         "schema",
+        "target",
         "truncate_impressions",
     )
 
@@ -72,9 +74,16 @@ class EventComposer:
         )
         #: True when ``Event.create`` alone does the job (no schema, no truncation).
         self.plain = schema is None and not truncate_impressions
+        #: The checks of what the Tracker's target uses, or None (see :meth:`add_target`).
+        self.target: TargetCheck | None = None
         self._lock = threading.Lock()
         self._truncated = 0
         self._pid = os.getpid()
+
+    def add_target(self, target: TargetCheck) -> None:
+        """Check every built event against a target too (events then leave the fast path)."""
+        self.target = target
+        self.plain = False
 
     # ------------------------------------------------------------------ counters
 
@@ -174,7 +183,8 @@ class EventComposer:
         """Build a validated Event from prepared properties; check the schema's event rules.
 
         Raises:
-            InvalidEventError: a PutEvents rule or a schema rule is broken.
+            InvalidEventError: a PutEvents rule or a schema rule is broken, or (with a strict
+                target) the event breaks a rule of what the target uses.
         """
         if self.check_fork is not None:
             self.check_fork()  # before the event id is drawn: ids must differ from a parent's
@@ -200,6 +210,8 @@ class EventComposer:
             metric_attribution_source,
             prepared=True,
         )
+        if self.target is not None:
+            self.target.check(event)  # raises with strict=True: nothing is queued
         if truncated:
             self.count_truncated()
         return event
