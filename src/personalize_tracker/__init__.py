@@ -41,6 +41,7 @@ _LAZY = {
     "ReplaySample": "._tools.replay.summary",
     "ReplaySummary": "._tools.replay.summary",
     "replay": "._tools.replay.loop",
+    "check_interactions": "._tools.check",
 }
 
 
@@ -79,6 +80,7 @@ __all__ = [
     "TrackerStats",
     "TrackingSession",
     "__version__",
+    "check_interactions",
     "flush_after",
     "replay",
     "to_camel_case",

@@ -41,6 +41,9 @@ SOURCES = {
     "impressions": _DG + "putevents-including-impressions-data.html",
     "recording": _DG + "recording-item-interaction-events.html",
     "event": _DG + "API_UBS_Event.html",
+    "interactions": _DG + "interactions-datasets.html",
+    "interactions_requirements": _DG + "interactions-dataset-requirements.html",
+    "formatting": _DG + "data-prep-formatting.html",
 }
 
 # -- Service quotas (limits.html, "Item interactions" and "Users") ------------------------------
