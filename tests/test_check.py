@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ from click.testing import CliRunner, Result
 from personalize_tracker import InteractionsSchema, Target, check_interactions
 from personalize_tracker._tools.check.scan import scan_csv
 from personalize_tracker.cli import cli
+from personalize_tracker.testing import PersonalizeEventsMock
 
 RATINGS = (
     Path(__file__).resolve().parents[1] / "datasets" / "movielens-latest-small" / "ratings.csv"
@@ -222,3 +224,33 @@ def test_the_progress_bar_goes_to_stderr(movielens: Path) -> None:
     assert result.exit_code == 0
     assert "B/s" in result.stderr  # tqdm's bar, in bytes
     assert "B/s" not in result.stdout
+
+
+# -- replay with a target -----------------------------------------------------------------------
+
+
+def test_replay_with_a_target_warns_as_track_does_and_reports_readiness(
+    personalize_events_server: PersonalizeEventsMock,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    assert personalize_events_server.endpoint_url is not None
+    path = write(tmp_path, HEADER + "u1,i1,1700000000,view\nu1,i2,1700000060,View\n")
+    with caplog.at_level(logging.WARNING, logger="personalize_tracker"):
+        result = CliRunner().invoke(
+            cli,
+            ["replay", str(path), "--tracking-id", "t", "--region", "us-east-1",
+             "--endpoint-url", personalize_events_server.endpoint_url, "--no-progress",
+             "--use-case", "aws-ecomm-popular-items-by-views"],
+            catch_exceptions=False,
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "'view' is not 'View'" in caplog.text
+    assert "aws-ecomm-popular-items-by-views (Most viewed): not ready: 999 more `View` events" in (
+        result.output
+    )
+    assert len(personalize_events_server.events) == 2  # a warning sends the event all the same

@@ -9,39 +9,13 @@ from pathlib import Path
 import click
 
 from .._tools.check import check_interactions
-from ..readiness import Target
 from ..schema import InteractionsSchema
-from ._common import FILE_ARGUMENT, JSON_OPTION, NO_PROGRESS_OPTION
+from ._common import FILE_ARGUMENT, JSON_OPTION, NO_PROGRESS_OPTION, target_of, target_options
 
 __all__ = ["check"]
 
 #: Exit status when the file cannot be read at all (click's usage errors use it too).
 UNREADABLE = 2
-_DOMAIN_OF = {"aws-ecomm-": "ECOMMERCE", "aws-vod-": "VIDEO_ON_DEMAND"}
-
-
-def _target(
-    use_cases: tuple[str, ...], recipes: tuple[str, ...], domain: str | None
-) -> Target | None:
-    """The target the options name, or None."""
-    if use_cases and recipes:
-        raise click.UsageError("give --use-case or --recipe, not both")
-    try:
-        if use_cases:
-            names = [u.rsplit("/", 1)[-1] for u in use_cases]
-            domains = {d for prefix, d in _DOMAIN_OF.items() for n in names if n.startswith(prefix)}
-            if domain is not None:
-                domains.add(domain)
-            if len(domains) != 1:
-                raise click.UsageError(
-                    "--use-case: name the use cases of one domain (aws-ecomm-... or aws-vod-...)"
-                )
-            return Target.domain(domains.pop(), use_cases=use_cases)
-        if recipes:
-            return Target.recipe(*recipes)
-        return None if domain is None else Target.domain(domain)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
 
 
 @click.command("check")
@@ -53,26 +27,7 @@ def _target(
     default=None,
     help="The Interactions schema JSON (as given to CreateSchema): header and types must match.",
 )
-@click.option(
-    "--use-case",
-    "use_cases",
-    multiple=True,
-    metavar="NAME",
-    help="A domain use case by recipe name (aws-ecomm-popular-items-by-views); repeatable.",
-)
-@click.option(
-    "--recipe",
-    "recipes",
-    multiple=True,
-    metavar="NAME",
-    help="A custom recipe (aws-user-personalization-v2); repeatable.",
-)
-@click.option(
-    "--domain",
-    type=click.Choice(["ECOMMERCE", "VIDEO_ON_DEMAND"]),
-    default=None,
-    help="A domain: all its use cases (or those of --use-case).",
-)
+@target_options
 @click.option(
     "--max-problems",
     type=click.IntRange(min=0),
@@ -103,7 +58,7 @@ def check(
     event types spelled as the use case needs). Exits 0 when ready, 1 when not, 2 when the
     file cannot be read.
     """
-    target = _target(use_cases, recipes, domain)
+    target = target_of(use_cases, recipes, domain)
     try:
         schema = (
             None

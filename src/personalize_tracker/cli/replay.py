@@ -23,8 +23,17 @@ from .._tools.bulk import (
     read_json_lines,
 )
 from .._tools.replay import DEFAULT_SESSION_GAP_MINUTES, ReplaySummary, replay_rows
+from ..readiness import Readiness, Target
 from ..tracker import Tracker
-from ._common import FILE_ARGUMENT, JSON_OPTION, NO_PROGRESS_OPTION, REGION_OPTION, bulk_tracker
+from ._common import (
+    FILE_ARGUMENT,
+    JSON_OPTION,
+    NO_PROGRESS_OPTION,
+    REGION_OPTION,
+    bulk_tracker,
+    target_of,
+    target_options,
+)
 
 __all__ = ["replay"]
 
@@ -73,11 +82,13 @@ _CLOSE_TIMEOUT = 10.0
     default=None,
     help="Append events that fail to this JSON Lines file (for 'personalize-tracker resend').",
 )
+@target_options
 @NO_PROGRESS_OPTION
 @JSON_OPTION
 @click.pass_context
 def replay(
     ctx: click.Context,
+    /,
     file: Path,
     file_format: str | None,
     tracking_id: str,
@@ -89,6 +100,7 @@ def replay(
     dead_letters: Path | None,
     no_progress: bool,
     as_json: bool,
+    **names: Any,  # --use-case, --recipe, --domain
 ) -> None:
     """Send the interactions of a bulk FILE through PutEvents.
 
@@ -99,27 +111,22 @@ def replay(
     PutEvents field names). Rows without a sessionId are cut into sessions per user at
     --session-gap minutes of silence. Bad rows are reported with their line numbers and
     skipped. Uses the default AWS credential chain. Prints a summary; exits 1 when a row was
-    bad or an event failed.
+    bad or an event failed. --use-case, --recipe, --domain: see docs/readiness.md.
     """
-    target = _Target(tracking_id, endpoint_url, region, dead_letters)
+    target = _Target(tracking_id, endpoint_url, region, dead_letters, target_of(**names))
     failures = FailureLog()
     try:
         kind = detect_format(file, file_format)
         rows, fields, total = _open_rows(file, kind, event_type, limit)
-        summary = _replay_and_close(
-            target.tracker(failures),
-            rows,
-            fields,
-            total=total,
-            session_gap=session_gap,
-            progress=not no_progress,
+        summary, report = _replay_and_close(
+            target.tracker(failures), rows, fields, total, session_gap, not no_progress
         )
     except BulkFormatError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{file}: {exc}") from None
     summarize = _summary_json if as_json else _summary_text
-    click.echo(summarize(file, kind, target, summary, failures))
+    click.echo(summarize(file, kind, target, summary, failures, report))
     ctx.exit(0 if summary.ok else 1)
 
 
@@ -131,6 +138,7 @@ class _Target:
     endpoint_url: str | None
     region: str | None
     dead_letters: Path | None
+    trains: Target | None = None  # what the events train (--use-case, --recipe, --domain)
 
     def tracker(self, on_failure: FailureLog) -> Tracker:
         """A Tracker sending there (see :func:`bulk_tracker`; raises click.UsageError)."""
@@ -140,6 +148,7 @@ class _Target:
             endpoint_url=self.endpoint_url,
             dead_letter_path=self.dead_letters,
             on_failure=on_failure,
+            target=self.trains,
         )
 
 
@@ -175,15 +184,15 @@ def _replay_and_close(
     tracker: Tracker,
     rows: Iterator[tuple[int, Any]],
     fields: FieldMapping,
-    *,
     total: int,
     session_gap: float,
     progress: bool,
-) -> ReplaySummary:
+) -> tuple[ReplaySummary, Readiness | None]:
     """Replay the rows through the tracker, then close it (delivering what is left for up to
-    ``_CLOSE_TIMEOUT`` seconds, even when the replay failed)."""
+    ``_CLOSE_TIMEOUT`` seconds, even when the replay failed); with a target, the readiness of
+    what it delivered too."""
     try:
-        return replay_rows(
+        summary = replay_rows(
             tracker,
             rows,
             fields,
@@ -195,10 +204,16 @@ def _replay_and_close(
         )
     finally:
         tracker.close(timeout=_CLOSE_TIMEOUT)
+    return summary, None if tracker.target is None else tracker.readiness()
 
 
 def _summary_json(
-    file: Path, kind: str, target: _Target, summary: ReplaySummary, failures: FailureLog
+    file: Path,
+    kind: str,
+    target: _Target,
+    summary: ReplaySummary,
+    failures: FailureLog,
+    report: Readiness | None = None,
 ) -> str:
     """The summary as JSON (``--json``): the replay's, plus the file, target and failures."""
     data = {
@@ -209,12 +224,18 @@ def _summary_json(
         "dead_letters": None if target.dead_letters is None else str(target.dead_letters),
         **summary.to_dict(),
         "failures": [failure_record(f) for f in failures.samples],
+        "readiness": None if report is None else report.to_dict(),
     }
     return json.dumps(data, indent=2)
 
 
 def _summary_text(
-    file: Path, kind: str, target: _Target, summary: ReplaySummary, failures: FailureLog
+    file: Path,
+    kind: str,
+    target: _Target,
+    summary: ReplaySummary,
+    failures: FailureLog,
+    report: Readiness | None = None,
 ) -> str:
     """The summary as text: the file, the replay's summary, a few failures."""
     lines = [f"personalize-tracker replay: {file} ({kind}) -> tracking id {target.tracking_id}"]
@@ -222,4 +243,6 @@ def _summary_text(
     lines.extend(f"    {failure_text(f)}" for f in failures.samples)
     if target.dead_letters is not None and (summary.failed or summary.dropped):
         lines.append(f"Failed events were appended to {target.dead_letters}")
+    if report is not None:
+        lines.append(str(report))
     return "\n".join(lines)
