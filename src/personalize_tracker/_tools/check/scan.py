@@ -235,12 +235,7 @@ class _Checks:
             scan.users.update(users)
         types = self.column(columns, "EVENT_TYPE")
         if types is not None:
-            kinds = set(types)
-            if len(kinds) <= 32:  # a few event types: one count() each beats hashing each row
-                for kind in kinds:
-                    scan.event_types[kind] += types.count(kind)
-            else:
-                scan.event_types.update(types)
+            scan.event_types.update(types)
         else:
             scan.event_types[None] += with_item
         shown = [
