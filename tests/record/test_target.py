@@ -159,3 +159,16 @@ def test_strict_remembers_nothing_of_a_refused_event() -> None:
 def test_a_target_is_required() -> None:
     with pytest.raises(ValueError, match="target must be a Target"):
         TargetCheck(object())  # type: ignore[arg-type]
+
+
+def test_an_event_type_found_fine_is_checked_again_once_the_columns_grow() -> None:
+    check = TargetCheck(FakeRules(uses_context=True))
+    check.check(event(event_type="t0"))
+    check.check(event(event_type="t0"))  # known fine: the quick path
+    check.check(event(event_type="t1", properties={f"k{i}": 1 for i in range(5)}))
+    for i in range(2, 5):  # 5 keys + 5 types = 10: still allowed
+        check.check(event(event_type=f"t{i}"))
+    assert check.counts["event_types_and_metadata"] == 0
+    check.check(event(event_type="t5"))  # 11
+    check.check(event(event_type="t0"))  # fine before, over the limit now
+    assert check.counts["event_types_and_metadata"] == 2

@@ -59,6 +59,7 @@ class TargetCheck:
 
     __slots__ = (
         "_causes",
+        "_clean",
         "_event_types",
         "_keys",
         "_lock",
@@ -83,6 +84,8 @@ class TargetCheck:
         self.memory = memory
         self._lock = threading.Lock()
         self._causes: set[Hashable] = set()
+        #: Event types whose events without properties or impressions had nothing to find.
+        self._clean: set[str] = set()
         self._event_types: set[str] = set()
         self._keys: set[str] = set()
         self._recent: deque[Hashable] = deque()
@@ -97,11 +100,19 @@ class TargetCheck:
         Raises:
             InvalidEventError: with ``strict``, the first finding (field, problem, source).
         """
+        if event.properties is None and event.impression is None:
+            dedup_key = _dedup_key(event)
+            with self._lock:  # an event type known to be fine, and no twin: nothing to find
+                if event.event_type in self._clean and dedup_key not in self._recent_set:
+                    self._keep(dedup_key)
+                    return
         keys: list[str] = []
         if event.properties is not None:
             keys = list(json.loads(event.properties))
         with self._lock:
             findings, dedup_key = self._findings(event, keys)
+            if not findings and not keys and len(self._clean) < _MAX_NAMES:
+                self._clean.add(event.event_type)
             for kind, _cause, _field, _problem, _limit in findings:
                 self.counts[kind] += 1
             fresh = [f for f in findings if f[1] not in self._causes]
@@ -165,12 +176,18 @@ class TargetCheck:
         return found
 
     def _remember(self, event_type: str, keys: list[str], dedup_key: Hashable) -> None:
+        known = len(self._event_types) + len(self._keys)
         if len(self._event_types) < _MAX_NAMES:
             self._event_types.add(event_type)
         if len(self._keys) < _MAX_NAMES:
             self._keys.update(keys)
-        if dedup_key in self._recent_set:
-            return
+        if len(self._event_types) + len(self._keys) != known:
+            self._clean.clear()  # more columns: an event type fine so far may not be any more
+        if dedup_key not in self._recent_set:
+            self._keep(dedup_key)
+
+    def _keep(self, dedup_key: Hashable) -> None:
+        """Remember an event for the duplicate check (a bounded window)."""
         self._recent.append(dedup_key)
         self._recent_set.add(dedup_key)
         if len(self._recent) > self.memory:
