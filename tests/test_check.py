@@ -254,3 +254,46 @@ def test_replay_with_a_target_warns_as_track_does_and_reports_readiness(
         result.output
     )
     assert len(personalize_events_server.events) == 2  # a warning sends the event all the same
+
+
+# -- Open Bandit --------------------------------------------------------------------------------
+
+BANDIT = RATINGS.parents[1] / "open-bandit-sample" / "random_all.csv"
+
+
+def bandit_csv(path: Path, rows: int, *, epoch: bool) -> Path:
+    """The first Open Bandit rows as an Interactions CSV: its hashed user feature as the user,
+    ``click`` or ``view``, its position as contextual metadata, its timestamp as is (a date) or
+    in epoch seconds."""
+    import datetime as dt
+
+    with BANDIT.open(newline="") as source, path.open("w", newline="") as out:
+        out.write("USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,POSITION\n")
+        for n, row in enumerate(csv.DictReader(source)):
+            if n == rows:
+                break
+            when = row["timestamp"]
+            if epoch:
+                when = str(int(dt.datetime.fromisoformat(when).timestamp()))
+            kind = "click" if row["click"] == "1" else "view"
+            out.write(f"{row['user_feature_0']},{row['item_id']},{when},{kind},{row['position']}\n")
+    return path
+
+
+def test_open_bandit_dates_are_what_an_import_job_rejects(tmp_path: Path) -> None:
+    result = check_interactions(bandit_csv(tmp_path / "obd.csv", 300, epoch=False))
+    assert result.problem_count == 300
+    assert {(p.column, p.problem.split(";")[0]) for p in result.problems} == {
+        ("TIMESTAMP", "a date")
+    }
+
+
+def test_open_bandit_views_do_not_count_as_ecommerce_view_events(tmp_path: Path) -> None:
+    target = Target.domain("ECOMMERCE", ["aws-ecomm-customers-who-viewed-x-also-viewed"])
+    result = check_interactions(bandit_csv(tmp_path / "obd.csv", 1200, epoch=True), target=target)
+    assert result.problem_count == 0
+    assert result.readiness is not None
+    assert result.counts.event_types == {"view": 1196, "click": 4}
+    assert result.readiness.verdicts[0].missing[0] == (
+        "1000 more `View` events (not counted, spelled otherwise: 1196 `view`)"
+    )

@@ -194,7 +194,10 @@ def test_track_warns_once_per_cause_and_readiness_counts_what_was_delivered(
     assert report.warnings["event_type_spelling"] == 30
     assert report.warnings["contextual_metadata"] == 60
     assert (report.counts.interactions, report.counts.users_with_two) == (60, 30)
-    assert report.verdicts[0].missing == ("970 more `View` events", "940 more interactions")
+    assert report.verdicts[0].missing == (
+        "970 more `View` events (not counted, spelled otherwise: 30 `view`)",
+        "940 more interactions",
+    )
 
 
 def test_strict_raises_at_the_call_and_queues_nothing(fake_client: FakeClient) -> None:
@@ -265,5 +268,7 @@ def test_open_bandit_clicks_and_views_against_an_ecommerce_target(
     assert report.warnings["event_type_spelling"] == 1196  # 'view', not 'View'
     assert report.warnings["contextual_metadata"] == 1200  # this use case ignores it
     assert report.counts.users == 0  # anonymous impressions: no user ids
-    assert report.verdicts[0].missing[0] == "1000 more `View` events"
+    assert report.verdicts[0].missing[0] == (
+        "1000 more `View` events (not counted, spelled otherwise: 1196 `view`)"
+    )
     assert "'view' is not 'View'" in caplog.text

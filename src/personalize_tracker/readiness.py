@@ -209,11 +209,23 @@ class Target:
             if case.event_type is not None:
                 have = counts.event_types.get(case.event_type, 0)
                 if have < case.min_events:
-                    missing.insert(0, f"{case.min_events - have} more `{case.event_type}` events")
+                    missing.insert(0, _more_events(case, have, counts))
             verdicts.append(Verdict(case.recipe, case.title, not missing, tuple(missing)))
         for recipe in self.recipes:
             verdicts.append(Verdict(recipe, "custom recipe", not common, tuple(common)))
         return Readiness(self, counts, tuple(verdicts), dict(warnings or {}))
+
+
+def _more_events(case: _rules.UseCase, have: int, counts: Counts) -> str:
+    """``"312 more `Purchase` events"``, naming near misses that do not count (``purchase``)."""
+    text = f"{case.min_events - have} more `{case.event_type}` events"
+    wanted = _rules.spelling_key(case.event_type or "")
+    near = sorted(
+        f"{n} `{kind}`"
+        for kind, n in counts.event_types.items()
+        if kind is not None and kind != case.event_type and _rules.spelling_key(kind) == wanted
+    )
+    return f"{text} (not counted, spelled otherwise: {', '.join(near)})" if near else text
 
 
 def _common_missing(counts: Counts) -> list[str]:
