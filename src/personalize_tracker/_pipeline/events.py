@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 
@@ -14,14 +14,16 @@ from .._config import Options
 from .._delivery.putevents import PutEventsTransport, build_client
 from .._failure import FailedEvent
 from .._limits import LIMITS
-from .._outcomes.tally import DeliveredTally
 from .._record.compose import EventComposer
 from .._record.event import Event
 from .._record.ids import renew_event_ids_after_fork
 from .._record.shared import GroupKey, SharedIds
-from .._record.target import TargetCheck
 from ..typing import SchemaCheck, TargetRules
 from .pipeline import Codec, Pipeline
+
+if TYPE_CHECKING:  # imported when a Tracker has a target (~3 ms at import otherwise)
+    from .._outcomes.tally import DeliveredTally
+    from .._record.target import TargetCheck
 
 __all__ = ["EventPipeline", "event_letter", "event_pipeline"]
 
@@ -125,9 +127,13 @@ def event_pipeline(
 
     schema, truncate_impressions, metric_attribution_source, target, strict = composing
     composer = EventComposer(schema, truncate_impressions, metric_attribution_source, ids)
+    tally = None
     if target is not None:
+        from .._outcomes.tally import DeliveredTally
+        from .._record.target import TargetCheck
+
         composer.add_target(TargetCheck(target, strict))
-    tally = None if target is None else DeliveredTally()
+        tally = DeliveredTally()
     pipeline = EventPipeline(
         options,
         transport,

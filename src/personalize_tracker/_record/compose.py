@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._errors import InvalidEventError
 from .._limits import LIMITS
@@ -20,7 +20,9 @@ from .event import Event, build_event
 from .fields import IMPRESSION_LIMIT, check_attribution_source, unique_item_ids
 from .properties import encode_normalised, normalise_properties
 from .shared import SharedIds
-from .target import TargetCheck
+
+if TYPE_CHECKING:
+    from .target import TargetCheck
 
 __all__ = ["EventComposer"]
 
