@@ -297,3 +297,15 @@ def test_open_bandit_views_do_not_count_as_ecommerce_view_events(tmp_path: Path)
     assert result.readiness.verdicts[0].missing[0] == (
         "1000 more `View` events (not counted, spelled otherwise: 1196 `view`)"
     )
+
+
+def test_the_command_reads_a_schema_file(tmp_path: Path) -> None:
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(SCHEMA), encoding="utf-8")
+    path = write(tmp_path, "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE\nu1,i1,1,View,x\n")
+    result = run(str(path), "--schema", str(schema))
+    assert result.exit_code == 1
+    assert "line 2 EVENT_VALUE: not a number of the schema's type" in result.output
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}", encoding="utf-8")
+    assert run(str(path), "--schema", str(bad)).exit_code == 2  # an unreadable schema
