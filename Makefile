@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench lint typecheck pytest clean
+.PHONY: demo test docs bench lint typecheck pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ test: $(VENV)/.dev-installed
 	$(BIN)/ruff format --check src tests examples benchmarks
 	$(BIN)/mypy --strict src
 	$(BIN)/pytest
+
+# The documentation site (mkdocs.yml: docs/ and the API reference from the docstrings), served on
+# http://127.0.0.1:8000 and rebuilt on every change. `make test` builds it with --strict
+# (tests/test_docs.py).
+docs: $(VENV)/.dev-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
 
 $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

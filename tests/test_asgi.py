@@ -29,7 +29,7 @@ with warnings.catch_warnings():  # starlette 1.x: "use httpx2"; httpx still work
     from starlette.testclient import TestClient
 
 from personalize_tracker import Tracker, TrackingSession  # noqa: E402
-from personalize_tracker.integrations import device_type  # noqa: E402
+from personalize_tracker.integrations import device_type, from_header  # noqa: E402
 from personalize_tracker.integrations.asgi import (  # noqa: E402
     PersonalizeMiddleware,
     personalize_session,
@@ -211,3 +211,88 @@ def test_dependency_without_middleware_is_an_error() -> None:
 def test_needs_exactly_one_tracker_source() -> None:
     with pytest.raises(ValueError, match="exactly one"):
         PersonalizeMiddleware(Starlette())
+
+
+async def _receive() -> dict[str, Any]:
+    return {"type": "http.disconnect"}
+
+
+def run_raw(middleware: PersonalizeMiddleware, headers: list[tuple[bytes, bytes]]) -> list[Any]:
+    """One HTTP request with raw header bytes straight through the middleware."""
+    import asyncio
+
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": headers}
+    asyncio.run(middleware(scope, _receive, send))
+    return sent
+
+
+async def tracking_app(scope: Any, receive: Any, send: Any) -> None:
+    scope["state"]["personalize"].track("view", item_id="i-1")
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def test_cookie_split_over_several_headers_is_read(
+    personalize_events: PersonalizeEventsMock,
+) -> None:
+    with Tracker("shop", region_name="us-east-1", flush_interval=3600) as tracker:
+        middleware = PersonalizeMiddleware(tracking_app, tracker=tracker)
+        sid = "a" * 32
+        sent = run_raw(
+            middleware,
+            [(b"cookie", b"theme=dark"), (b"cookie", f"personalize_session={sid}".encode())],
+        )
+        assert all(name != b"set-cookie" for name, _ in sent[0]["headers"])  # kept, not new
+    [event] = personalize_events.events
+    assert event.session_id == sid
+    assert middleware.web.bad_session_ids == 0
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [b"x" * 10_000, b"abcdefghijklmnopq\x01\x7f", b"null", b"\xff\xfe" * 20, b"s:abc.sig+/="],
+)
+def test_hostile_requests_never_fail_and_send_nothing_over_a_limit(
+    personalize_events: PersonalizeEventsMock, cookie: bytes
+) -> None:
+    with Tracker("shop", region_name="us-east-1", flush_interval=3600) as tracker:
+        middleware = PersonalizeMiddleware(
+            tracking_app,
+            tracker=tracker,
+            context=[device_type(), from_header("X-Page", "PAGE")],
+        )
+        sent = run_raw(
+            middleware,
+            [
+                (b"cookie", b"personalize_session=" + cookie),
+                (b"user-agent", b"Mozilla/5.0 \xff\xfe" + b"A" * 100_000),
+                (b"x-page", b"\xc3(" * 50_000),
+            ],
+        )
+        assert sent[0]["status"] == 200
+        [set_cookie] = [v for name, v in sent[0]["headers"] if name == b"set-cookie"]
+        assert middleware.web.bad_session_ids == 1
+    [event] = personalize_events.events
+    assert set_cookie.startswith(f"personalize_session={event.session_id};".encode())
+    assert len(event.properties or "") <= 1024  # PutEvents: properties at most 1024 characters
+
+
+def test_a_wrong_extractor_fails_at_start_up_and_a_non_mapping_never_fails_a_page(
+    personalize_events: PersonalizeEventsMock,
+) -> None:
+    with pytest.raises(ValueError, match=r"returned a function.*device_type\(\)"):
+        PersonalizeMiddleware(tracking_app, tracking_id="shop", region_name="us-east-1",
+                              context=[device_type])  # fmt: skip
+    with Tracker("shop", region_name="us-east-1", flush_interval=3600) as tracker:
+        middleware = PersonalizeMiddleware(
+            tracking_app, tracker=tracker, context=[lambda r: r.headers.get("x-page")]
+        )
+        sent = run_raw(middleware, [(b"x-page", b"home")])
+        assert sent[0]["status"] == 200
+        assert middleware.web.errors_by_kind == {"context": 1}
+    assert len(personalize_events.events) == 1

@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import operator
 import os
 import re
 import signal
 import socket
+import string
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,8 +21,10 @@ import boto3
 import click
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given
+from hypothesis import strategies as st
 
-from personalize_tracker import Tracker
+from personalize_tracker import InteractionsSchema, Tracker, to_camel_case
 from personalize_tracker._tools.bulk import FieldMapping, detect_format, to_upper_snake
 from personalize_tracker._tools.bulk.export import ExportLine, export_line
 from personalize_tracker._tools.bulk.jsonl_reader import json_objects, read_json_lines
@@ -170,6 +174,95 @@ def test_a_csv_without_the_required_columns_is_refused(
     assert result.exit_code == 1
     assert "the header lacks TIMESTAMP" in result.output
     assert endpoint.events == []
+
+
+def test_empty_cells_are_bad_rows_named_as_on_the_dataframe_path(
+    endpoint: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    path = tmp_path / "i.csv"
+    path.write_text(
+        "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE\n"
+        "u1,i1,1700000000,click\n"
+        ",i2,1700000000,click\n"
+        "u3,i3,,click\n"
+        "u4,i4,1700000000,\n"
+    )
+
+    result = run(*replay_args(endpoint, path, "--json"))
+
+    assert result.exit_code == 1
+    messages = {b["line"]: b["message"] for b in json.loads(result.stdout)["bad_rows"]}
+    assert messages == {
+        3: "no user id and no session id (column 'USER_ID' is empty)",
+        4: "no timestamp (column 'TIMESTAMP' is empty)",
+        5: "no event type (column 'EVENT_TYPE' is empty): pass --event-type for such rows",
+    }
+    assert [e.item_id for e in endpoint.events] == ["i1"]
+
+
+def test_a_csv_with_another_delimiter_is_named_so(
+    endpoint: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    path = tmp_path / "i.csv"
+    path.write_text("USER_ID;ITEM_ID;TIMESTAMP;EVENT_TYPE\nu1;i1;1700000000;click\n")
+
+    result = run(*replay_args(endpoint, path))
+
+    assert result.exit_code == 1
+    assert "'USER_ID;ITEM_ID;TIMESTAMP;EVENT_TYPE'" in result.output
+    assert "semicolon-delimited" in result.output
+    assert "EVENT_TYPE column" not in result.output
+
+
+def test_cli_messages_name_flags_not_python_arguments(
+    endpoint: PersonalizeEventsMock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "i.csv"
+    many = "|".join(f"i{n}" for n in range(30))  # over PutEvents' 25 impression ids
+    path.write_text(
+        f"USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,IMPRESSION\nu1,i1,1700000000,click,{many}\n"
+    )
+
+    refused = run(*replay_args(endpoint, path, "--json"))
+    [bad] = json.loads(refused.stdout)["bad_rows"]
+    assert "pass --truncate-impressions" in bad["message"]
+    assert "truncate_impressions=True" not in bad["message"]
+
+    result = run(*replay_args(endpoint, path, "--truncate-impressions"))
+    assert result.exit_code == 0, result.output
+    [event] = endpoint.events
+    assert event.impression == tuple(f"i{n}" for n in range(25))
+
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    no_region = CliRunner().invoke(cli, ["replay", str(path), "--tracking-id", "t"])
+    assert no_region.exit_code == 2
+    assert "pass --region" in no_region.output
+    assert "region_name=" not in no_region.output
+
+
+def test_a_rerun_of_the_same_file_sends_the_same_event_ids(
+    endpoint: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    path = tmp_path / "interactions.csv"
+    path.write_text(CSV_TEXT)
+
+    def event_ids(*more: str) -> list[str]:
+        endpoint.reset()
+        assert run(*replay_args(endpoint, path, *more)).exit_code == 0
+        return sorted(e.event_id for e in endpoint.events)
+
+    first = event_ids()
+    assert len(set(first)) == 4
+    assert all(i.startswith("rp-") for i in first)
+    assert event_ids() == first
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    path = path.rename(moved / path.name)
+    assert event_ids() == first  # the file's name, not its folder
+    assert set(event_ids("--id-namespace", "shop-2024")).isdisjoint(first)
+    assert set(event_ids("--random-ids")).isdisjoint(first)
 
 
 def test_replay_sends_dead_letters_again_keeping_their_event_ids(
@@ -353,12 +446,91 @@ def test_helpers_name_columns_and_formats() -> None:
     assert to_upper_snake("deviceType") == "DEVICE_TYPE"
     assert to_upper_snake("location") == "LOCATION"
     assert to_upper_snake("DEVICE_TYPE") == "DEVICE_TYPE"
-    assert to_upper_snake("httpURLPath") == "HTTP_URL_PATH"
+    assert to_upper_snake("httpURLPath") == "HTTP_U_R_L_PATH"  # to_camel_case's own inverse
+    assert to_upper_snake("userFeature0") == "USER_FEATURE_0"
+    assert to_upper_snake("page-kind") == "PAGE_KIND"
     assert detect_format("a.CSV") == "csv"
     assert detect_format("a.ndjson") == "jsonl"
     assert detect_format("a.txt", "jsonl") == "jsonl"
     with pytest.raises(ValueError, match="pass --format"):
         detect_format("a.txt")
+
+
+_LETTERS = st.text(alphabet=string.ascii_uppercase, min_size=1, max_size=6)
+_NUMBER = st.builds(
+    operator.add,
+    st.text(alphabet=string.digits, min_size=1, max_size=3),
+    st.text(alphabet=string.ascii_uppercase, max_size=2),
+)
+
+
+@st.composite
+def schema_field_names(draw: st.DrawFn) -> str:
+    """UPPER_SNAKE names: words of letters, or digits (then letters), never two numbers in a
+    row (camelCase cannot tell "A_1_2" from "A_12"), the first of letters."""
+    words = [draw(_LETTERS)]
+    for _ in range(draw(st.integers(0, 4))):
+        numeric = words[-1][0].isalpha() and draw(st.booleans())
+        words.append(draw(_NUMBER if numeric else _LETTERS))
+    return "_".join(words)
+
+
+@given(schema_field_names())
+def test_upper_snake_is_the_inverse_of_camel_case(name: str) -> None:
+    assert to_upper_snake(to_camel_case(name)) == name
+
+
+def test_the_open_bandit_schema_round_trips_through_export(tmp_path: Path) -> None:
+    schema_path = Path(__file__).parent.parent / "examples/open_bandit/interactions_schema.json"
+    schema = InteractionsSchema.from_json(schema_path.read_text())
+    names = [f.name for f in schema.fields if not f.reserved]
+    assert "USER_FEATURE_0" in names
+    properties = {to_camel_case(name): f"v{n}" for n, name in enumerate(names)}
+    recording = tmp_path / "events.jsonl"
+    event = {"userId": "u", "sessionId": "s", "eventType": "click", "sentAt": 1_700_000_000}
+    recording.write_text(json.dumps({**event, "properties": json.dumps(properties)}) + "\n")
+
+    for extra in ([], ["--schema", str(schema_path)]):
+        exported = run("export", str(recording), *extra)
+        assert exported.exit_code == 0, exported.output
+        [row] = csv_rows(exported.stdout)
+        assert {name: row[name] for name in names} == {
+            name: f"v{n}" for n, name in enumerate(names)
+        }
+
+
+def test_export_schema_names_columns_as_the_schema_does(tmp_path: Path) -> None:
+    schema = tmp_path / "schema.json"
+    fields = [
+        {"name": n, "type": t}
+        for n, t in [("USER_ID", "string"), ("ITEM_ID", "string"), ("TIMESTAMP", "long")]
+    ]
+    fields.append({"name": "FEATURE0", "type": ["null", "string"], "categorical": True})
+    schema.write_text(json.dumps({"type": "record", "name": "Interactions", "fields": fields}))
+    recording = tmp_path / "events.jsonl"
+    event = {"userId": "u", "sessionId": "s", "eventType": "click", "sentAt": 1_700_000_000}
+    recording.write_text(json.dumps({**event, "properties": '{"feature0":"a"}'}) + "\n")
+
+    assert "FEATURE_0" in run("export", str(recording)).stdout.splitlines()[0]
+    with_schema = run("export", str(recording), "--schema", str(schema))
+    assert csv_rows(with_schema.stdout)[0]["FEATURE0"] == "a"
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    refused = CliRunner().invoke(cli, ["export", str(recording), "--schema", str(broken)])
+    assert refused.exit_code == 2
+    assert "--schema" in refused.output
+
+
+def test_export_given_a_csv_says_once_that_it_is_not_json_lines(tmp_path: Path) -> None:
+    path = tmp_path / "interactions.csv"
+    path.write_text(CSV_TEXT)
+
+    result = run("export", str(path))
+
+    assert result.exit_code == 1
+    assert result.output.count("not a JSON Lines file") == 1
+    assert "it looks like a CSV" in result.output
+    assert "not valid JSON" not in result.output
 
 
 def test_json_objects_name_each_line_that_is_not_an_object(tmp_path: Path) -> None:
@@ -410,7 +582,7 @@ def test_a_bulk_tracker_without_a_region_is_a_usage_error_naming_the_option(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
 
-    with pytest.raises(click.UsageError, match=r"\(--region\)$"):
+    with pytest.raises(click.UsageError, match=r"pass --region, or set AWS_REGION"):
         bulk_tracker(
             "t", region=None, endpoint_url=None, dead_letter_path=None, on_failure=lambda f: None
         )
@@ -519,6 +691,14 @@ def test_serve_in_process_stops_after_max_seconds() -> None:
     assert result.exit_code == 0
     assert "endpoint_url  http://127.0.0.1:" in result.output
     assert "stopped: received 0 events in 0 PutEvents calls (0 rejected)" in result.output
+
+
+def test_serve_strict_resources_flag() -> None:
+    result = run("serve", "--port", "0", "--max-seconds", "0.2", "--strict-resources")
+
+    assert result.exit_code == 0
+    assert "resources     strict: create them first" in result.output
+    assert "resources" not in run("serve", "--port", "0", "--max-seconds", "0.2").output
 
 
 def test_help_lists_the_bulk_commands() -> None:

@@ -49,7 +49,7 @@ def test_main_without_the_cli_extra_says_what_to_install(
     assert exited.value.code == 2
     captured = capsys.readouterr()
     assert captured.err.strip() == MISSING_EXTRA_MESSAGE
-    assert "pip install 'personalize-tracker[cli]'" in captured.err
+    assert "pip install '.[cli]'" in captured.err
     assert captured.out == ""
 
 
@@ -156,6 +156,23 @@ def test_a_missing_data_file_is_a_usage_error(tmp_path: Path) -> None:
     assert "absent.csv" in result.stderr
 
 
+def test_without_the_data_the_demo_says_where_to_get_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from personalize_tracker._tools.demo import movielens
+
+    # As from a wheel: no data in the current directory, none beside the installed package.
+    monkeypatch.setattr(movielens, "__file__", str(tmp_path / "a/b/c/d/e/movielens.py"))
+    monkeypatch.chdir(tmp_path)
+    result = run("demo", "--no-progress")
+
+    assert result.exit_code == 2
+    assert "--data PATH" in result.stderr
+    assert "ml-latest-small" in result.stderr
+    assert "grouplens.org/datasets/movielens" in result.stderr
+    assert "installed from" not in run("demo", "--help").stdout
+
+
 def test_a_malformed_data_file_fails_with_its_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("userId,movieId,rating,timestamp\n1,2,3,4\n1,2,x,4\n", encoding="utf-8")
@@ -221,4 +238,4 @@ def test_the_demo_without_moto_says_to_install_the_testing_extra(
 
     assert result.exit_code == 1
     assert "needs the 'testing' extra" in result.stderr
-    assert "pip install 'personalize-tracker[testing]'" in result.stderr
+    assert "pip install '.[testing]'" in result.stderr

@@ -13,6 +13,7 @@ from personalize_tracker import Event
 from personalize_tracker._tools.deadletters import (
     BadLine,
     DeadLetter,
+    file_kind,
     read_dead_letter,
     read_dead_letters,
 )
@@ -147,3 +148,21 @@ def test_a_file_is_read_in_order_with_line_numbers_and_blank_lines_skipped(
 def test_a_missing_file_raises_file_not_found(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"absent\.jsonl"):
         list(read_dead_letters(tmp_path / "absent.jsonl"))
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ('{"reason": "closed", "sessionId": "s", "event": {"eventType": "x"}}\n', "dead letters"),
+        ('{"torn": \n{"reason": "x", "event": {}}\n', "dead letters"),
+        ('{"eventType": "click", "sessionId": "s", "sentAt": 1}\n', "events"),
+        ("USER_ID,ITEM_ID,TIMESTAMP\nu,i,1\n", "other"),
+        ("\n\n", "empty"),
+    ],
+)
+def test_file_kind_tells_dead_letters_from_other_files(
+    tmp_path: Path, text: str, kind: str
+) -> None:
+    path = tmp_path / "f.jsonl"
+    path.write_text(text)
+    assert file_kind(path) == kind

@@ -259,3 +259,51 @@ def test_user_ids_that_are_uuids_are_sent_and_bad_ones_are_reported(
     assert integration._user_id(signed_in, "uid") is None  # a misspelt USER_ID_ATTRIBUTE
     assert "request.user.uid is missing" in caplog.text
     assert integration._user_id(types.SimpleNamespace(is_authenticated=False), "pk") is None
+
+
+def test_no_region_fails_when_the_middleware_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    with (
+        override_settings(PERSONALIZE_TRACKER={"TRACKING_ID": "shop"}),
+        pytest.raises(ImproperlyConfigured, match=r"\['REGION'\] is not set"),
+    ):
+        PersonalizeMiddleware(lambda request: HttpResponse())
+
+
+def test_a_wrong_context_entry_fails_when_the_middleware_loads() -> None:
+    with (
+        configured(CONTEXT=["personalize_tracker.integrations.device_type"]),
+        pytest.raises(ImproperlyConfigured, match=r"returned a function"),
+    ):
+        PersonalizeMiddleware(lambda request: HttpResponse())
+
+
+def page_kind(request: Any) -> Any:
+    return request.headers.get("x-page")  # a str: not a mapping (None at the start-up check)
+
+
+@pytest.mark.usefixtures("users")
+@pytest.mark.parametrize(
+    "cookie", ["x" * 10_000, "abcdefghijklmnopq\x01\x7f", "null", "s:abc.sig+/=", "\xff\xfe" * 20]
+)
+def test_hostile_requests_never_fail_and_send_nothing_over_a_limit(
+    personalize_events: PersonalizeEventsMock, cookie: str
+) -> None:
+    with configured(CONTEXT=[device_type(), page_kind]):
+        client = Client()
+        client.cookies["personalize_session"] = cookie
+        response = client.get(
+            "/items/i-1",
+            headers={"user-agent": "Mozilla/5.0 \xff\xfe" + "A" * 100_000, "x-page": "home"},
+        )
+        assert response.status_code == 200
+        issued = response.cookies["personalize_session"].value
+        assert issued != cookie
+        web = get_web_tracking()
+        assert web.bad_session_ids == 1
+        assert web.errors_by_kind == {"context": 1}
+        [event] = received(personalize_events)
+    assert event.session_id == issued
+    assert event.properties == '{"deviceType":"other"}'

@@ -188,3 +188,97 @@ def test_application_factory_apps_are_independent(
 def test_missing_configuration_fails_at_init() -> None:
     with pytest.raises(ValueError, match="TRACKING_ID"):
         PersonalizeTracker(Flask(__name__))
+
+
+def test_wrong_configuration_fails_at_init_app(personalize_events: PersonalizeEventsMock) -> None:
+    with pytest.raises(ValueError, match=r"'flush_intervall' \(did you mean 'flush_interval'"):
+        create_app(OPTIONS={"flush_intervall": 5})
+    with pytest.raises(ValueError, match=r"returned a function.*device_type\(\)"):
+        create_app(CONTEXT=["personalize_tracker.integrations.device_type"])
+
+
+def test_an_extractor_returning_a_non_mapping_never_fails_the_page(
+    personalize_events: PersonalizeEventsMock,
+) -> None:
+    def page_kind(request: Any) -> Any:
+        return request.headers.get("x-page")  # a str: wrong, but only with the header
+
+    app = create_app(CONTEXT=[page_kind, device_type()])
+    try:
+        response = app.test_client().get(
+            "/items/i-1", headers={"X-Page": "home", "User-Agent": PHONE}
+        )
+        assert response.status_code == 200
+        assert PersonalizeTracker.web_tracking(app).errors_by_kind == {"context": 1}
+        [event] = events(app, personalize_events)
+        assert event.properties == '{"deviceType":"mobile"}'
+    finally:
+        PersonalizeTracker.close(app, timeout=5)
+
+
+def test_after_close_requests_are_served_and_not_tracked(
+    app: Flask, personalize_events: PersonalizeEventsMock
+) -> None:
+    client = app.test_client()
+    assert client.get("/items/i-1").status_code == 200
+    closed = PersonalizeTracker.tracker(app)
+    PersonalizeTracker.close(app, timeout=5)
+    assert client.get("/items/i-2").status_code == 200
+    assert PersonalizeTracker.tracker(app) is closed  # no new Tracker left to the exit flush
+    assert [e.item_id for e in personalize_events.events] == ["i-1"]
+    assert PersonalizeTracker.web_tracking(app).errors_by_kind == {"closed": 1}
+
+
+def test_log_in_and_log_out_without_flask_login(personalize_events: PersonalizeEventsMock) -> None:
+    from personalize_tracker.integrations.flask import log_in, log_out
+
+    signed_in: dict[str, str] = {}  # the app's own sign-in, no Flask-Login
+    app = Flask(__name__)
+    app.config["PERSONALIZE_TRACKER"] = {
+        "TRACKING_ID": "shop",
+        "REGION": "us-east-1",
+        "USER_LOADER": lambda: signed_in.get("user"),
+    }
+    PersonalizeTracker(app)
+
+    @app.post("/login/<user_id>")
+    def login_view(user_id: str) -> str:
+        signed_in["user"] = user_id
+        log_in(user_id)
+        g.personalize.track("login")
+        return "ok"
+
+    @app.post("/logout")
+    def logout_view() -> str:
+        signed_in.clear()
+        log_out()
+        return "ok"
+
+    client = app.test_client()
+    first = client.post("/login/u-9")
+    out = client.post("/logout")
+    assert out.headers["Set-Cookie"].split(";")[0] != first.headers["Set-Cookie"].split(";")[0]
+    PersonalizeTracker.close(app, timeout=5)
+    [event] = personalize_events.events
+    assert (event.event_type, event.user_id) == ("login", "u-9")  # not anonymous
+
+
+@pytest.mark.filterwarnings("ignore:The 'personalize_session' cookie is too large")
+@pytest.mark.parametrize(
+    "cookie",
+    ["x" * 10_000, "abcdefghijklmnopq\x01\x7f", "null", "s:abcdefghijklmnop.sig+/="],
+)
+def test_hostile_requests_never_fail_and_send_nothing_over_a_limit(
+    app: Flask, personalize_events: PersonalizeEventsMock, cookie: str
+) -> None:
+    client = app.test_client()
+    client.set_cookie("personalize_session", cookie)
+    agent = "Mozilla/5.0 \xff\xfe" + "A" * 100_000  # bytes 0xff 0xfe (not UTF-8), 100 KB
+    response = client.get("/items/i-1", headers={"User-Agent": agent})
+    assert response.status_code == 200
+    issued = response.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    assert issued != cookie
+    assert PersonalizeTracker.web_tracking(app).bad_session_ids == 1
+    [event] = events(app, personalize_events)
+    assert event.session_id == issued
+    assert event.properties == '{"deviceType":"other"}'

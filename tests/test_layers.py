@@ -27,10 +27,20 @@ SIBLINGS = ("_intake", "_delivery", "_outcomes")
 ROOT = "_pipeline"
 #: Public modules: what edges may import (besides leaves and other edges).
 PUBLIC = frozenset(
-    {"", "tracker", "session", "readiness", "recommendations", "schema", "serverless", "typing"}
+    {
+        "",
+        "tracker",
+        "session",
+        "readiness",
+        "recommendations",
+        "schema",
+        "serverless",
+        "typing",
+        "kinesis",
+    }
 )
 #: The facade: the only modules that import the composition root.
-FACADE = frozenset({"", "tracker"})
+FACADE = frozenset({"", "tracker", "kinesis"})
 #: Edges: the command line, tools, integrations and the testing endpoint.
 EDGES = ("cli", "_tools", "integrations", "testing", "__main__")
 
@@ -243,7 +253,7 @@ def _fake(tmp_path: Path, files: Mapping[str, str]) -> Path:
         ),
         (
             {"session.py": "from ._pipeline import Pipeline\n", "_pipeline.py": ""},
-            "only the facade (tracker) imports _pipeline",
+            "only the facade (kinesis, tracker) imports _pipeline",
         ),
         (
             {"tracker.py": "from ._tools import demo\n", "_tools/demo.py": ""},

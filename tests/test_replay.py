@@ -233,7 +233,7 @@ def test_rows_without_an_event_type_are_bad_when_no_default_is_given(tracker: Tr
     summary = replay(tracker, [{"user_id": "u", "item_id": "i"}], progress=False)
 
     assert summary.bad_rows == (
-        BadRow(0, "no event type: map an event_type column or pass one", None),
+        BadRow(0, "no event type: map an event_type column or pass event_type=", None),
     )
 
 
@@ -462,7 +462,7 @@ def test_the_row_reader_sends_what_cannot_be_tracked_to_bad_rows() -> None:
     assert messages[1] == "a list, not a record (a mapping)"
     assert "'lots'" in messages[2]
     assert messages[3] == "no user id and no session id (no user id column)"
-    assert messages[4].startswith("no event type")
+    assert messages[4] == "no event type: map an event_type column or pass event_type="
 
 
 def test_bad_rows_are_all_counted_but_only_the_first_kept() -> None:
@@ -491,3 +491,49 @@ def test_input_rows_counts_and_limits_and_checks_a_dataframes_columns() -> None:
         )
     with pytest.raises(TypeError, match="got dict"):
         input_rows({"userId": "u1"}, FieldMapping(), located=False, total=None, limit=None)
+
+
+def test_an_empty_timestamp_is_a_bad_row_not_now(
+    tracker: Tracker, personalize_events: PersonalizeEventsMock
+) -> None:
+    frame = pd.DataFrame(
+        {
+            "USER_ID": ["u1", "u2", "u3", None],
+            "ITEM_ID": ["i1", "i2", "i3", "i4"],
+            "TIMESTAMP": [1_700_000_000, None, 1_700_000_060, 1_700_000_000],
+        }
+    )
+
+    summary = replay(tracker, frame, event_type="view", progress=False)
+
+    assert [(b.row, b.message) for b in summary.bad_rows] == [
+        (1, "no timestamp (column 'TIMESTAMP' is empty)"),
+        (3, "no user id and no session id (column 'USER_ID' is empty)"),
+    ]
+    assert sorted(e.item_id or "" for e in personalize_events.events) == ["i1", "i3"]
+    assert {e.sent_at for e in personalize_events.events} == {1_700_000_000, 1_700_000_060}
+
+
+def test_replaying_the_same_data_again_sends_the_same_event_ids(
+    tracker: Tracker, personalize_events: PersonalizeEventsMock
+) -> None:
+    row = {"user_id": "u", "item_id": "i", "timestamp": 1_700_000_000}
+    rows = [row, dict(row), {**row, "item_id": "j"}, {**row, "event_id": "mine"}]
+
+    def ids(**options: Any) -> tuple[set[str], set[str]]:
+        """The ids sent: (generated, the rows' own)."""
+        personalize_events.reset()
+        replay(tracker, rows, event_type="view", progress=False, **options)
+        sent = {e.event_id for e in personalize_events.events}
+        assert len(sent) == 4
+        return {i for i in sent if i != "mine"}, sent & {"mine"}
+
+    generated, own = ids()
+    assert own == {"mine"}  # a row's own id is kept
+    assert ids() == (generated, own)  # a rerun is harmless: Personalize trains on an id once
+    assert all(i.startswith("rp-") and len(i) == 67 for i in generated)  # equal rows: 2 ids
+    assert ids(id_namespace="other-source")[0].isdisjoint(generated)
+    random_ids, own = ids(stable_ids=False)
+    assert own == {"mine"}
+    assert random_ids.isdisjoint(generated)
+    assert random_ids.isdisjoint(ids(stable_ids=False)[0])

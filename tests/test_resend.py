@@ -146,3 +146,52 @@ def test_resend_needs_a_tracking_id_when_the_file_names_several(tmp_path: Path) 
     result = CliRunner().invoke(cli, ["resend", str(path)])
     assert result.exit_code == 2
     assert "2 tracking ids (a, b): pass --tracking-id" in result.output
+
+
+def invalid_letter(event_id: str) -> str:
+    record = {
+        "reason": "invalid",
+        "trackingId": "tracking-1",
+        "sessionId": "s",
+        "event": {"eventId": event_id, "eventType": "click", "sentAt": 1.0, "itemId": "broken"},
+    }
+    return json.dumps(record) + "\n"
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_each_run_writes_its_own_retry_file_and_a_success_removes_it(
+    personalize_events: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    path = tmp_path / "dead.jsonl"
+    path.write_text("".join(invalid_letter(f"e-{n}") for n in range(3)))
+    retry = tmp_path / "dead.jsonl.retry.jsonl"
+    args = ["resend", str(path), "--include-invalid", "--no-progress"]
+    personalize_events.reject_events(lambda e: e.item_id == "broken")
+
+    for _ in range(2):  # two failed runs: the second replaces the first's file
+        assert CliRunner().invoke(cli, args).exit_code == 1
+        assert len(retry.read_text().splitlines()) == 3
+    personalize_events.reset()  # the events are accepted now
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert not retry.exists()  # nothing failed: no stale retry file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dead.jsonl"]
+
+
+def test_a_file_that_is_not_dead_letters_is_named_so(tmp_path: Path) -> None:
+    recording = tmp_path / "events.jsonl"
+    event = {"eventId": "e", "eventType": "click", "sentAt": 1.0, "sessionId": "s"}
+    recording.write_text(json.dumps(event) + "\n")
+    result = CliRunner().invoke(cli, ["resend", str(recording)])
+    assert result.exit_code == 2
+    assert "not a dead-letter file" in result.output
+    assert f"personalize-tracker replay {recording}" in result.output
+    assert "KeyError" not in result.output
+
+    for name, text in [("i.csv", "USER_ID,ITEM_ID,TIMESTAMP\nu,i,1\n"), ("e.jsonl", "\n")]:
+        other = tmp_path / name
+        other.write_text(text)
+        refused = CliRunner().invoke(cli, ["resend", str(other)])
+        assert refused.exit_code == 2
+        assert "not a dead-letter file" in refused.output or "is empty" in refused.output
+        assert "tracking ids" not in refused.output

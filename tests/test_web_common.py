@@ -239,7 +239,11 @@ def test_config_mapping_is_checked() -> None:
         web_tracking_from_config({})
     with pytest.raises(TypeError, match="callable"):
         web_tracking_from_config(
-            {"TRACKING_ID": "t", "CONTEXT": ["personalize_tracker.integrations.DEVICE_TYPES"]}
+            {
+                "TRACKING_ID": "t",
+                "REGION": "us-east-1",
+                "CONTEXT": ["personalize_tracker.integrations.DEVICE_TYPES"],
+            }
         )
     web = web_tracking_from_config(
         {"TRACKING_ID": "t", "REGION": "us-east-1", "COOKIE_NAME": "sid", "COOKIE_MAX_AGE": 3600}
@@ -457,3 +461,96 @@ def test_the_package_imports_no_web_framework() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert found.strip() == "[]"
+
+
+def test_an_extractor_returning_a_non_mapping_is_skipped_counted_and_logged_once(
+    tracker: Tracker, caplog: pytest.LogCaptureFixture
+) -> None:
+    def by_header(request: RequestInfo) -> Any:
+        # None for the start-up check's empty request, a str for a real one
+        return request.headers.get("x-page")
+
+    web = WebTracking(tracker, context=[by_header, from_header("X-Country", "LOCATION")])
+    with caplog.at_level(logging.WARNING, "personalize_tracker.integrations"):
+        for _ in range(3):
+            session, _ = web.open_session(None, None, info(x_page="home", x_country="FR"))
+            assert session.context == {"location": "FR"}  # the others still count
+    assert web.errors_by_kind == {"context": 3}
+    assert caplog.text.count("returned a str") == 1
+    assert "context extractor [0]" in caplog.text
+
+
+def test_a_wrong_context_entry_fails_at_start_up() -> None:
+    with pytest.raises(ValueError, match=r"\[1\].*returned a function.*device_type\(\)"):
+        web_tracking_from_config(
+            {
+                "TRACKING_ID": "t",
+                "REGION": "us-east-1",
+                "CONTEXT": [device_type(), "personalize_tracker.integrations.device_type"],
+            }
+        )
+    with pytest.raises(ValueError, match=r"\[0\].*returned a str"):
+        WebTracking(lambda: Tracker("t"), context=[lambda request: "DEVICE_TYPE"])
+
+
+def test_options_and_region_are_checked_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match=r"'flush_intervall' \(did you mean 'flush_interval'"):
+        web_tracking_from_config(
+            {"TRACKING_ID": "t", "REGION": "us-east-1", "OPTIONS": {"flush_intervall": 2}}
+        )
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    with pytest.raises(ValueError, match=r"PERSONALIZE_TRACKER\['REGION'\] is not set"):
+        web_tracking_from_config({"TRACKING_ID": "t"})
+    web = web_tracking_from_config({"TRACKING_ID": "t", "OPTIONS": {"region_name": "eu-west-1"}})
+    assert web.tracker.client.meta.region_name == "eu-west-1"
+    web.close(timeout=1)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    web_tracking_from_config({"TRACKING_ID": "t"}).close(timeout=1)
+
+
+def test_after_close_requests_track_nothing_and_it_is_said_once(
+    fake_client: FakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    made: list[Tracker] = []
+
+    def factory() -> Tracker:
+        made.append(Tracker("t", client=fake_client, flush_interval=3600))
+        return made[-1]
+
+    web = WebTracking(factory)
+    session, _ = web.open_session(None, None, info())
+    assert session.track("click", item_id="i-1") is not None
+    web.close(timeout=5)
+    with caplog.at_level(logging.WARNING, "personalize_tracker.integrations"):
+        for _ in range(3):
+            later, _ = web.open_session(None, None, info())
+            assert later.track("click", item_id="i-2") is None
+    assert len(made) == 1  # no new Tracker behind the caller's back
+    assert [e["itemId"] for e in fake_client.delivered_events] == ["i-1"]
+    assert web.errors_by_kind == {"closed": 3}
+    assert caplog.text.count("was closed") == 1
+    web.close(timeout=1)  # idempotent
+
+
+HOSTILE_SESSION_IDS = [
+    "x" * 10_000,
+    "abcdefghijklmnop\x00\x1b[31m",
+    "null",
+    "undefined",
+    "s:abcdefghijklmnopqrstuvwx.signature+/=",  # another scheme (a signed cookie)
+    "",
+    "é" * 20,
+]
+
+
+@pytest.mark.parametrize("forged", HOSTILE_SESSION_IDS)
+def test_a_hostile_session_id_is_replaced_and_counted(tracker: Tracker, forged: str) -> None:
+    web = WebTracking(tracker)
+    session, issued = web.open_session(forged, None, info())
+    assert issued
+    assert valid_session_id(session.session_id)
+    assert web.bad_session_ids == 1
+    web.open_session(None, None, info())  # no cookie at all is not a bad one
+    assert web.bad_session_ids == 1

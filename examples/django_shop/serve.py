@@ -5,7 +5,7 @@
     PERSONALIZE_ENDPOINT_URL=http://127.0.0.1:5000 python examples/django_shop/serve.py
 
 Without ``PERSONALIZE_ENDPOINT_URL`` it starts the testing extension's endpoint in this process
-(``pip install 'personalize-tracker[django,testing]'``), recommending the shop's products, and
+(``pip install '.[django,testing]'``), recommending the shop's products, and
 prints each event it receives. It creates the SQLite database and the user ``demo`` (password
 ``demo-password``) when missing. It prints ``shop: <url>`` once it listens; SIGTERM or Ctrl-C
 stops it after delivering the pending events.

@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["register", "registered", "unregister"]
+__all__ = ["owners", "register", "registered", "unregister"]
 
 logger = logging.getLogger("personalize_tracker")
 
@@ -57,6 +57,12 @@ def unregister(owner: object) -> None:
 def registered(owner: object) -> bool:
     """Whether ``owner`` has hooks registered."""
     return owner in _hooks
+
+
+def owners() -> list[Any]:
+    """The objects with hooks registered now (open pipelines), oldest first: what the testing
+    package's leak guard closes when a mock ends."""
+    return list(_hooks.keys())
 
 
 @atexit.register

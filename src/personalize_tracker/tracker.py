@@ -46,7 +46,7 @@ from .readiness import ReadinessCalls, Target
 from .recommendations import RecommendationCalls, RuntimeClientSource
 from .schema import InteractionsSchema
 from .session import DEFAULT_RECOMMENDATION_MEMORY, DEFAULT_RECOMMENDATION_TTL, TrackingSession
-from .typing import Composer, FailureHandler, PropertiesInput, SentAtInput
+from .typing import Composer, EventTransport, FailureHandler, PropertiesInput, SentAtInput
 
 __all__ = [
     "DEFAULT_EXIT_TIMEOUT",
@@ -115,11 +115,11 @@ class Tracker(RecommendationCalls, ReadinessCalls):
         runtime_client: a boto3 ``personalize-runtime`` client for :meth:`get_recommendations`
             (default: built at first use from ``session``, ``region_name``, ``endpoint_url``).
         exit_timeout: seconds (>= 0) the flush at interpreter exit may take.
-        target: what the events train (a :class:`Target`); each event is checked against it
-            (a WARNING once per cause, InvalidEventError if ``strict``); see :meth:`readiness`.
-        fork_check: compare the process id on every ``track()`` (~0.2 µs) to notice a fork that
-            ran no Python fork hooks (uWSGI without ``py-call-osafterfork``). Default ``None``:
-            on when the ``uwsgi`` module is loaded.
+        target: a :class:`Target` each event is checked against (``strict``: raise); readiness().
+        fork_check: compare the process id on every ``track()`` (~0.2 µs), for a fork that runs
+            no Python hooks (uWSGI without ``py-call-osafterfork``); ``None``: on under uWSGI.
+        transport: where events go instead of PutEvents (not with ``client``), e.g. a
+            ``kinesis.KinesisTransport`` (``docs/fleet.md``); ``delivered``: accepted by it.
 
     Raises:
         ValueError: an argument is out of range (the message names it), or no AWS region is
@@ -161,6 +161,7 @@ class Tracker(RecommendationCalls, ReadinessCalls):
         runtime_client: Any = None,
         exit_timeout: float = DEFAULT_EXIT_TIMEOUT,
         fork_check: bool | None = None,
+        transport: EventTransport | None = None,
         target: Target | None = None,
         strict: bool = False,
     ) -> None:
@@ -190,10 +191,8 @@ class Tracker(RecommendationCalls, ReadinessCalls):
                 f"schema must be an InteractionsSchema, got {type(schema).__name__} "
                 "(use InteractionsSchema.from_json or .from_arn)"
             )
-        self.tracking_id = tracking_id
-        self._options = options
-        # The options, for reading (changing them has no effect).
-        self.flush_interval = options.flush_interval
+        self.tracking_id, self._options = tracking_id, options
+        self.flush_interval = options.flush_interval  # options, for reading (no effect if set)
         self.max_queue_size = options.max_queue_size
         self.max_workers = options.max_workers
         self.overflow: OverflowPolicy = options.overflow
@@ -211,6 +210,7 @@ class Tracker(RecommendationCalls, ReadinessCalls):
             endpoint_url=endpoint_url,
             on_failure=on_failure,
             composing=(schema, truncate_impressions, metric_attribution_source, target, strict),
+            transport=transport,
         )
         self._ids = self._composer.ids  # the shared id strings, read by track()'s fast path
         self._keys, self._item_ids = self._ids.sessions, self._ids.items

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, Union
 
 __all__ = [
+    "EventTransport",
     "FailureHandler",
     "PropertiesInput",
     "SchemaCheck",
@@ -55,6 +56,25 @@ class Transport(Protocol[R_contra, K_contra]):
                 reports failures per record raises ``PartialSendError`` (a ``SendError``) with
                 each failed record's error: the rest were delivered.
         """
+
+
+class EventTransport(Transport[Any, Any], Protocol):
+    """A transport a :class:`~personalize_tracker.Tracker` takes in place of PutEvents
+    (``Tracker(..., transport=...)``): events are validated at ``track()`` as always, then
+    batched by the transport's own grouping, at most ``batch_size`` to a call.
+
+    ``personalize_tracker.kinesis.KinesisTransport`` is one: it writes any sessions' events,
+    up to 500 per Kinesis PutRecords call.
+    """
+
+    #: Records per call at most (>= 1).
+    batch_size: int
+
+    def group_key(self, event: Any) -> Any:
+        """The group ``event`` is batched with (hashable, cheap: called with a lock held)."""
+
+    def renewed(self) -> EventTransport:
+        """The transport to use in a forked child (a new client if it built its own)."""
 
 
 class SchemaCheck(Protocol):

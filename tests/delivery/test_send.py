@@ -266,6 +266,16 @@ def test_retrying_is_logged_once_per_spell(caplog: pytest.LogCaptureFixture) -> 
     ]
 
 
+def test_one_attempt_logs_no_retrying(caplog: pytest.LogCaptureFixture) -> None:
+    once = RetryPolicy(max_attempts=1, base_backoff=0.0005, max_backoff=0.001, deadline=30.0)
+    transport = FakeTransport(faults=[throttling()])
+    with caplog.at_level(logging.WARNING, "personalize_tracker"):
+        outcome = BatchSender[str, Key](transport, once, name="Sink").send(KEY, ["a"])
+    assert len(transport.calls) == 1
+    assert [f.reason for f in outcome.failed] == [FailureReason.RETRIES_EXHAUSTED]
+    assert "retrying" not in caplog.text
+
+
 # ---------------------------------------------------------------------------------------------
 # record age
 

@@ -190,6 +190,16 @@ def test_sync_delivery_happens_on_the_callers_thread() -> None:
     assert pipeline.stats().senders == 0
 
 
+def test_no_sender_is_counted_after_close() -> None:
+    transport = FakeTransport()
+    pipeline = make(transport, flush_interval=0.01)
+    pipeline.put(Note("a", 0))
+    assert pipeline.flush(timeout=10)
+    assert pipeline.stats().senders > 0  # threads deliver
+    pipeline.close(10)
+    assert pipeline.stats().senders == 0
+
+
 def test_every_record_is_accounted_for_while_threads_put_and_close_runs() -> None:
     transport = FakeTransport()
     pipeline = make(transport, max_queue_size=1_000_000, flush_interval=0.01)

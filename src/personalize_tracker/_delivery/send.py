@@ -298,8 +298,8 @@ class BatchSender(Generic[R, K]):
                     part, error, outcome
                 ):
                     return  # what failed, failed for good: nothing is left to retry
-                if error.retryable:
-                    self._warn_retrying(error)
+                if error.retryable and self.policy.max_attempts > 1:
+                    self._warn_retrying(error)  # with one attempt, nothing is retried
                 if error is exc:
                     raise
                 raise error from exc

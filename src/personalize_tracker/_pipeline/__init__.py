@@ -3,8 +3,16 @@
 PutEvents. The only place that imports ``_intake``, ``_delivery`` and ``_outcomes`` together.
 """
 
+from .._delivery.kinesis import KinesisTransport
 from .._outcomes.ledger import TrackerStats
 from .events import EventPipeline, event_pipeline
 from .pipeline import Codec, Pipeline
 
-__all__ = ["Codec", "EventPipeline", "Pipeline", "TrackerStats", "event_pipeline"]
+__all__ = [
+    "Codec",
+    "EventPipeline",
+    "KinesisTransport",
+    "Pipeline",
+    "TrackerStats",
+    "event_pipeline",
+]

@@ -18,7 +18,7 @@ from .._record.compose import EventComposer
 from .._record.event import Event
 from .._record.ids import renew_event_ids_after_fork
 from .._record.shared import GroupKey, SharedIds
-from ..typing import SchemaCheck, TargetRules
+from ..typing import EventTransport, SchemaCheck, TargetRules, Transport
 from .pipeline import Codec, Pipeline
 
 if TYPE_CHECKING:  # imported when a Tracker has a target (~3 ms at import otherwise)
@@ -77,6 +77,7 @@ def event_pipeline(
         None,
         False,
     ),
+    transport: EventTransport | None = None,
 ) -> tuple[EventPipeline, EventComposer]:
     """Compose the pipeline of one Tracker, and the composer its events are built with.
 
@@ -86,16 +87,18 @@ def event_pipeline(
         client: a boto3 ``personalize-events`` client to use as is, or None to build one from
             ``session``, ``region_name`` and ``endpoint_url`` (rebuilt in a forked child).
         on_failure: the Tracker's ``on_failure``, or None.
-        composing: the Tracker's ``schema``, ``truncate_impressions``,
-            ``metric_attribution_source`` (see ``EventComposer``), ``target`` (what the events
-            train, a ``readiness.Target``, checked by a ``TargetCheck``; or None) and
-            ``strict`` (raise instead of warning).
+        composing: the Tracker's ``schema``, ``truncate_impressions``, ``metric_attribution_source``
+            (see ``EventComposer``), ``target`` (a ``readiness.Target``, or None) and ``strict``.
+        transport: a transport to use instead of PutEvents (e.g. ``KinesisTransport``): its
+            ``group_key`` and ``batch_size`` replace the (user, session) groups of 10, and its
+            ``renewed()`` replaces it in a forked child; ``client`` is then unused.
 
     Both share one :class:`SharedIds`: the composer shares the id strings of the events it
     builds, and its session table gives the pipeline its group keys.
 
     Raises:
-        ValueError: no AWS region is known for the client built here.
+        ValueError: no AWS region is known for the client built here; both ``client`` and
+            ``transport`` given.
         InvalidEventError: the ``metric_attribution_source`` breaks the PutEvents pattern.
         OSError: the spool cannot be opened.
     """
@@ -107,7 +110,18 @@ def event_pipeline(
         endpoint_url=endpoint_url,
         max_workers=options.max_workers,
     )
-    transport = PutEventsTransport(client if client is not None else build(), tracking_id)
+    schema, truncate_impressions, metric_attribution_source, target, strict = composing
+    composer = EventComposer(schema, truncate_impressions, metric_attribution_source, ids)
+    check, tally = _target_parts(target, strict)
+    on_delivered = None if tally is None else tally.add
+    if transport is not None:
+        if client is not None:
+            raise ValueError("pass either client= (PutEvents) or transport=, not both")
+        pipeline = _transport_pipeline(
+            options, transport, ids, tracking_id, on_failure, composer, on_delivered
+        )
+        return _attach(pipeline, composer, check, tally), composer
+    sender = PutEventsTransport(client if client is not None else build(), tracking_id)
     codec: Codec[Event, GroupKey] = Codec(
         key=ids.key_of,
         batch_size=LIMITS.max_events_per_call,
@@ -125,27 +139,82 @@ def event_pipeline(
         renew_event_ids_after_fork()  # before any id is drawn in the child
         ids.clear()
 
-    schema, truncate_impressions, metric_attribution_source, target, strict = composing
-    composer = EventComposer(schema, truncate_impressions, metric_attribution_source, ids)
-    tally = None
-    if target is not None:
-        from .._outcomes.tally import DeliveredTally
-        from .._record.target import TargetCheck
-
-        composer.add_target(TargetCheck(target, strict))
-        tally = DeliveredTally()
     pipeline = EventPipeline(
         options,
-        transport,
+        sender,
         codec,
         on_failure=on_failure,
         name="PutEvents",
         rebuild_transport=rebuild if client is None else None,
         on_fork=on_fork,
-        on_delivered=None if tally is None else tally.add,
+        on_delivered=on_delivered,
     )
-    pipeline.tally = tally
-    pipeline.target_check = composer.target
-    if options.fork_check:  # the composer checks before an event id is drawn
+    return _attach(pipeline, composer, check, tally), composer
+
+
+def _target_parts(
+    target: TargetRules | None, strict: bool
+) -> tuple[TargetCheck | None, DeliveredTally | None]:
+    """The check at the call and the tally of deliveries of a Tracker's target (imported only
+    then), or ``(None, None)``."""
+    if target is None:
+        return None, None
+    from .._outcomes.tally import DeliveredTally
+    from .._record.target import TargetCheck
+
+    return TargetCheck(target, strict), DeliveredTally()
+
+
+def _attach(
+    pipeline: EventPipeline,
+    composer: EventComposer,
+    check: TargetCheck | None,
+    tally: DeliveredTally | None,
+) -> EventPipeline:
+    """Give the composer the target check, the pipeline both, and the composer the fork check."""
+    if check is not None:
+        composer.add_target(check)
+    pipeline.tally, pipeline.target_check = tally, check
+    if pipeline.options.fork_check:  # the composer checks before an event id is drawn
         composer.check_fork = pipeline.check_fork
-    return pipeline, composer
+    return pipeline
+
+
+def _transport_pipeline(
+    options: Options,
+    transport: EventTransport,
+    ids: SharedIds,
+    tracking_id: str,
+    on_failure: Callable[[Sequence[FailedEvent]], None] | None,
+    composer: EventComposer,
+    on_delivered: Callable[[Sequence[Event]], None] | None,
+) -> EventPipeline:
+    """:func:`event_pipeline` through a given transport, grouped and sized as it says."""
+    codec: Codec[Event, Any] = Codec(
+        key=transport.group_key,
+        batch_size=transport.batch_size,
+        encode=Event.to_dict,
+        decode=_decode,
+        letter=event_letter(tracking_id),
+        record_id=operator.attrgetter("event_id"),
+    )
+    current = [transport]
+
+    def rebuild() -> Transport[Event, Any]:
+        current[0] = current[0].renewed()
+        return current[0]
+
+    def on_fork() -> None:
+        renew_event_ids_after_fork()  # before any id is drawn in the child
+        ids.clear()
+
+    return EventPipeline(
+        options,
+        transport,
+        codec,
+        on_failure=on_failure,
+        name=type(transport).__name__,
+        rebuild_transport=rebuild,
+        on_fork=on_fork,
+        on_delivered=on_delivered,
+    )

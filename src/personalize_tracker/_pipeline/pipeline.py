@@ -452,7 +452,7 @@ class Pipeline(Generic[R, K]):
             return self.ledger.stats(
                 pending=self.pending(),
                 spooled=self.keeper.spooled + self.keeper.refilling,
-                senders=0 if self.options.sync else self.pool.senders,
+                senders=0 if self.options.sync or self.stopping else self.pool.senders,
             )
 
     def flush(self, timeout: float | None) -> bool:

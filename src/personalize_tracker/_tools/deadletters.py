@@ -20,13 +20,20 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
 from .. import Event, FailureReason
 
-__all__ = ["BadLine", "DeadLetter", "read_dead_letters"]
+__all__ = ["BadLine", "DeadLetter", "FileKind", "file_kind", "read_dead_letters"]
+
+#: What :func:`file_kind` finds: dead letters, plain events (``serve --record``, the spool, an
+#: export's input), an empty file, or something else.
+FileKind = Literal["dead letters", "events", "empty", "other"]
+
+# Lines looked at to tell the kind of a file.
+_KIND_SAMPLE = 20
 
 
 @attrs.frozen
@@ -90,6 +97,39 @@ def read_dead_letters(path: str | os.PathLike[str]) -> Iterator[DeadLetter | Bad
         for number, text in enumerate(lines, start=1):
             if text.strip():
                 yield read_dead_letter(number, text)
+
+
+def file_kind(path: str | os.PathLike[str]) -> FileKind:
+    """Tell what a JSON Lines file holds, from its first readable lines (a few at most).
+
+    Returns:
+        ``"dead letters"`` when a line has an ``event`` object (``Tracker(dead_letter_path=...)``
+        writes them); ``"events"`` when lines are events themselves (an ``eventType`` key: a
+        ``serve --record`` recording, the spool); ``"empty"`` for no non-blank line; ``"other"``
+        when the first lines are neither (not JSON, a CSV, other objects).
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    seen = 0
+    with open(path, encoding="utf-8-sig") as lines:
+        for text in lines:
+            if not text.strip():
+                continue
+            seen += 1
+            if seen > _KIND_SAMPLE:
+                break
+            try:
+                record = json.loads(text)
+            except ValueError:
+                continue
+            if not isinstance(record, dict):
+                continue
+            if isinstance(record.get("event"), Mapping):
+                return "dead letters"
+            if "eventType" in record or "event_type" in record or "EVENT_TYPE" in record:
+                return "events"
+    return "empty" if seen == 0 else "other"
 
 
 def read_dead_letter(number: int, text: str) -> DeadLetter | BadLine:

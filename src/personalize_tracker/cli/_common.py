@@ -105,6 +105,7 @@ def bulk_tracker(
     endpoint_url: str | None,
     dead_letter_path: Path | None,
     on_failure: Callable[[Sequence[FailedEvent]], None],
+    truncate_impressions: bool = False,
     target: Target | None = None,
 ) -> Tracker:
     """Return the Tracker of a bulk command: ``overflow="block"``, so no event is dropped.
@@ -115,6 +116,7 @@ def bulk_tracker(
         endpoint_url: the PutEvents endpoint, or ``None`` for the region's.
         dead_letter_path: where failed events are appended, or ``None``.
         on_failure: the Tracker's ``on_failure`` handler.
+        truncate_impressions: the Tracker's ``truncate_impressions`` (``--truncate-impressions``).
         target: what the events train: each event is checked against it (warnings on logger
             ``personalize_tracker``), or None.
 
@@ -131,7 +133,13 @@ def bulk_tracker(
             overflow="block",
             block_timeout=_BLOCK_TIMEOUT,
             on_failure=on_failure,
+            truncate_impressions=truncate_impressions,
             target=target,
         )
-    except ValueError as exc:  # no region: say how to give one
-        raise click.UsageError(f"{exc} (--region)") from None
+    except ValueError as exc:  # no region: name the flag, not the Tracker's argument
+        message = str(exc)
+        if "region" in message:
+            message = message.replace("pass region_name= (or the session's)", "pass --region")
+            if "--region" not in message:
+                message += " (--region)"
+        raise click.UsageError(message) from None

@@ -20,8 +20,9 @@ from .._tools.demo import (
     summary_dict,
     summary_text,
 )
-from .._tools.extras import MISSING_EXTRA_MESSAGE
+from .._tools.extras import MISSING_EXTRA_MESSAGE, install_command
 from ._common import JSON_OPTION, NO_PROGRESS_OPTION
+from .fleet import add_fleet_option
 
 __all__ = ["demo"]
 
@@ -33,8 +34,10 @@ __all__ = ["demo"]
     default=None,
     help=(
         f"MovieLens ratings.csv to replay (userId,movieId,rating,timestamp). Default: "
-        f"{DEFAULT_DATA_PATH.as_posix()} in the current directory, else in the repository "
-        f"this package was installed from."
+        f"{DEFAULT_DATA_PATH.as_posix()} in the current directory (a clone of the "
+        f"repository), else in the clone of an editable install. The data is not in the "
+        f"wheel: from a wheel, pass the ratings.csv of MovieLens 'ml-latest-small' "
+        f"(grouplens.org/datasets/movielens)."
     ),
 )
 @click.option(
@@ -151,5 +154,8 @@ def _run(
             raise click.ClickException(MISSING_EXTRA_MESSAGE) from None
         raise click.ClickException(
             f"the local endpoint needs the 'testing' extra ({exc}): "
-            "pip install 'personalize-tracker[testing]', or pass --endpoint-url"
+            f"{install_command('testing')}, or pass --endpoint-url"
         ) from None
+
+
+add_fleet_option(demo)  # demo --fleet N: the fleet demo (cli/fleet.py)

@@ -11,9 +11,10 @@ from pathlib import Path
 import attrs
 import click
 
-from .. import Event
+from .. import Event, InteractionsSchema
 from .._tools.bulk import (
     INTERACTIONS_COLUMNS,
+    BulkFormatError,
     ExportLine,
     read_export_events,
     write_interactions_csv,
@@ -48,6 +49,14 @@ _PROBLEMS_SHOWN = 20
     help="Write every Interactions column, even one no event has a value for "
     "(default: EVENT_VALUE, IMPRESSION and RECOMMENDATION_ID only when used).",
 )
+@click.option(
+    "--schema",
+    "schema_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The Interactions schema (Avro JSON): context columns take its fields' own names "
+    "(FEATURE0 stays FEATURE0, not FEATURE_0).",
+)
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -55,6 +64,7 @@ def export(
     output: Path,
     exclude_invalid: bool,
     all_columns: bool,
+    schema_file: Path | None,
 ) -> None:
     """Write the events of JSON Lines FILES as an Interactions CSV for a dataset import job.
 
@@ -62,15 +72,18 @@ def export(
     field names plus sessionId and userId ('serve --record' recordings, the spool). The CSV has
     the columns USER_ID, ITEM_ID, TIMESTAMP (whole epoch seconds), EVENT_TYPE, then EVENT_VALUE,
     IMPRESSION ('|' between ids) and RECOMMENDATION_ID when used, then each property as an
-    UPPER_SNAKE context column (deviceType -> DEVICE_TYPE). Lines that cannot be exported (no
-    userId, torn JSON) are reported on stderr with their line numbers; exits 1 if there were any.
+    UPPER_SNAKE context column (deviceType -> DEVICE_TYPE, userFeature0 -> USER_FEATURE_0; with
+    --schema, the schema's own field names). Lines that cannot be exported (no userId, torn
+    JSON) are reported on stderr with their line numbers; exits 1 if there were any.
     """
+    names = _schema_names(schema_file)
     try:
         # First pass: the columns (the header comes first), and the problems.
         scan = _scan(files, exclude_invalid)
         columns = INTERACTIONS_COLUMNS if all_columns else tuple(scan.used)
-        written = _write(output, _events(files, exclude_invalid), list(scan.context), columns)
-    except OSError as exc:
+        events = _events(files, exclude_invalid)
+        written = _write(output, events, list(scan.context), columns, names)
+    except (OSError, BulkFormatError) as exc:
         raise click.ClickException(str(exc)) from None
     where = "stdout" if str(output) == "-" else str(output)
     problems = scan.problems
@@ -84,6 +97,21 @@ def export(
     if len(problems) > _PROBLEMS_SHOWN:
         click.echo(f"  ... and {len(problems) - _PROBLEMS_SHOWN:,} more", err=True)
     ctx.exit(1 if problems else 0)
+
+
+def _schema_names(path: Path | None) -> dict[str, str] | None:
+    """``properties`` key -> the schema's field name, from ``--schema`` (``None``: not given).
+
+    Raises:
+        click.BadParameter: the file cannot be read or is not an Interactions schema.
+    """
+    if path is None:
+        return None
+    try:
+        schema = InteractionsSchema.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="'--schema'") from None
+    return {field.property_name: field.name for field in schema.fields}
 
 
 def _usable(path: Path, exclude_invalid: bool) -> Iterator[ExportLine | tuple[int, str]]:
@@ -145,14 +173,21 @@ def _events(files: Sequence[Path], exclude_invalid: bool) -> Iterator[Event]:
 
 
 def _write(
-    output: Path, events: Iterator[Event], context: list[str], columns: Sequence[str]
+    output: Path,
+    events: Iterator[Event],
+    context: list[str],
+    columns: Sequence[str],
+    names: dict[str, str] | None,
 ) -> int:
     """Write the CSV to ``output`` (``-``: stdout); return the number of events written.
+    ``names``: the context columns' names by ``properties`` key (``--schema``).
 
     Raises:
         OSError: the file cannot be written, or an input file read.
     """
     if str(output) == "-":
-        return write_interactions_csv(sys.stdout, events, context=context, columns=columns)
+        return write_interactions_csv(
+            sys.stdout, events, context=context, columns=columns, names=names
+        )
     with output.open("w", newline="", encoding="utf-8") as stream:
-        return write_interactions_csv(stream, events, context=context, columns=columns)
+        return write_interactions_csv(stream, events, context=context, columns=columns, names=names)

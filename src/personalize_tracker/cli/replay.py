@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,15 @@ from .._tools.backfill import FailureLog, failure_record, failure_text
 from .._tools.bulk import (
     BulkFormatError,
     FieldMapping,
+    check_interactions_header,
     count_lines,
     detect_format,
     read_interactions_csv,
     read_json_lines,
 )
 from .._tools.replay import DEFAULT_SESSION_GAP_MINUTES, ReplaySummary, replay_rows
-from ..readiness import Readiness, Target
+from .._tools.replay.rows import EVENT_TYPE_HINT
+from ..readiness import Readiness
 from ..tracker import Tracker
 from ._common import (
     FILE_ARGUMENT,
@@ -39,6 +41,49 @@ __all__ = ["replay"]
 
 # Seconds close() may take to deliver the last events once the file was read.
 _CLOSE_TIMEOUT = 10.0
+
+# Bad-row messages give Python advice (replay(), Tracker arguments): name the flags instead.
+_CLI_ADVICE = {
+    EVENT_TYPE_HINT: "pass --event-type for such rows",
+    "pass truncate_impressions=True to the Tracker": "pass --truncate-impressions",
+}
+
+
+_WHAT_IS_SENT = [
+    click.option(
+        "--truncate-impressions",
+        is_flag=True,
+        help="Keep the first 25 distinct ids of a longer impression (PutEvents' limit) instead "
+        "of reporting the row as bad.",
+    ),
+    click.option(
+        "--dead-letters",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Append events that fail to this JSON Lines file (for 'personalize-tracker resend').",
+    ),
+    click.option(
+        "--random-ids",
+        is_flag=True,
+        help="Send rows without an event id under random ids. Default: stable ids ('rp-' + the "
+        "SHA-256 of the file's name, the row's position and content), so that replaying the "
+        "file again is harmless (Amazon Personalize does not train on an event id twice).",
+    ),
+    click.option(
+        "--id-namespace",
+        default=None,
+        metavar="TEXT",
+        help="What goes into the stable ids instead of the file's name (e.g. to keep the ids of a "
+        "renamed file, or to tell apart two files of the same name).",
+    ),
+]
+
+
+def _what_is_sent(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--dead-letters``, ``--random-ids`` and ``--id-namespace``."""
+    for option in reversed(_WHAT_IS_SENT):
+        command = option(command)
+    return command
 
 
 @click.command("replay")
@@ -76,12 +121,7 @@ _CLOSE_TIMEOUT = 10.0
 @click.option(
     "--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Replay N rows at most."
 )
-@click.option(
-    "--dead-letters",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Append events that fail to this JSON Lines file (for 'personalize-tracker resend').",
-)
+@_what_is_sent
 @target_options
 @NO_PROGRESS_OPTION
 @JSON_OPTION
@@ -98,6 +138,9 @@ def replay(
     session_gap: float,
     limit: int | None,
     dead_letters: Path | None,
+    truncate_impressions: bool,
+    random_ids: bool,
+    id_namespace: str | None,
     no_progress: bool,
     as_json: bool,
     **names: Any,  # --use-case, --recipe, --domain
@@ -106,21 +149,21 @@ def replay(
 
     FILE is an Interactions CSV, as for a dataset import job (USER_ID, ITEM_ID, TIMESTAMP in
     epoch seconds, and optionally EVENT_TYPE, EVENT_VALUE, IMPRESSION with '|' between ids,
-    RECOMMENDATION_ID; any other column is contextual metadata, sent as a camelCase property),
-    or JSON Lines of events (dead letters, 'serve --record' recordings, or objects with the
-    PutEvents field names). Rows without a sessionId are cut into sessions per user at
-    --session-gap minutes of silence. Bad rows are reported with their line numbers and
-    skipped. Uses the default AWS credential chain. Prints a summary; exits 1 when a row was
-    bad or an event failed. --use-case, --recipe, --domain: see docs/readiness.md.
+    RECOMMENDATION_ID; other columns are contextual metadata, sent as camelCase properties),
+    or JSON Lines of events (dead letters, 'serve --record' recordings, PutEvents field names).
+    Rows without a sessionId are cut into sessions per user at --session-gap minutes of
+    silence; rows without an eventId get a stable one, so a rerun is harmless. Bad rows are
+    reported with their line numbers and skipped. Uses the default AWS credential chain.
+    Prints a summary; exits 1 when a row was bad or an event failed.
     """
-    target = _Target(tracking_id, endpoint_url, region, dead_letters, target_of(**names))
+    target = _Target(tracking_id, endpoint_url, region, dead_letters, truncate_impressions, names)
     failures = FailureLog()
     try:
         kind = detect_format(file, file_format)
         rows, fields, total = _open_rows(file, kind, event_type, limit)
         summary, report = _replay_and_close(
-            target.tracker(failures), rows, fields, total, session_gap, not no_progress
-        )
+            target.tracker(failures), rows, fields, total, session_gap, not no_progress,
+            None if random_ids else (id_namespace or file.name))  # fmt: skip
     except BulkFormatError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
@@ -138,7 +181,9 @@ class _Target:
     endpoint_url: str | None
     region: str | None
     dead_letters: Path | None
-    trains: Target | None = None  # what the events train (--use-case, --recipe, --domain)
+    truncate_impressions: bool = False
+    #: --use-case, --recipe and --domain: what the events train (``target_of``)
+    names: Mapping[str, Any] = attrs.field(factory=dict)
 
     def tracker(self, on_failure: FailureLog) -> Tracker:
         """A Tracker sending there (see :func:`bulk_tracker`; raises click.UsageError)."""
@@ -148,7 +193,8 @@ class _Target:
             endpoint_url=self.endpoint_url,
             dead_letter_path=self.dead_letters,
             on_failure=on_failure,
-            target=self.trains,
+            truncate_impressions=self.truncate_impressions,
+            target=target_of(**self.names),
         )
 
 
@@ -159,12 +205,14 @@ def _open_rows(
     fields, and the number of rows (for the progress bar).
 
     Raises:
+        BulkFormatError: a CSV's header is not an Interactions CSV's (another delimiter, no
+            USER_ID or TIMESTAMP).
         click.UsageError: a CSV has no EVENT_TYPE column and no ``--event-type`` was given.
         OSError: the file cannot be read.
     """
     if kind == "csv":
         with file.open(newline="", encoding="utf-8-sig") as stream:
-            header = next(csv.reader(stream), [])
+            header = check_interactions_header(file, next(csv.reader(stream), None))
         if event_type is None and not any(
             name.strip().upper().replace("_", "") == "EVENTTYPE" for name in header
         ):
@@ -187,10 +235,12 @@ def _replay_and_close(
     total: int,
     session_gap: float,
     progress: bool,
+    id_namespace: str | None,
 ) -> tuple[ReplaySummary, Readiness | None]:
     """Replay the rows through the tracker, then close it (delivering what is left for up to
-    ``_CLOSE_TIMEOUT`` seconds, even when the replay failed); with a target, the readiness of
-    what it delivered too."""
+    ``_CLOSE_TIMEOUT`` seconds, even when the replay failed). ``id_namespace``: that of the
+    stable event ids, ``None`` for random ids. With a target, the readiness of what was
+    delivered too."""
     try:
         summary = replay_rows(
             tracker,
@@ -201,6 +251,9 @@ def _replay_and_close(
             total=total,
             located=True,
             progress_file=sys.stderr,
+            stable_ids=id_namespace is not None,
+            id_namespace=id_namespace or "",
+            advice=_CLI_ADVICE,
         )
     finally:
         tracker.close(timeout=_CLOSE_TIMEOUT)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from .. import TrackerStats
+from .._tools.deadletters import file_kind
 from .._tools.resend import ResendSummary, dead_letter_tracking_ids, resend_dead_letters
 from ._common import FILE_ARGUMENT, NO_PROGRESS_OPTION, REGION_OPTION, bulk_tracker
 
@@ -38,7 +41,8 @@ __all__ = ["resend"]
     "dead_letters",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where events that fail again are written. Default: FILE with '.retry.jsonl' added.",
+    help="Append events that fail again to this file. Default: FILE with '.retry.jsonl' added, "
+    "written anew by each run (removed when nothing failed).",
 )
 @NO_PROGRESS_OPTION
 @click.pass_context
@@ -56,21 +60,28 @@ def resend(
 
     FILE is a JSON Lines file written by Tracker(dead_letter_path=...). Events keep their event
     ids, so an event that did reach Personalize before is ignored in training. Uses the default
-    AWS credential chain. Prints a summary; exits 1 when an event fails again or a line cannot
-    be read.
+    AWS credential chain. Events that fail again go to FILE.retry.jsonl, replaced by each run
+    (and removed when none failed), or appended to --dead-letters. Prints a summary; exits 1
+    when an event fails again or a line cannot be read.
     """
     from tqdm import tqdm
 
+    _check_kind(file)
     if tracking_id is None:
         tracking_id = _the_tracking_id(file)
     retry_path = dead_letters or file.with_name(file.name + ".retry.jsonl")
+    # The default retry file holds this run's failures only: written aside, then swapped in.
+    writing = retry_path if dead_letters else retry_path.with_name(retry_path.name + ".partial")
+    with contextlib.suppress(FileNotFoundError):
+        if writing != retry_path:
+            writing.unlink()
     with file.open(encoding="utf-8") as f:
         total = sum(1 for line in f if line.strip())
     tracker = bulk_tracker(
         tracking_id,
         region=region,
         endpoint_url=endpoint_url,
-        dead_letter_path=retry_path,
+        dead_letter_path=writing,
         on_failure=lambda failed: None,  # they are in the retry file; the summary counts them
     )
     with tqdm(
@@ -82,10 +93,45 @@ def resend(
             )
         finally:
             tracker.close()
+            if writing != retry_path:
+                _swap_in(writing, retry_path)
     stats = tracker.stats()
     ok = stats.failed + stats.dropped == 0 and not summary.bad_lines
     click.echo(_summary_text(file, tracking_id, retry_path, summary, stats, include_invalid, ok))
     ctx.exit(0 if ok else 1)
+
+
+def _check_kind(file: Path) -> None:
+    """Refuse a file that holds no dead letters, saying what it is and what reads it.
+
+    Raises:
+        click.UsageError: the file is empty, holds plain events, or is not dead letters.
+    """
+    kind = file_kind(file)
+    if kind == "dead letters":
+        return
+    if kind == "events":
+        raise click.UsageError(
+            f"{file} is not a dead-letter file: its lines are events (as 'serve --record' "
+            f"writes them); use 'personalize-tracker replay {file}' to send them"
+        )
+    if kind == "empty":
+        raise click.UsageError(f"{file} is empty: no dead letters to resend")
+    raise click.UsageError(
+        f"{file} is not a dead-letter file (lines with an 'event' object, as "
+        "Tracker(dead_letter_path=...) writes them); an Interactions CSV or JSON Lines of events "
+        "is sent with 'personalize-tracker replay'"
+    )
+
+
+def _swap_in(written: Path, retry_path: Path) -> None:
+    """Make ``written`` (this run's failures) the retry file; none failed: no retry file."""
+    if written.exists() and written.stat().st_size > 0:
+        os.replace(written, retry_path)
+        return
+    for path in (written, retry_path):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 def _the_tracking_id(file: Path) -> str:

@@ -12,6 +12,8 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
+from .._tools.extras import install_command
+
 if TYPE_CHECKING:
     from ..testing import PersonalizeEventsMock, RecordedEvent
 
@@ -51,6 +53,14 @@ _SERVE_EXIT_GRACE = 0.5
     metavar="S",
     help="Stop after S seconds.",
 )
+@click.option(
+    "--strict-resources",
+    is_flag=True,
+    default=False,
+    help="Answer ResourceNotFoundException, as the service does, for tracking ids, datasets, "
+    "campaigns and recommenders not created first through the personalize control-plane calls "
+    "(CreateDatasetGroup, CreateEventTracker...); default: any name is accepted.",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -58,6 +68,7 @@ def serve(
     record: Path | None,
     exit_after_events: int | None,
     max_seconds: float | None,
+    strict_resources: bool,
 ) -> None:
     """Run the local Amazon Personalize endpoint on 127.0.0.1 for app development.
 
@@ -67,7 +78,7 @@ def serve(
     --exit-after-events / --max-seconds). Any credentials are accepted. Needs the 'testing'
     extra.
     """
-    server, handle = _start(port)
+    server, handle = _start(port, strict_resources)
     monitor = _Monitor(handle, sys.stdout)
     monitor.banner(record)
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
@@ -84,9 +95,10 @@ def serve(
 
 
 def _start(
-    port: int,
+    port: int, strict_resources: bool = False
 ) -> tuple[AbstractContextManager[PersonalizeEventsMock], PersonalizeEventsMock]:
     """Start the local endpoint on 127.0.0.1:``port``; return the server and its handle.
+    With ``strict_resources``, data-plane calls must name resources that were created.
 
     Raises:
         click.ClickException: the testing extra is missing, or the port cannot be listened on.
@@ -94,11 +106,13 @@ def _start(
     try:
         from ..testing import serve_personalize_events
 
-        server = serve_personalize_events(host="127.0.0.1", port=port)
+        server = serve_personalize_events(
+            host="127.0.0.1", port=port, strict_resources=strict_resources
+        )
         return server, server.__enter__()
     except ImportError as exc:
         raise click.ClickException(
-            f"serve needs the 'testing' extra ({exc}): pip install 'personalize-tracker[testing]'"
+            f"serve needs the 'testing' extra ({exc}): {install_command('testing')}"
         ) from None
     except OSError as exc:
         raise click.ClickException(
@@ -139,6 +153,8 @@ class _Monitor:
             'region_name="us-east-1")'
         )
         say("  credentials   any, e.g. AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
+        if self.handle.strict_resources:
+            say("  resources     strict: create them first (personalize CreateEventTracker...)")
         if record is not None:
             say(f"  recording to  {record}")
 

@@ -4,15 +4,19 @@ Flask's ``app.config`` entry): the keys every integration reads, checked.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+import boto3
 
 from ..session import DEFAULT_RECOMMENDATION_MEMORY, DEFAULT_RECOMMENDATION_TTL
 from ..tracker import Tracker
 from ._cookie import DEFAULT_COOKIE_MAX_AGE, DEFAULT_COOKIE_NAME, CookieSettings
 from ._tracking import WebTracking
 
-__all__ = ["CONFIG_KEYS", "web_tracking_from_config"]
+__all__ = ["CONFIG_KEYS", "check_region", "web_tracking_from_config"]
 
 
 #: The keys of the ``PERSONALIZE_TRACKER`` configuration mapping every integration reads.
@@ -38,6 +42,51 @@ CONFIG_KEYS = frozenset(
 )
 
 
+#: The keyword arguments ``OPTIONS`` may hold (``Tracker``'s, less the tracking id).
+_TRACKER_OPTIONS = frozenset(inspect.signature(Tracker).parameters) - {"tracking_id"}
+
+
+def _checked_options(options: Any, where: str) -> dict[str, Any]:
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise ValueError(f"{where}['OPTIONS'] must be a dict of Tracker arguments")
+    for key in options:
+        if key not in _TRACKER_OPTIONS:
+            close = difflib.get_close_matches(str(key), sorted(_TRACKER_OPTIONS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(
+                f"{where}['OPTIONS']: unknown Tracker argument {key!r}{hint}; allowed: "
+                + ", ".join(sorted(_TRACKER_OPTIONS))
+            )
+    return dict(options)
+
+
+def check_region(
+    region: str | None, endpoint_url: str | None, options: Mapping[str, Any], *, setting: str
+) -> None:
+    """Fail at start-up, not per event, when the Tracker to build would have no AWS Region.
+
+    Args:
+        region: the configured region, or ``None``.
+        endpoint_url: the configured endpoint (a region is then not needed to find the host).
+        options: the other ``Tracker`` arguments (a ``client`` or ``session`` brings its own).
+        setting: the setting to name in the message (``"PERSONALIZE_TRACKER['REGION']"``).
+
+    Raises:
+        ValueError: no region anywhere: not configured, and boto3 finds no default one
+            (``AWS_DEFAULT_REGION``, ``AWS_REGION`` or ``~/.aws/config``).
+    """
+    if region or endpoint_url or options.get("client") or options.get("session"):
+        return
+    if not boto3.session.Session().region_name:
+        raise ValueError(
+            f"{setting} is not set and boto3 finds no default region (AWS_DEFAULT_REGION, "
+            "AWS_REGION or ~/.aws/config): set it to the event tracker's AWS Region, e.g. "
+            "'us-east-1'"
+        )
+
+
 def _resolve(value: Any, import_string: Callable[[str], Any]) -> Any:
     return import_string(value) if isinstance(value, str) else value
 
@@ -58,8 +107,15 @@ def web_tracking_from_config(
             ``TRACKER``, ``CONTEXT`` entries and ``RECOMMENDATION_STORE``.
         where: the configuration's name, for error messages.
 
+    Everything that can be checked without a request is checked here, at start-up: unknown
+    keys (also inside ``OPTIONS``, against ``Tracker``'s keyword arguments), a missing region
+    (with ``TRACKING_ID``: ``REGION``, ``OPTIONS['region_name']``, ``ENDPOINT_URL`` or the
+    boto3 default region, e.g. ``AWS_DEFAULT_REGION``), dotted paths, and the ``CONTEXT``
+    extractors (see :class:`WebTracking`).
+
     Raises:
-        ValueError: an unknown key, neither ``TRACKING_ID`` nor ``TRACKER``, or a bad value.
+        ValueError: an unknown key or ``OPTIONS`` key (the message suggests the closest one),
+            neither ``TRACKING_ID`` nor ``TRACKER``, no region, or a bad value.
         ImportError: a dotted path does not import.
     """
     unknown = set(config) - CONFIG_KEYS - set(extra_keys)
@@ -83,9 +139,10 @@ def web_tracking_from_config(
         tracking_id = config.get("TRACKING_ID")
         if not isinstance(tracking_id, str) or not tracking_id:
             raise ValueError(f"{where} needs 'TRACKING_ID' (the event tracker's id) or 'TRACKER'")
-        options = dict(config.get("OPTIONS") or {})
-        region = config.get("REGION")
+        options = _checked_options(config.get("OPTIONS"), where)
+        region = config.get("REGION") or options.pop("region_name", None)
         endpoint_url = config.get("ENDPOINT_URL")
+        check_region(region, endpoint_url, options, setting=f"{where}['REGION']")
 
         def tracker() -> Tracker:
             return Tracker(tracking_id, region_name=region, endpoint_url=endpoint_url, **options)

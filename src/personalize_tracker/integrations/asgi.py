@@ -21,7 +21,7 @@
 
 A pure ASGI middleware (no ``BaseHTTPMiddleware``): streaming responses and background tasks
 work, and the cookie is added to the ``http.response.start`` message. See
-``docs/integrations/asgi.md``. Requires ``pip install 'personalize-tracker[asgi]'``.
+``docs/integrations/asgi.md``. Requires ``pip install '.[asgi]'``.
 """
 
 from __future__ import annotations
@@ -30,10 +30,16 @@ import inspect
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
-from starlette.requests import Request
+from .._tools.extras import missing_extra
+
+try:
+    from starlette.requests import Request
+except ImportError as _error:  # pragma: no cover - tested in a subprocess without Starlette
+    raise missing_extra("asgi", __name__, _error) from _error
 
 from ..session import DEFAULT_RECOMMENDATION_MEMORY, DEFAULT_RECOMMENDATION_TTL, TrackingSession
 from ..tracker import Tracker
+from ._config import check_region
 from ._cookie import CookieSettings
 from ._request import ContextExtractor, RequestInfo, normalize_headers
 from ._session import WebTrackingSession
@@ -68,10 +74,16 @@ def starlette_user_id(scope: Scope) -> str | int | None:
     return identity if isinstance(identity, (str, int)) and not isinstance(identity, bool) else None
 
 
-def _cookies(header: str | None) -> dict[str, str]:
+def _cookies(scope: Scope) -> dict[str, str]:
+    """The request's cookies: the first value of each name.
+
+    HTTP/2 and HTTP/3 clients may split ``Cookie`` into several header fields, which must be
+    joined with ``"; "`` (RFC 9113, 8.2.3), not with the ``", "`` of other repeated headers.
+    """
     cookies: dict[str, str] = {}
-    if not header:
-        return cookies
+    header = "; ".join(
+        value.decode("latin-1") for name, value in scope.get("headers", ()) if name == b"cookie"
+    )
     for chunk in header.split(";"):
         name, sep, value = chunk.partition("=")
         if sep:
@@ -112,7 +124,11 @@ class PersonalizeMiddleware:
         close_timeout: seconds the Tracker's final flush may take at lifespan shutdown.
 
     Raises:
-        ValueError: neither or both of ``tracker`` and ``tracking_id``.
+        ValueError: neither or both of ``tracker`` and ``tracking_id``; no region (with
+            ``tracking_id``: ``region_name``, ``endpoint_url`` or boto3's default region); a
+            context extractor returning something other than a mapping (see
+            :class:`~personalize_tracker.integrations.WebTracking`).
+        TypeError: a context extractor is not callable.
     """
 
     def __init__(
@@ -139,6 +155,7 @@ class PersonalizeMiddleware:
         if tracker is None:
             options = dict(tracker_options or {})
             assert tracking_id is not None
+            check_region(region_name, endpoint_url, options, setting="region_name")
             tid = tracking_id
 
             def tracker() -> Tracker:
@@ -177,7 +194,7 @@ class PersonalizeMiddleware:
             (name.decode("latin-1"), value.decode("latin-1"))
             for name, value in scope.get("headers", ())
         )
-        stored = _cookies(headers.get("cookie")).get(web.cookie.name)
+        stored = _cookies(scope).get(web.cookie.name)
         user_id = await self._user_id(scope)
         client = scope.get("client")
         info = RequestInfo(

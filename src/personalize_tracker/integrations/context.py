@@ -20,6 +20,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
+from .._tools.extras import missing_extra
 from ._request import ContextExtractor, RequestInfo
 
 __all__ = ["DEVICE_TYPES", "classify_device", "device_type", "from_header"]
@@ -80,10 +81,10 @@ def classify_device(user_agent: str) -> str:
         (2048 distinct strings).
 
     Raises:
-        ImportError: ``ua-parser`` is not installed (``pip install
-            'personalize-tracker[django]'``, ``[flask]`` or ``[asgi]`` bring it).
+        ImportError: ``ua-parser`` is not installed (the ``django``, ``flask`` and ``asgi``
+            extras bring it; the message says how to install one).
     """
-    import ua_parser
+    ua_parser = _ua_parser()
 
     result = ua_parser.parse(user_agent)
     device = result.device
@@ -104,6 +105,16 @@ def classify_device(user_agent: str) -> str:
     return "other"
 
 
+def _ua_parser() -> Any:
+    try:
+        import ua_parser
+    except ImportError as error:
+        raise missing_extra(
+            "flask", "device_type() (ua-parser; the 'django' and 'asgi' extras bring it too)", error
+        ) from error
+    return ua_parser
+
+
 def device_type(key: str = "DEVICE_TYPE") -> ContextExtractor:
     """An extractor sending the device type of the request's ``User-Agent``.
 
@@ -116,9 +127,10 @@ def device_type(key: str = "DEVICE_TYPE") -> ContextExtractor:
         no ``User-Agent``. See :func:`classify_device`.
 
     Raises:
-        ImportError: now, if ``ua-parser`` is not installed.
+        ImportError: now, if ``ua-parser`` is not installed (the message names the extras that
+            bring it).
     """
-    import ua_parser  # noqa: F401 - fail at configuration time, not in a request
+    _ua_parser()  # fail at configuration time, not in a request
 
     def extract(request: RequestInfo) -> Mapping[str, Any] | None:
         agent = request.headers.get("user-agent")

@@ -19,8 +19,8 @@ In a view::
 
     request.personalize.track("click", item_id=item.pk)
 
-See ``docs/integrations/django.md`` for every key. Requires ``pip install
-'personalize-tracker[django]'``.
+See ``docs/integrations/django.md`` for every key. Requires the ``django`` extra: ``pip install
+'.[django]'`` in a clone of the repository.
 """
 
 from __future__ import annotations
@@ -31,13 +31,18 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
-from django.conf import settings
-from django.contrib.auth.signals import user_logged_in, user_logged_out
-from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
-from django.http import HttpRequest, HttpResponseBase
-from django.utils.module_loading import import_string
+from .._tools.extras import missing_extra
+
+try:
+    from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+    from django.conf import settings
+    from django.contrib.auth.signals import user_logged_in, user_logged_out
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.signals import setting_changed
+    from django.http import HttpRequest, HttpResponseBase
+    from django.utils.module_loading import import_string
+except ImportError as _error:  # pragma: no cover - tested in a subprocess without Django
+    raise missing_extra("django", __name__, _error) from _error
 
 from ..tracker import Tracker
 from ._config import web_tracking_from_config

@@ -22,7 +22,7 @@
     def click(item_id):
         g.personalize.track("click", item_id=item_id)
 
-See ``docs/integrations/flask.md``. Requires ``pip install 'personalize-tracker[flask]'``.
+See ``docs/integrations/flask.md``. Requires ``pip install '.[flask]'``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from .._tools.extras import missing_extra
+
+try:
+    from flask import Flask, Response, current_app, g, request
+except ImportError as _error:  # pragma: no cover - tested in a subprocess without Flask
+    raise missing_extra("flask", __name__, _error) from _error
 
 from ..tracker import Tracker
 from ._config import web_tracking_from_config
@@ -39,7 +44,7 @@ from ._request import ContextExtractor, RequestInfo
 from ._session import WebTrackingSession
 from ._tracking import WebTracking
 
-__all__ = ["EXTENSION_KEY", "PersonalizeTracker", "flask_login_user_id"]
+__all__ = ["EXTENSION_KEY", "PersonalizeTracker", "flask_login_user_id", "log_in", "log_out"]
 
 #: Key of the integration's state in ``app.extensions``.
 EXTENSION_KEY = "personalize_tracker"
@@ -87,11 +92,13 @@ class PersonalizeTracker:
       seconds, 365 days by default).
     * ``userId``: what the user loader returns; by default Flask-Login's ``current_user``
       id when Flask-Login is set up. A Flask-Login login keeps the sessionId and identifies the
-      current request's session at once; a logout gives the visitor a new sessionId.
+      current request's session at once; a logout gives the visitor a new sessionId. Without
+      Flask-Login, call :func:`log_in` and :func:`log_out` in your views for the same.
     * ``context``: what the ``CONTEXT`` extractors return.
 
     One extension object serves any number of apps (application factories): the Tracker and
-    the error counter belong to each app (:meth:`web_tracking`).
+    the error counter belong to each app (:meth:`web_tracking`). After :meth:`close` the app's
+    requests are no longer tracked (said once in the log); no new Tracker is built.
 
     Args:
         app: an app to set up now (else call :meth:`init_app`).
@@ -117,8 +124,13 @@ class PersonalizeTracker:
     def init_app(self, app: Flask) -> None:
         """Set the extension up on ``app`` (reads ``app.config["PERSONALIZE_TRACKER"]`` now).
 
+        Everything is checked now, not at the first request: unknown keys, also inside
+        ``OPTIONS`` (``flush_intervall``), a missing region, ``USER_LOADER`` and the ``CONTEXT``
+        extractors (each called once with an empty request; see
+        :class:`~personalize_tracker.integrations.WebTracking`).
+
         Raises:
-            ValueError: the configuration is missing or invalid.
+            ValueError: the configuration is missing or invalid (the message names the key).
             ImportError: a dotted path in it does not import.
         """
         config: Mapping[str, Any] = dict(app.config.get("PERSONALIZE_TRACKER") or {})
@@ -249,16 +261,42 @@ def _connect_flask_login() -> None:
     _connected = True
 
 
-def _on_login(sender: Any, user: Any = None, **kw: Any) -> None:
-    # The login request itself: its session was opened anonymous; give it the user now.
+def log_in(user_id: str | int) -> None:
+    """Give the current request's session its user at once (call it in your login view).
+
+    With Flask-Login this happens by itself (its ``user_logged_in`` signal); without it, the
+    user loader only sees the user from the next request on, so the login request's own events
+    would stay anonymous. The ``sessionId`` is kept: the anonymous history is linked to the user.
+
+    Args:
+        user_id: the user's ``userId`` (an invalid one is logged and counted, the session stays
+            anonymous; see :meth:`WebTrackingSession.identify`).
+
+    Does nothing outside a request the extension handles.
+    """
     session = g.get("personalize")
-    if not isinstance(session, WebTrackingSession) or EXTENSION_KEY not in current_app.extensions:
-        return
-    user_id = user.get_id() if user is not None else None
-    if isinstance(user_id, (str, int)) and not isinstance(user_id, bool):
+    if isinstance(session, WebTrackingSession) and EXTENSION_KEY in current_app.extensions:
         session.identify(user_id)
 
 
-def _on_logout(sender: Any, **kw: Any) -> None:
+def log_out() -> None:
+    """End the visitor's session at logout: the response sets a new ``sessionId`` cookie.
+
+    With Flask-Login this happens by itself (its ``user_logged_out`` signal); without it, call
+    it in your logout view, or the next visitor of a shared browser continues the session.
+    Events of the current request keep the old session. Does nothing outside a request the
+    extension handles.
+    """
     if isinstance(g.get("personalize"), WebTrackingSession):
         g._personalize_logged_out = True
+
+
+def _on_login(sender: Any, user: Any = None, **kw: Any) -> None:
+    # The login request itself: its session was opened anonymous; give it the user now.
+    user_id = user.get_id() if user is not None else None
+    if isinstance(user_id, (str, int)) and not isinstance(user_id, bool):
+        log_in(user_id)
+
+
+def _on_logout(sender: Any, **kw: Any) -> None:
+    log_out()

@@ -7,9 +7,17 @@ and injecting faults on demand:
 
 * :func:`mock_personalize_events` serves boto3 clients in this process (inside ``mock_aws()``);
 * :func:`serve_personalize_events` runs a local HTTP endpoint for clients that need a URL;
-* :class:`PersonalizeEventsMock` is the handle both yield;
+* :class:`PersonalizeEventsMock` is the handle both yield; its ``resources``
+  (:class:`FakeResources`) are the dataset groups, event trackers, campaigns... the fake knows,
+  created there or through the ``personalize`` control-plane calls of :data:`CONTROL_PLANE`,
+  and required to exist with ``strict_resources=True``;
 * the pytest plugin (``personalize_tracker.testing.pytest_plugin``) offers them as the fixtures
   ``personalize_events`` and ``personalize_events_server``.
+
+The endpoints answer as the service does: the documented rejections, AWS's error shapes, its
+auth errors for unsigned requests. No test reaches AWS: a Tracker left open when a mock ends is
+closed against the fake, with a :class:`LeakedTrackerWarning`. See ``docs/testing.md``, "How
+faithful is the local endpoint".
 
 Requires moto: ``pip install 'personalize-tracker[testing]'``. The package itself imports without
 it (so the pytest plugin loads for everyone); the first use of :func:`mock_personalize_events` or
@@ -21,13 +29,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._handle import FAULT_KINDS, PersonalizeEventsMock
+from ._leaks import LeakedTrackerWarning
 from ._records import RecordedEvent, RecordedRequest
+from ._resources import CONTROL_PLANE, FakeResources
 
 if TYPE_CHECKING:
-    from ._moto import mock_personalize_events, serve_personalize_events
+    from ._moto import mock_personalize_events
+    from ._server import serve_personalize_events
 
 __all__ = [
+    "CONTROL_PLANE",
     "FAULT_KINDS",
+    "FakeResources",
+    "LeakedTrackerWarning",
     "PersonalizeEventsMock",
     "RecordedEvent",
     "RecordedRequest",
@@ -35,16 +49,16 @@ __all__ = [
     "serve_personalize_events",
 ]
 
-_NEEDS_MOTO = frozenset({"mock_personalize_events", "serve_personalize_events"})
+_NEEDS_MOTO = {"mock_personalize_events": "_moto", "serve_personalize_events": "_server"}
 
 
 def __getattr__(name: str) -> Any:
     # moto is imported on first use, not with the package: the pytest plugin in this package is
     # loaded by pytest for everyone who installed personalize-tracker, with or without moto.
     if name in _NEEDS_MOTO:
-        from . import _moto
+        import importlib
 
-        value = getattr(_moto, name)
+        value = getattr(importlib.import_module(f".{_NEEDS_MOTO[name]}", __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

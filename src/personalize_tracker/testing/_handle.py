@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import uuid
@@ -11,7 +10,11 @@ from typing import Any
 
 import attrs
 
+from ._operations import PUT_OPERATIONS, check_documented
+from ._protocol import Response, ServiceError, decode_body, error_response
 from ._records import RecordedEvent, RecordedRequest
+from ._resources import CONTROL_PLANE, FakeResources
+from ._runtime import DEFAULT_CATALOG, personalized_ranking, recommend
 from ._validation import format_errors, operation_input_shape, validate
 
 __all__ = ["FAULT_KINDS", "OPERATIONS", "PersonalizeEventsMock"]
@@ -48,24 +51,6 @@ FAULT_KINDS: dict[str, tuple[int, str, str]] = {
     "slow": (200, "", ""),
 }
 
-#: Largest ``numResults`` GetRecommendations accepts (documented; not in the model).
-MAX_NUM_RESULTS = 500
-DEFAULT_NUM_RESULTS = 25
-#: Largest ``inputList`` GetPersonalizedRanking accepts (documented; not in the model).
-MAX_RANKING_INPUT = 500
-#: Item ids used by the runtime fake until :meth:`PersonalizeEventsMock.set_catalog` is called.
-DEFAULT_CATALOG: tuple[str, ...] = tuple(f"item-{n}" for n in range(1000))
-
-Response = tuple[int, dict[str, str], str]
-
-
-class _ServiceError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
 
 @attrs.define(slots=True)
 class _Fault:
@@ -82,23 +67,6 @@ class _Rejection:
     message: str | None
 
 
-def _score_key(seed: str, item: str) -> int:
-    digest = hashlib.blake2b(f"{seed}\x00{item}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
-
-
-def _rank(seed: str, items: Iterable[str]) -> list[tuple[str, float]]:
-    """Order ``items`` deterministically for ``seed``; scores descend and sum to at most 1."""
-    keyed = sorted(((_score_key(seed, item), item) for item in items), key=lambda p: (-p[0], p[1]))
-    total = sum(key for key, _ in keyed) or 1
-    return [(item, round(key / total, 7)) for key, item in keyed]
-
-
-def _new_recommendation_id() -> str:
-    # Real ids start with "RID-"; the result must fit PutEvents' recommendationId (max 40).
-    return f"RID-{uuid.uuid4()}"
-
-
 class PersonalizeEventsMock:
     """Handle on the fake Personalize event and runtime endpoints: records and fault controls.
 
@@ -108,15 +76,25 @@ class PersonalizeEventsMock:
 
     Attributes:
         endpoint_url: ``"http://127.0.0.1:<port>"`` in server mode, ``None`` in process.
+        resources: the dataset groups, datasets, event trackers, solutions, campaigns and
+            recommenders the fake knows (:class:`FakeResources`), created here or through the
+            ``personalize`` control-plane calls.
+        strict_resources: when ``True``, data-plane calls must name resources that exist and
+            are ``ACTIVE`` in :attr:`resources` (404 ``ResourceNotFoundException`` otherwise,
+            as the service answers); when ``False`` (the default) any name is accepted. May be
+            changed at any time.
     """
 
-    def __init__(self, endpoint_url: str | None = None) -> None:
+    def __init__(self, endpoint_url: str | None = None, *, strict_resources: bool = False) -> None:
         """Create an empty handle.
 
         Args:
             endpoint_url: the server's base URL, or ``None`` in process.
+            strict_resources: see :attr:`strict_resources`.
         """
         self.endpoint_url = endpoint_url
+        self.resources = FakeResources()
+        self.strict_resources = strict_resources
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._closed = threading.Event()
@@ -257,6 +235,7 @@ class PersonalizeEventsMock:
 
     def reset(self) -> None:
         """Forget all records, pending faults and rejection rules, and restore the catalogue.
+        The resources stay (``resources.clear()`` forgets them).
 
         A call currently held by a ``delay`` is answered at once.
         """
@@ -292,10 +271,10 @@ class PersonalizeEventsMock:
         request_id = str(uuid.uuid4())
         params: dict[str, Any] = {}
         try:
-            decode_error: _ServiceError | None = None
+            decode_error: ServiceError | None = None
             try:
-                params = self._decode(body)
-            except _ServiceError as exc:
+                params = decode_body(body)
+            except ServiceError as exc:
                 decode_error = exc
             fault = self._take_fault(operation)  # faults come first, as throttling does
             if fault is not None:
@@ -305,28 +284,48 @@ class PersonalizeEventsMock:
                     closed.wait(fault.delay)
                 if fault.kind != "slow":
                     status, code, default = FAULT_KINDS[fault.kind]
-                    raise _ServiceError(status, code, fault.message or default)
+                    raise ServiceError(status, code, fault.message or default)
             if decode_error is not None:
                 raise decode_error
             response = self._answer(service, operation, region, params, request_id)
-        except _ServiceError as exc:
+        except ServiceError as exc:
             return self._error(service, operation, region, params, request_id, exc)
         except Exception as exc:  # a bug or a failing predicate: answer, never crash moto
-            error = _ServiceError(500, "InternalFailure", f"{type(exc).__name__}: {exc}")
+            error = ServiceError(500, "InternalFailure", f"{type(exc).__name__}: {exc}")
             return self._error(service, operation, region, params, request_id, error)
-        return 200, self._headers(request_id), json.dumps(response)
+        # "If the action is successful, the service sends back an HTTP 200 response with an
+        # empty HTTP body." (the API reference of each Put* operation)
+        text = "" if operation in PUT_OPERATIONS else json.dumps(response)
+        return 200, self._headers(request_id), text
 
-    @staticmethod
-    def _decode(body: bytes) -> dict[str, Any]:
-        if not body.strip():
-            return {}
+    def serve_control_plane(self, operation: str, region: str, body: bytes) -> Response:
+        """Answer one ``personalize`` control-plane call of :data:`CONTROL_PLANE` (not
+        recorded in :attr:`requests`); used by the moto hook. Never raises.
+
+        Args:
+            operation: e.g. ``"CreateEventTracker"``.
+            region: the region the call was addressed to.
+            body: the raw request body (AWS JSON 1.1).
+
+        Returns:
+            ``(status, headers, body)``; errors in the shape of :func:`error_response`.
+        """
         try:
-            decoded = json.loads(body)
-        except ValueError as exc:
-            raise _ServiceError(400, "SerializationException", f"Malformed JSON: {exc}") from exc
-        if not isinstance(decoded, dict):
-            raise _ServiceError(400, "SerializationException", "The body must be a JSON object")
-        return decoded
+            if operation not in CONTROL_PLANE:
+                raise ServiceError(400, "UnknownOperationException", f"Unknown {operation}")
+            params = decode_body(body)
+            errors = validate(operation_input_shape("personalize", operation), params)
+            if errors:
+                raise ServiceError(400, "InvalidInputException", format_errors(errors))
+            answer = self.resources.call(operation, params, region)
+        except ServiceError as exc:
+            return error_response(exc, json_1_1=True)
+        except Exception as exc:  # a bug: answer, never crash moto
+            error = ServiceError(500, "InternalFailure", f"{exc!r}")
+            return error_response(error, json_1_1=True)
+        headers = {"Content-Type": "application/x-amz-json-1.1"}
+        headers["x-amzn-RequestId"] = str(uuid.uuid4())
+        return 200, headers, json.dumps(answer)
 
     def _take_fault(self, operation: str) -> _Fault | None:
         with self._lock:
@@ -349,7 +348,7 @@ class PersonalizeEventsMock:
         region: str,
         params: dict[str, Any],
         request_id: str,
-        error: _ServiceError,
+        error: ServiceError,
     ) -> Response:
         record = RecordedRequest(
             operation=operation,
@@ -378,16 +377,21 @@ class PersonalizeEventsMock:
     ) -> dict[str, Any]:
         errors = validate(operation_input_shape(service, operation), params)
         if errors:
-            raise _ServiceError(400, "InvalidInputException", format_errors(errors))
+            raise ServiceError(400, "InvalidInputException", format_errors(errors))
+        check_documented(operation, params)
+        if self.strict_resources:
+            self._check_resources(operation, params)
         events: list[RecordedEvent] = []
         response: dict[str, Any] = {}
         if operation == "PutEvents":
             events = [RecordedEvent.from_wire(params, event) for event in params["eventList"]]
             self._check_rejections(events)
         elif operation == "GetRecommendations":
-            response = self._recommend(params)
+            with self._lock:
+                catalog = self._catalog
+            response = recommend(params, catalog)
         elif operation == "GetPersonalizedRanking":
-            response = self._personalized_ranking(params)
+            response = personalized_ranking(params)
         record = RecordedRequest(
             operation=operation,
             params=params,
@@ -411,56 +415,34 @@ class PersonalizeEventsMock:
             for index, event in enumerate(events):
                 if rejection.predicate(event):
                     reason = rejection.message or "rejected by test predicate"
-                    raise _ServiceError(
+                    raise ServiceError(
                         400,
                         "InvalidInputException",
                         f"Invalid event at index {index} of eventList "
                         f"(eventId={event.event_id!r}): {reason}",
                     )
 
-    def _recommend(self, params: dict[str, Any]) -> dict[str, Any]:
-        campaign = params.get("campaignArn")
-        recommender = params.get("recommenderArn")
-        if (campaign is None) == (recommender is None):
-            raise _ServiceError(
-                400,
-                "InvalidInputException",
-                "Exactly one of campaignArn and recommenderArn must be provided.",
+    def _check_resources(self, operation: str, params: dict[str, Any]) -> None:
+        """In strict mode: what the call names must exist and be ACTIVE (404 otherwise)."""
+        resources = self.resources
+        tracking_id = params.get("trackingId")
+        if tracking_id is not None and not resources.active_tracking_id(tracking_id):
+            raise ServiceError(
+                404,
+                "ResourceNotFoundException",
+                f"No ACTIVE event tracker has the tracking ID {tracking_id}.",
             )
-        user_id = params.get("userId")
-        item_id = params.get("itemId")
-        if user_id is None and item_id is None:
-            raise _ServiceError(
-                400, "InvalidInputException", "Either userId or itemId must be provided."
-            )
-        count = params.get("numResults", DEFAULT_NUM_RESULTS)
-        if count > MAX_NUM_RESULTS:
-            raise _ServiceError(
-                400,
-                "InvalidInputException",
-                f"numResults must be less than or equal to {MAX_NUM_RESULTS}.",
-            )
-        with self._lock:
-            catalog = self._catalog
-        seed = f"{campaign or recommender}\x00{user_id or ''}\x00{item_id or ''}"
-        ranked = [(item, score) for item, score in _rank(seed, catalog) if item != item_id]
-        return {
-            "itemList": [{"itemId": item, "score": score} for item, score in ranked[:count]],
-            "recommendationId": _new_recommendation_id(),
-        }
+        for member, kind in _NAMED_RESOURCES:
+            arn = params.get(member)
+            if arn is not None and not resources.active(kind, arn):
+                raise ServiceError(
+                    404, "ResourceNotFoundException", f"Resource {arn} does not exist."
+                )
 
-    @staticmethod
-    def _personalized_ranking(params: dict[str, Any]) -> dict[str, Any]:
-        items: list[str] = params["inputList"]
-        if len(items) > MAX_RANKING_INPUT:
-            raise _ServiceError(
-                400,
-                "InvalidInputException",
-                f"inputList must hold at most {MAX_RANKING_INPUT} items.",
-            )
-        seed = f"{params['campaignArn']}\x00{params['userId']}"
-        ranked = _rank(seed, dict.fromkeys(items))
-        return {
-            "personalizedRanking": [{"itemId": item, "score": score} for item, score in ranked],
-            "recommendationId": _new_recommendation_id(),
-        }
+
+# The ARN members of the data-plane calls and the kind of resource each names.
+_NAMED_RESOURCES = (
+    ("datasetArn", "dataset"),
+    ("campaignArn", "campaign"),
+    ("recommenderArn", "recommender"),
+)

@@ -11,8 +11,14 @@ moto has no plugin system, so this touches three plain data structures of moto's
   picks the app by the SigV4 signing name, which is ``personalize`` for both APIs, and builds that
   app from these paths once, at the server's first personalize request.
 
-moto's own ``personalize`` calls (the schema API at ``POST /``) keep working. Everything added is
-removed again when the last context using it exits. If one of these structures is missing (moto
+``POST /`` of ``personalize`` (the control plane, by ``X-Amz-Target``) is wrapped: the calls of
+``_resources.CONTROL_PLANE`` are answered by the live handle, moto's own (the schema calls) by
+moto, any other by a JSON ``UnknownOperationException`` naming the implemented ones. Everything
+added is removed again when the last context using it exits.
+
+Works with moto 5.0, 5.1 and 5.2 (the extension's tests pass on 5.0.0, 5.1.22 and 5.2.5): 5.0 and
+5.1 hand an in-process handler botocore's ``AWSPreparedRequest``, 5.2 a werkzeug-style request
+(see :func:`request_body`). If one of these structures is missing (moto
 moved its internals), :func:`acquire` raises :class:`RuntimeError` naming it and the moto version.
 """
 
@@ -20,10 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import json
-import logging
 import re
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from importlib.metadata import PackageNotFoundError, version
@@ -38,18 +41,26 @@ except ImportError as _exc:  # pragma: no cover - exercised in a subprocess by t
         "pip install 'personalize-tracker[testing]'"
     ) from _exc
 
-from ._handle import OPERATIONS, PersonalizeEventsMock, Response
+from botocore import xform_name
 
-__all__ = ["acquire", "mock_personalize_events", "release", "serve_personalize_events"]
+from ._handle import OPERATIONS, PersonalizeEventsMock
+from ._leaks import LeakGuard
+from ._protocol import Response, ServiceError, auth_error, error_response
+from ._resources import CONTROL_PLANE
+
+__all__ = ["PATHS", "acquire", "internal", "mock_personalize_events", "release", "request_body"]
 
 _HOST_PATTERN = re.compile(r"https?://personalize-(?:events|runtime)\.(.+)\.amazonaws\.com")
 _URL_BASES = (
     r"https?://personalize-events\.(.+)\.amazonaws\.com",
     r"https?://personalize-runtime\.(.+)\.amazonaws\.com",
 )
-_REGION_IN_HOST = re.compile(r"://personalize-(?:events|runtime)\.([^./]+)\.")
+_REGION_IN_HOST = re.compile(r"://personalize(?:-events|-runtime)?\.([^./]+)\.")
 _REGION_IN_AUTH = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/")
 _PATH_TO_OPERATION = {path: operation for operation, (_, path) in OPERATIONS.items()}
+#: The request paths of the data-plane operations.
+PATHS = frozenset(_PATH_TO_OPERATION)
+_TARGET_PREFIX = "AmazonPersonalize."
 _SUPPORTED = "moto>=5.0,<5.3"
 _SERVER_START_TIMEOUT = 10.0  # seconds
 
@@ -61,7 +72,7 @@ def _moto_version() -> str:
         return "(unknown version)"
 
 
-def _internal(module_name: str, attribute: str, kind: type) -> Any:
+def internal(module_name: str, attribute: str, kind: type) -> Any:
     """Return ``module_name.attribute`` or raise a RuntimeError saying moto moved it."""
     where = f"{module_name}.{attribute}"
     try:
@@ -135,13 +146,35 @@ def _region(full_url: str, headers: Any) -> str:
     return match.group(1) if match else "us-east-1"
 
 
-def _error(status: int, code: str, message: str) -> Response:
-    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": code}
-    return status, headers, json.dumps({"message": message})
+def _error(status: int, code: str, message: str, *, json_1_1: bool = False) -> Response:
+    return error_response(ServiceError(status, code, message), json_1_1=json_1_1)
+
+
+def request_body(request: Any) -> bytes:
+    """The body of either kind of request moto hands a handler: werkzeug's (``get_data()``,
+    over HTTP and in process on moto 5.2) or botocore's ``AWSPreparedRequest`` (``body``, in
+    process on moto 5.0 and 5.1)."""
+    get_data = getattr(request, "get_data", None)
+    body = get_data() if callable(get_data) else getattr(request, "body", None)
+    if body is None:
+        return b""
+    if hasattr(body, "read"):  # a file-like body
+        body = body.read()
+    return body.encode() if isinstance(body, str) else bytes(body)
+
+
+def _refused(request: Any, headers: Any, *, json_1_1: bool = False) -> Response | None:
+    """The auth error a request gets before any operation runs, or ``None``."""
+    in_process = _server_port(request) is None
+    error = auth_error(headers if headers is not None else {}, in_process=in_process)
+    return None if error is None else error_response(error, json_1_1=json_1_1)
 
 
 def _dispatch(request: Any, full_url: str, headers: Any) -> Response:
     """moto URL handler for every path of both APIs: ``(request, url, headers) -> response``."""
+    refused = _refused(request, headers)
+    if refused is not None:
+        return refused
     path = urlsplit(full_url).path.rstrip("/") or "/"
     operation = _PATH_TO_OPERATION.get(path)
     if operation is None:
@@ -151,13 +184,48 @@ def _dispatch(request: Any, full_url: str, headers: Any) -> Response:
     handle = _registry.route(_server_port(request))
     if handle is None:
         return _error(500, "InternalFailure", "personalize_tracker.testing: no live mock")
-    try:
-        body = request.get_data()
-    except Exception as exc:  # pragma: no cover - defensive
-        return _error(400, "SerializationException", f"Cannot read the body: {exc}")
-    if isinstance(body, str):  # pragma: no cover - werkzeug gives bytes
-        body = body.encode()
-    return handle.serve(operation, _region(full_url, headers), body)
+    return handle.serve(operation, _region(full_url, headers), request_body(request))
+
+
+def _control_plane(previous: Callable[..., Any]) -> Callable[..., Any]:
+    """moto URL handler for ``POST /`` of ``personalize``: the calls of :data:`CONTROL_PLANE`
+    are answered by the live handle, moto's own (the schema calls) by moto, and any other by a
+    JSON error naming the implemented ones (moto would answer an HTML 500)."""
+    from moto.personalize.responses import PersonalizeResponse
+
+    moto_has = frozenset(
+        name for name in internal("moto.personalize.models", "PersonalizeBackend", type).__dict__
+    ) & frozenset(PersonalizeResponse.__dict__)
+
+    def control_plane(request: Any, full_url: str, headers: Any) -> Any:
+        target = (headers.get("X-Amz-Target") if headers is not None else None) or ""
+        operation = target.removeprefix(_TARGET_PREFIX)
+        if operation in CONTROL_PLANE:
+            refused = _refused(request, headers, json_1_1=True)
+            if refused is not None:
+                return refused
+            handle = _registry.route(_server_port(request))
+            if handle is None:
+                no_mock = "personalize_tracker.testing: no live mock"
+                return _error(500, "InternalFailure", no_mock, json_1_1=True)
+            region = _region(full_url, headers)
+            return handle.serve_control_plane(operation, region, request_body(request))
+        if operation and xform_name(operation) in moto_has:
+            return previous(request, full_url, headers)
+        implemented = sorted(CONTROL_PLANE | {_camel(name) for name in moto_has})
+        return _error(
+            400,
+            "UnknownOperationException",
+            f"The local endpoint does not implement {target or 'this call (no X-Amz-Target)'}; "
+            f"it implements: {', '.join(implemented)}",
+            json_1_1=True,
+        )
+
+    return control_plane
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
 
 
 # ---------------------------------------------------------------------------- install
@@ -165,11 +233,11 @@ def _dispatch(request: Any, full_url: str, headers: Any) -> Response:
 
 def _install() -> list[Callable[[], None]]:
     """Patch moto; return the functions that undo it. Checks everything before changing any."""
-    _internal("moto", "mock_aws", object)
-    _internal("moto.core.models", "BotocoreStubber", type)
-    patterns: list[Any] = _internal("moto.backend_index", "backend_url_patterns", list)
-    url_bases: list[str] = _internal("moto.personalize.urls", "url_bases", list)
-    url_paths: dict[str, Any] = _internal("moto.personalize.urls", "url_paths", dict)
+    internal("moto", "mock_aws", object)
+    internal("moto.core.models", "BotocoreStubber", type)
+    patterns: list[Any] = internal("moto.backend_index", "backend_url_patterns", list)
+    url_bases: list[str] = internal("moto.personalize.urls", "url_bases", list)
+    url_paths: dict[str, Any] = internal("moto.personalize.urls", "url_paths", dict)
     if not any(name == "personalize" for name, _ in patterns):
         raise _moved("moto.backend_index.backend_url_patterns", "it has no 'personalize' entry")
 
@@ -186,6 +254,10 @@ def _install() -> list[Callable[[], None]]:
         previous = url_paths.get(key)
         url_paths[key] = _dispatch
         undo.append(lambda key=key, previous=previous: _restore(url_paths, key, previous))  # type: ignore[misc]
+    root = url_paths.get("{0}/$")
+    if root is not None:
+        url_paths["{0}/$"] = _control_plane(root)
+        undo.append(lambda: _restore(url_paths, "{0}/$", root))
     undo.reverse()
     return undo
 
@@ -248,7 +320,7 @@ def release(handle: PersonalizeEventsMock, server_port: int | None = None) -> No
 
 
 @contextlib.contextmanager
-def mock_personalize_events() -> Iterator[PersonalizeEventsMock]:
+def mock_personalize_events(*, strict_resources: bool = False) -> Iterator[PersonalizeEventsMock]:
     """Serve PutEvents & co. and the runtime API to every boto3 client in this process.
 
     Starts moto's ``mock_aws()`` (so *all* AWS calls in the block are mocked; moto's other
@@ -265,6 +337,14 @@ def mock_personalize_events() -> Iterator[PersonalizeEventsMock]:
             client.put_events(trackingId="t", sessionId="s", eventList=[...])
             assert fake.events[0].session_id == "s"
 
+    Trackers created inside the block and still open when it ends are closed against the fake
+    (their events delivered to it) with a :class:`LeakedTrackerWarning`: they would otherwise
+    flush to the real endpoint at interpreter exit.
+
+    Args:
+        strict_resources: data-plane calls must name resources that exist in
+            ``handle.resources`` (see :class:`PersonalizeEventsMock`); default lenient.
+
     Yields:
         PersonalizeEventsMock: the handle with the records and fault controls
         (``endpoint_url`` is ``None``).
@@ -274,111 +354,15 @@ def mock_personalize_events() -> Iterator[PersonalizeEventsMock]:
     """
     from moto import mock_aws
 
-    handle = PersonalizeEventsMock()
+    handle = PersonalizeEventsMock(strict_resources=strict_resources)
     acquire(handle)
+    guard = LeakGuard("mock_personalize_events()")
     try:
         with mock_aws():
-            yield handle
+            try:
+                yield handle
+            finally:
+                guard.close_leaks()
     finally:
         handle.close()
         release(handle)
-
-
-def _check_port_free(host: str, port: int) -> None:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((host, port))
-
-
-def _stop(server: Any, host: str, port: int) -> None:
-    """Stop ``server`` quickly and release its port.
-
-    ``ThreadedMotoServer.stop()`` waits for werkzeug's accept loop, which looks for the stop
-    request only every 0.5 s or when a connection arrives: poke it with empty connections so a
-    test does not wait. ``stop()`` also leaves the listening socket open (the port would keep
-    accepting connections that are never answered), so close it when moto lets us reach it.
-    """
-    stopper = threading.Thread(target=server.stop, name="personalize-events-server-stop")
-    stopper.start()
-    while stopper.is_alive():
-        with contextlib.suppress(OSError):
-            socket.create_connection((host, port), timeout=0.1).close()
-        stopper.join(0.01)
-    inner = getattr(server, "_server", None)
-    if inner is not None and hasattr(inner, "server_close"):
-        inner.server_close()
-
-
-@contextlib.contextmanager
-def serve_personalize_events(
-    host: str = "127.0.0.1", port: int = 0
-) -> Iterator[PersonalizeEventsMock]:
-    """Run moto's ``ThreadedMotoServer`` with the extension, on a thread of this process.
-
-    Build clients with ``endpoint_url=handle.endpoint_url``, any region and any dummy
-    credentials (for example ``aws_access_key_id="testing"``). Both APIs and moto's other
-    services are served at that one URL; moto picks the API by the request's SigV4 signing
-    name. The handle shares the server's state, since the server runs in this process.
-    While the server runs, werkzeug's per-request log lines are silenced if the ``werkzeug``
-    logger was not configured by you.
-
-    Args:
-        host: address to listen on (keep the default loopback address for tests).
-        port: TCP port; 0 (default) lets the OS pick a free one.
-
-    Yields:
-        PersonalizeEventsMock: the handle, with ``endpoint_url`` such as
-        ``"http://127.0.0.1:54321"``.
-
-    Raises:
-        OSError: if ``port`` is already in use.
-        RuntimeError: if moto's internals moved or the server did not start within 10 seconds.
-    """
-    server_class: type = _internal(
-        "moto.moto_server.threaded_moto_server", "ThreadedMotoServer", type
-    )
-    if port:
-        _check_port_free(host, port)  # else ThreadedMotoServer.start() would wait forever
-    server = server_class(ip_address=host, port=port, verbose=False)
-    failure: list[BaseException] = []
-
-    def start() -> None:
-        try:
-            server.start()
-        except BaseException as exc:  # reported below
-            failure.append(exc)
-
-    werkzeug_logger = logging.getLogger("werkzeug")
-    quiet = werkzeug_logger.level == logging.NOTSET
-    if quiet:
-        werkzeug_logger.setLevel(logging.WARNING)
-    try:
-        starter = threading.Thread(target=start, name="personalize-events-server", daemon=True)
-        starter.start()
-        starter.join(_SERVER_START_TIMEOUT)
-        if failure:
-            raise RuntimeError(f"moto server did not start: {failure[0]!r}") from failure[0]
-        if starter.is_alive():
-            raise RuntimeError(
-                f"moto server on {host}:{port} did not start within {_SERVER_START_TIMEOUT} s"
-            )
-        bound_host, bound_port = server.get_host_and_port()
-        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-        handle = PersonalizeEventsMock(endpoint_url=f"http://{shown}:{bound_port}")
-        try:
-            acquire(handle, server_port=bound_port)
-        except BaseException:
-            _stop(server, bound_host, bound_port)
-            raise
-        try:
-            yield handle
-        finally:
-            handle.close()
-            try:
-                _stop(server, bound_host, bound_port)
-            finally:
-                release(handle, server_port=bound_port)
-    finally:
-        if quiet:
-            werkzeug_logger.setLevel(logging.NOTSET)

@@ -11,7 +11,12 @@ Fixtures:
         :class:`~personalize_tracker.testing.PersonalizeEventsMock`.
     personalize_events_server: local HTTP server
         (:func:`~personalize_tracker.testing.serve_personalize_events`); yields the handle with
-        ``endpoint_url`` set.
+        ``endpoint_url`` set. While it runs, the environment points boto3 at it with fake
+        credentials (``AWS_ENDPOINT_URL_PERSONALIZE_EVENTS`` and the like), so a Tracker built
+        without ``endpoint_url`` or credentials cannot reach AWS.
+
+Trackers a test leaves open are closed against the fake when the fixture ends, with a
+:class:`~personalize_tracker.testing.LeakedTrackerWarning`.
 """
 
 from __future__ import annotations
@@ -45,11 +50,18 @@ def personalize_events() -> Iterator[PersonalizeEventsMock]:
 def personalize_events_server() -> Iterator[PersonalizeEventsMock]:
     """Fake endpoints over HTTP on 127.0.0.1 (a free port); yields the handle with endpoint_url.
 
+    While the test runs, boto3 clients built without an ``endpoint_url`` go to the server too,
+    with fake credentials and a default region (see ``fake_aws_environment``); the environment
+    is restored afterwards.
+
     Raises:
         ImportError: if moto is not installed (``pip install 'personalize-tracker[testing]'``).
         RuntimeError: if moto's internals moved or the server did not start.
     """
     from personalize_tracker.testing import serve_personalize_events
+    from personalize_tracker.testing._leaks import fake_aws_environment
 
     with serve_personalize_events() as handle:
-        yield handle
+        assert handle.endpoint_url is not None
+        with fake_aws_environment(handle.endpoint_url):
+            yield handle

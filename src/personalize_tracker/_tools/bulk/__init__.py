@@ -18,7 +18,7 @@ Nothing here imports pandas, tqdm or click.
 
 from __future__ import annotations
 
-from .csv_reader import read_interactions_csv
+from .csv_reader import check_interactions_header, read_interactions_csv
 from .export import (
     INTERACTIONS_COLUMNS,
     ExportLine,
@@ -41,6 +41,7 @@ __all__ = [
     "FieldMapping",
     "RowError",
     "RowFields",
+    "check_interactions_header",
     "count_lines",
     "detect_format",
     "export_rows",

@@ -10,7 +10,43 @@ from pathlib import Path
 from .fields import normal_name
 from .formats import BulkFormatError
 
-__all__ = ["read_interactions_csv"]
+__all__ = ["check_interactions_header", "read_interactions_csv"]
+
+# Delimiters a CSV from a spreadsheet or a database export may use instead of the comma.
+_OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
+
+
+def check_interactions_header(path: str | os.PathLike[str], header: list[str] | None) -> list[str]:
+    """Check the header row of an Interactions CSV and return its column names (stripped).
+
+    Args:
+        path: the file, for messages.
+        header: the first row as ``csv.reader`` split it (``None``: the file is empty).
+
+    Raises:
+        BulkFormatError: the file is empty; the header is one column holding another delimiter
+            (``;``, tab, ``|``: an Interactions CSV is comma-separated, as a dataset import job
+            reads it); or it lacks ``USER_ID`` or ``TIMESTAMP``. The message quotes the header.
+    """
+    if header is None:
+        raise BulkFormatError(f"{path}: the file is empty; expected a header line")
+    names = [name.strip() for name in header]
+    if len(names) == 1:
+        for delimiter, label in _OTHER_DELIMITERS.items():
+            if delimiter in names[0]:
+                raise BulkFormatError(
+                    f"{path}:1: the header {names[0]!r} is one column holding {label}s: the "
+                    f"file seems {label}-delimited; an Interactions CSV is comma-separated "
+                    "(USER_ID,ITEM_ID,TIMESTAMP,...), as a dataset import job reads it"
+                )
+    normal = {normal_name(name) for name in names}
+    missing = [c for c in ("USER_ID", "TIMESTAMP") if normal_name(c) not in normal]
+    if missing:
+        raise BulkFormatError(
+            f"{path}:1: the header lacks {' and '.join(missing)}; an Interactions CSV has "
+            f"USER_ID,ITEM_ID,TIMESTAMP[,EVENT_TYPE,...], got {','.join(names)}"
+        )
+    return names
 
 
 def read_interactions_csv(
@@ -20,8 +56,8 @@ def read_interactions_csv(
 
     The header names the columns: ``USER_ID``, ``ITEM_ID``, ``TIMESTAMP`` (epoch seconds) and
     optionally ``EVENT_TYPE``, ``EVENT_VALUE``, ``IMPRESSION`` (ids joined with ``|``),
-    ``RECOMMENDATION_ID`` and contextual-metadata columns. Values stay strings; empty cells are
-    left out of the record.
+    ``RECOMMENDATION_ID`` and contextual-metadata columns. Values stay strings; an empty cell is
+    kept as ``""`` (a missing value), so that a message can name its column.
 
     Args:
         path: the CSV file (UTF-8, a byte-order mark is ignored).
@@ -33,21 +69,11 @@ def read_interactions_csv(
 
     Raises:
         OSError: the file cannot be read.
-        BulkFormatError: the file is empty, or the header lacks ``USER_ID`` or ``TIMESTAMP``.
+        BulkFormatError: see :func:`check_interactions_header`.
     """
     with Path(path).open(newline="", encoding="utf-8-sig") as stream:
         reader = csv.reader(stream)
-        header = next(reader, None)
-        if header is None:
-            raise BulkFormatError(f"{path}: the file is empty; expected a header line")
-        names = [name.strip() for name in header]
-        normal = {normal_name(name) for name in names}
-        missing = [c for c in ("USER_ID", "TIMESTAMP") if normal_name(c) not in normal]
-        if missing:
-            raise BulkFormatError(
-                f"{path}:1: the header lacks {' and '.join(missing)}; an Interactions CSV has "
-                f"USER_ID,ITEM_ID,TIMESTAMP[,EVENT_TYPE,...], got {','.join(names)}"
-            )
+        names = check_interactions_header(path, next(reader, None))
         width = len(names)
         count = 0
         start = reader.line_num + 1
@@ -59,9 +85,6 @@ def read_interactions_csv(
             if len(row) != width:
                 yield line, f"{len(row)} fields, the header has {width}"
             else:
-                yield (
-                    line,
-                    {name: value for name, value in zip(names, row, strict=True) if value.strip()},
-                )
+                yield line, dict(zip(names, row, strict=True))
             if limit is not None and count >= limit:
                 return

@@ -8,6 +8,7 @@ checks each can be a dataset row; :func:`write_interactions_csv` writes events a
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 import os
@@ -19,6 +20,7 @@ import attrs
 
 from ... import Event
 from .fields import FieldMapping
+from .formats import BulkFormatError
 from .jsonl_reader import flatten_record, json_objects
 from .values import RowError
 
@@ -46,27 +48,42 @@ _REQUIRED_EXPORT_COLUMNS = ("USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE")
 
 
 def to_upper_snake(name: str) -> str:
-    """Return the Interactions schema field name of a ``properties`` key.
+    """Return the Interactions schema field name of a ``properties`` key: the inverse of
+    :func:`~personalize_tracker.to_camel_case`.
 
+    A new word starts at each upper-case letter and at each run of digits after a letter:
     ``"deviceType"`` -> ``"DEVICE_TYPE"``, ``"location"`` -> ``"LOCATION"``,
-    ``"DEVICE_TYPE"`` stays.
+    ``"userFeature0"`` -> ``"USER_FEATURE_0"``, ``"httpURLPath"`` -> ``"HTTP_U_R_L_PATH"``
+    (``to_camel_case`` makes ``httpURLPath`` of ``HTTP_U_R_L_PATH``); ``"DEVICE_TYPE"``
+    stays. ``to_upper_snake(to_camel_case(n)) == n`` for every name ``n`` of upper-case words
+    of letters, and of digits (optionally followed by letters), joined by ``_``, the first a
+    word of letters (``USER_FEATURE_0``, ``TOP_3_ITEMS``). camelCase loses the ``_`` before a
+    digit, so ``FEATURE0`` and ``FEATURE_0`` have the same key: export with the schema
+    (``export --schema``, ``names=`` here) to get the schema's own spelling back.
     """
     if re.fullmatch(r"[A-Z0-9_]+", name):
         return name
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name)
-    return re.sub(r"[^A-Za-z0-9]+", "_", spaced).strip("_").upper()
+    cleaned = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")
+    spaced = re.sub(r"(?<=[A-Za-z0-9])(?=[A-Z])|(?<=[A-Za-z])(?=[0-9])", "_", cleaned)
+    return spaced.upper()
 
 
 def _csv_number(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-def export_rows(events: Iterable[Event], context: Sequence[str]) -> Iterator[dict[str, str]]:
+def export_rows(
+    events: Iterable[Event],
+    context: Sequence[str],
+    names: Mapping[str, str] | None = None,
+) -> Iterator[dict[str, str]]:
     """Map events to Interactions CSV rows (column -> text).
 
     Args:
         events: the events (``Event.create`` checked them).
         context: the ``properties`` keys (camelCase) to write, as UPPER_SNAKE columns.
+        names: ``properties`` key -> column name (e.g. from the Interactions schema: its
+            fields' own spelling); other keys are named by :func:`to_upper_snake`.
 
     Yields:
         One dict per event: ``USER_ID``, ``ITEM_ID``, ``TIMESTAMP`` (whole epoch seconds, rounded
@@ -95,8 +112,16 @@ def export_rows(events: Iterable[Event], context: Sequence[str]) -> Iterator[dic
                 text = _csv_number(value)
             else:
                 text = str(value)
-            row[to_upper_snake(key)] = text
+            row[_column(key, names)] = text
         yield row
+
+
+def _column(key: str, names: Mapping[str, str] | None) -> str:
+    if names is not None:
+        given = names.get(key)
+        if given is not None:
+            return given
+    return to_upper_snake(key)
 
 
 def write_interactions_csv(
@@ -105,6 +130,7 @@ def write_interactions_csv(
     *,
     context: Sequence[str] = (),
     columns: Sequence[str] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> int:
     """Write events as an Interactions CSV, ready for a dataset import job.
 
@@ -115,6 +141,8 @@ def write_interactions_csv(
             UPPER_SNAKE (``deviceType`` -> ``DEVICE_TYPE``).
         columns: which of :data:`INTERACTIONS_COLUMNS` to write (default: all). ``USER_ID``,
             ``ITEM_ID``, ``TIMESTAMP`` and ``EVENT_TYPE`` are always written.
+        names: ``properties`` key -> column name, e.g. ``{f.property_name: f.name for f in
+            schema.fields}`` (see :func:`export_rows`).
 
     Returns:
         The number of rows written (the header excluded).
@@ -122,11 +150,11 @@ def write_interactions_csv(
     chosen = set(INTERACTIONS_COLUMNS if columns is None else columns)
     chosen.update(_REQUIRED_EXPORT_COLUMNS)
     header = [c for c in INTERACTIONS_COLUMNS if c in chosen]
-    header.extend(to_upper_snake(key) for key in context)
+    header.extend(_column(key, names) for key in context)
     writer = csv.DictWriter(stream, fieldnames=header, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     count = 0
-    for row in export_rows(events, context):
+    for row in export_rows(events, context, names):
         writer.writerow(row)
         count += 1
     return count
@@ -167,13 +195,33 @@ def read_export_events(
 
     Raises:
         OSError: the file cannot be read.
+        BulkFormatError: the file is not JSON Lines at all: its first line is neither JSON nor
+            the start of an object (a CSV, say); said once, not once per line.
     """
     fields = FieldMapping({"context": ()})
+    first = True
     for number, record in json_objects(path):
+        if first and isinstance(record, str) and record.startswith("not valid JSON"):
+            _check_json_lines(path, number)
+        first = False
         if isinstance(record, str):
             yield number, record
         else:
             yield export_line(number, record, fields)
+
+
+def _check_json_lines(path: str | os.PathLike[str], number: int) -> None:
+    """Raise :class:`BulkFormatError` when line ``number`` (the first) does not start an object."""
+    with open(path, encoding="utf-8-sig") as lines:
+        text = next(itertools.islice(lines, number - 1, None), "").strip()
+    if text.startswith("{"):
+        return  # a torn object: a problem of that line only
+    kind = "a CSV" if "," in text or str(path).lower().endswith(".csv") else "not JSON"
+    raise BulkFormatError(
+        f"{path}:{number}: not a JSON Lines file (it looks like {kind}: {text[:60]!r}); export "
+        "reads JSON Lines of events (dead letters, 'serve --record' recordings); an "
+        "Interactions CSV is already what it writes"
+    )
 
 
 def export_line(

@@ -26,11 +26,13 @@ class FileCounts:
     """The interaction counts of a file (a :class:`~personalize_tracker.readiness.Counts`).
 
     Attributes:
-        interactions: rows with an item id; ``users``: distinct user ids;
-        users_with_two: users with two or more rows; ``event_types``: rows per EVENT_TYPE
-        (``None``: the file has no EVENT_TYPE column); ``impressions``: rows with IMPRESSION
-        or RECOMMENDATION_ID; ``items``: distinct item ids; ``capped``: always False (a file's
-        counts are exact).
+        interactions: rows with an item id.
+        users: distinct user ids.
+        users_with_two: users with two or more rows.
+        event_types: rows per EVENT_TYPE (``None``: the file has no EVENT_TYPE column).
+        impressions: rows with IMPRESSION or RECOMMENDATION_ID.
+        items: distinct item ids.
+        capped: always False (a file's counts are exact).
     """
 
     interactions: int = 0

@@ -104,7 +104,9 @@ def resolve_data_path(data: str | os.PathLike[str] | None, *, cwd: Path | None =
             return candidate
     tried = ", ".join(str(c) for c in dict.fromkeys(candidates))
     hint = (
-        " (run from a clone of the repository, or pass --data PATH to a MovieLens ratings.csv)"
+        " (run from a clone of the repository, where the data ships, or pass --data PATH to a "
+        "MovieLens ratings.csv: the 'ml-latest-small' data set of "
+        "https://grouplens.org/datasets/movielens/; the installed package does not hold it)"
         if data is None
         else ""
     )

@@ -20,6 +20,7 @@ from ... import InvalidEventError, TrackerStats
 from ...tracker import Tracker
 from ..backfill import PACE_CHECK_EVERY, PACE_HIGH, PACE_LOW, PACE_POLL, calls_floor
 from ..bulk.fields import FieldMapping
+from .ids import stable_event_id
 from .rows import BadRows, Prepared, RowReader, cut_sessions, input_rows
 from .summary import ReplaySample, ReplaySummary
 
@@ -96,6 +97,8 @@ def replay(
     limit: int | None = None,
     progress: bool = True,
     flush_timeout: float | None = None,
+    stable_ids: bool = True,
+    id_namespace: str = "",
 ) -> ReplaySummary:
     """Replay past interactions through a Tracker: track every row, then flush.
 
@@ -137,6 +140,14 @@ def replay(
             when tqdm is installed. The bar counts rows done: delivered, failed or bad.
         flush_timeout: seconds the final flush may take (``None``: until every event is
             delivered or failed; retries are bounded by the Tracker's ``retry_deadline``).
+        stable_ids: give each row without an ``event_id`` a deterministic one (``rp-`` + the
+            SHA-256 of ``id_namespace``, the row's position and its content; see
+            :func:`~personalize_tracker._tools.replay.ids.stable_event_id`), so that replaying
+            the same data again is harmless: Amazon Personalize does not train on an event id
+            it already has. ``False``: random ids (each run sends new events).
+        id_namespace: what tells this data apart from other data with equal rows at the same
+            positions (e.g. the name of its source); rows that are equal and at the same
+            position in two inputs of one namespace get the same id.
 
     Returns:
         The :class:`ReplaySummary`.
@@ -157,6 +168,8 @@ def replay(
         limit=limit,
         progress=progress,
         flush_timeout=flush_timeout,
+        stable_ids=stable_ids,
+        id_namespace=id_namespace,
     )
 
 
@@ -174,6 +187,9 @@ def replay_rows(
     total: int | None = None,
     located: bool = False,
     progress_file: Any = None,
+    stable_ids: bool = True,
+    id_namespace: str = "",
+    advice: Mapping[str, str] | None = None,
 ) -> ReplaySummary:
     """:func:`replay`, plus what the command line needs.
 
@@ -183,6 +199,8 @@ def replay_rows(
             record is a problem found while reading.
         total: the number of rows, for the progress bar, when ``data`` has no ``len()``.
         progress_file: the stream the bar writes to (default: tqdm's, stderr).
+        advice: phrases of bad-row messages to replace (the CLI: Python advice such as
+            :data:`~.rows.EVENT_TYPE_HINT` by its flags; see :class:`~.rows.BadRows`).
         others: as :func:`replay`.
     """
     if session_gap_minutes < 0 or not math.isfinite(session_gap_minutes):
@@ -197,14 +215,15 @@ def replay_rows(
     if event_type is not None:
         fields.event_type = event_type
     rows, total = input_rows(data, fields, located=located, total=total, limit=limit)
-    bad = BadRows()
+    bad = BadRows(advice)
     bar = _Progress(progress, total, progress_file, bad)
     counters = _Counters(tracker, bar.show)
     reader = RowReader(rows, fields, bad)
     tally = _Tally()
     try:
         sessions = cut_sessions(reader, session_gap_minutes * 60.0, session_prefix)
-        _track_paced(tracker, sessions, counters, bad, tally)
+        ids = _Ids(id_namespace) if stable_ids else None
+        _track_paced(tracker, sessions, counters, bad, tally, ids)
         final = _flush(tracker, counters, flush_timeout)
     finally:
         bar.close()
@@ -272,12 +291,23 @@ class _Tally:
         self.per_session[key] = self.per_session.get(key, 0) + 1
 
 
+class _Ids:
+    """Stable event ids of one replay's rows (see :func:`stable_event_id`)."""
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+
+    def of(self, row: Prepared) -> str:
+        return row.fields.event_id or stable_event_id(self.namespace, row.position, row.fields)
+
+
 def _track_paced(
     tracker: Tracker,
     sessions: Iterable[tuple[Prepared, str | int]],
     counters: _Counters,
     bad: BadRows,
     tally: _Tally,
+    ids: _Ids | None,
 ) -> None:
     """Track every row; pause while the queue is nearly full (flush instead with ``sync=True``).
 
@@ -300,7 +330,7 @@ def _track_paced(
                 event_value=f.event_value,
                 properties=f.properties,
                 sent_at=f.sent_at,
-                event_id=f.event_id,
+                event_id=f.event_id if ids is None else ids.of(row),
                 recommendation_id=f.recommendation_id,
                 impression=f.impression,
                 metric_attribution_source=f.metric_attribution_source,

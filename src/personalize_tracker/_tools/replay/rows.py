@@ -20,6 +20,7 @@ from ..bulk.values import RowError
 from .summary import BadRow
 
 __all__ = [
+    "EVENT_TYPE_HINT",
     "MAX_BAD_ROWS_KEPT",
     "BadRows",
     "Prepared",
@@ -102,19 +103,27 @@ def input_rows(
 class BadRows:
     """The rows that could not be tracked: all counted, the first :data:`MAX_BAD_ROWS_KEPT` kept.
 
+    Args:
+        advice: phrases of the messages to replace, e.g. Python advice (``"pass
+            truncate_impressions=True to the Tracker"``) by the command line's flag
+            (``"pass --truncate-impressions"``).
+
     Attributes:
         kept: the :class:`BadRow` records kept, in the order they were rejected.
         count: every row rejected.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, advice: Mapping[str, str] | None = None) -> None:
         self.kept: list[BadRow] = []
         self.count = 0
+        self._advice = dict(advice or {})
 
     def reject(self, position: int, line: int | None, message: str) -> None:
         """Count a row that cannot be tracked, and keep it while there is room."""
         self.count += 1
         if len(self.kept) < MAX_BAD_ROWS_KEPT:
+            for said, instead in self._advice.items():
+                message = message.replace(said, instead)
             self.kept.append(BadRow(position, message, line))
 
 
@@ -127,11 +136,18 @@ class Prepared:
     fields: RowFields
 
 
+#: How a message tells the caller to give an event type, in Python (``replay()``); the
+#: command line replaces it with its flag (see :class:`BadRows`).
+EVENT_TYPE_HINT = "map an event_type column or pass event_type="
+
+
 class RowReader:
     """Iterates over the rows that can be tracked, as :class:`Prepared` rows.
 
     A row that cannot (a problem found while reading, not a mapping, a value that cannot be
-    read, no event type, neither user id nor session id) goes to ``bad`` instead.
+    read, no event type, neither user id nor session id, an empty cell in the timestamp column)
+    goes to ``bad`` instead. An empty timestamp is not "now": the history would be silently
+    wrong (a record without a timestamp column at all is sent as of now, as documented).
 
     Args:
         rows: the rows, as :func:`input_rows` returns them.
@@ -142,7 +158,12 @@ class RowReader:
         read: rows read so far, bad ones included.
     """
 
-    def __init__(self, rows: Iterable[Located], fields: FieldMapping, bad: BadRows) -> None:
+    def __init__(
+        self,
+        rows: Iterable[Located],
+        fields: FieldMapping,
+        bad: BadRows,
+    ) -> None:
         self._rows = rows
         self._fields = fields
         self._bad = bad
@@ -168,12 +189,18 @@ class RowReader:
         except RowError as exc:
             reject(position, line, str(exc))
             return None
+        plan = self._fields.plan(list(record))
         if row.event_type is None:
-            reject(position, line, "no event type: map an event_type column or pass one")
+            where = plan.get("event_type")
+            column = f" (column {where!r} is empty)" if where else ""
+            reject(position, line, f"no event type{column}: {EVENT_TYPE_HINT}")
         elif row.session_id is None and row.user_id is None:
-            where = self._fields.plan(list(record)).get("user_id")
+            where = plan.get("user_id")
             column = f" (column {where!r} is empty)" if where else " (no user id column)"
             reject(position, line, f"no user id and no session id{column}")
+        elif row.sent_at is None and plan.get("timestamp") is not None:
+            where = plan["timestamp"]
+            reject(position, line, f"no timestamp (column {where!r} is empty)")
         else:
             return Prepared(position, line, row)
         return None

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..._html import html_table
+from ..extras import missing_extra
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -234,7 +235,10 @@ class ReplaySummary:
             ImportError: matplotlib is not installed.
         """
         if ax is None:
-            import matplotlib.pyplot as plt
+            try:
+                import matplotlib.pyplot as plt
+            except ImportError as error:
+                raise missing_extra("notebook", "ReplaySummary.plot()", error) from error
 
             _, ax = plt.subplots(figsize=(8, 4))
         samples = self.timeline or (ReplaySample(0.0, 0, 0, 0, 0, 0),)
