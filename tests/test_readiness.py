@@ -17,6 +17,7 @@ from botocore.stub import Stubber
 
 from personalize_tracker import InvalidEventError, Readiness, Target, Tracker
 from personalize_tracker._outcomes.tally import TallySnapshot
+from personalize_tracker.testing import mock_personalize_events, serve_personalize_events
 
 from conftest import FakeClient
 
@@ -103,6 +104,29 @@ def test_from_dataset_group_reads_the_domain_and_the_recipes_of_recommenders_and
     assert target == Target(
         "ECOMMERCE", ("aws-ecomm-popular-items-by-purchases",), ("aws-user-personalization-v2",)
     )
+
+
+@pytest.mark.parametrize("served", [False, True], ids=["in_process", "server"])
+def test_from_dataset_group_through_the_local_endpoint(served: bool) -> None:
+    context = serve_personalize_events if served else mock_personalize_events
+    with context() as endpoint:
+        extra: dict[str, Any] = {"region_name": "eu-west-1"}
+        if endpoint.endpoint_url is not None:
+            extra.update(endpoint_url=endpoint.endpoint_url, aws_access_key_id="testing",
+                         aws_secret_access_key="testing")  # fmt: skip
+        control = boto3.client("personalize", **extra)
+        group = control.create_dataset_group(name="films", domain="VIDEO_ON_DEMAND")
+        arn = group["datasetGroupArn"]
+        recipe = "arn:aws:personalize:::recipe/"
+        for name, use_case in (("top", "aws-vod-top-picks"), ("popular", "aws-vod-most-popular")):
+            control.create_recommender(name=name, datasetGroupArn=arn, recipeArn=recipe + use_case)
+        control.create_solution(
+            name="custom", datasetGroupArn=arn, recipeArn=recipe + "aws-user-personalization-v2"
+        )
+        target = Target.from_dataset_group(arn, client=control)
+    assert target.domain_name == "VIDEO_ON_DEMAND"
+    assert sorted(target.use_cases) == ["aws-vod-most-popular", "aws-vod-top-picks"]
+    assert target.recipes == ("aws-user-personalization-v2",)
 
 
 def test_from_dataset_group_with_nothing_to_train_says_so() -> None:
