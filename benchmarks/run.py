@@ -5,10 +5,12 @@ Usage::
     python -m benchmarks.run                 # the full suite (~6-8 minutes on 2 cores)
     python -m benchmarks.run --quick         # smaller counts, one repetition (~2 minutes)
     python -m benchmarks.run --sections caller,import
+    python -m benchmarks.run --quick --sections check    # check_interactions alone (~10 s)
 
 Sections: caller (caller cost of one event), latency (latency added to a web request), delivery
 (throughput and CPU), replay (calls per event, MovieLens), memory (bytes per queued event),
-import (import cost). Results go to ``benchmarks/results/latest.json`` (``--output`` to change).
+import (import cost), check (``check_interactions`` in MB/s on one core). Results go to
+``benchmarks/results/latest.json`` (``--output`` to change).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import caller_cost, delivery, imports, latency, memory, replay
+from . import caller_cost, check_speed, delivery, imports, latency, memory, replay
 from ._common import ROOT, install_network_guard, load_average, machine_info
 
 WORKERS: dict[str, Callable[[dict[str, Any]], None]] = {
@@ -40,6 +42,7 @@ SECTIONS: dict[str, Callable[[bool], Any]] = {
     "replay": replay.run,
     "memory": memory.run,
     "import": imports.run,
+    "check": check_speed.run,
 }
 DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "latest.json"
 
@@ -142,6 +145,14 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     add("import time over boto3", ims, "<= 30 ms", ims is not None and ims <= 30, "ms")
     imm = _get(r, "import", "added_mib")
     add("import memory over boto3", imm, "<= 5 MiB", imm is not None and imm <= 5, "MiB")
+    chk = _get(r, "check", "cpu_mb_per_s")
+    add(
+        "check of an Interactions CSV, one core",
+        chk,
+        ">= 20 MB/s",
+        chk is not None and chk >= 20,
+        "MB/s",
+    )
     return out
 
 
@@ -319,6 +330,14 @@ def markdown(doc: dict[str, Any]) -> str:
         parts += [
             f"### 6. Import cost (fresh interpreters, median of {x['runs']})",
             _table(["import", "ms", "(spread)", "RSS MiB"], rows),
+        ]
+    if "check" in r:
+        x = r["check"]
+        rows = [[f"{x['bytes'] / 1e6:.0f} MB, {x['rows']:,} rows", _n(x["cpu_mb_per_s"]),
+                 _rng(x["cpu_mb_per_s_spread"]), _n(x["wall_mb_per_s"])]]  # fmt: skip
+        parts += [
+            f"### 7. check_interactions (fresh interpreters, median of {x['runs']})",
+            _table(["file", "MB/s (CPU)", "(spread)", "MB/s (wall)"], rows),
         ]
     rows = [
         [

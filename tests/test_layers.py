@@ -18,14 +18,26 @@ PACKAGE = "personalize_tracker"
 SOURCE = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 
 #: Modules that import nothing of ours; anyone may import them.
-LEAVES = frozenset({"_config", "_errors", "_failure", "_html", "_lifecycle", "_limits", "typing"})
+LEAVES = frozenset(
+    {"_config", "_errors", "_failure", "_html", "_lifecycle", "_limits", "_rules", "typing"}
+)
 #: The three siblings of the record's path: none imports another.
 SIBLINGS = ("_intake", "_delivery", "_outcomes")
 #: The composition root: the only module that imports all three siblings.
 ROOT = "_pipeline"
 #: Public modules: what edges may import (besides leaves and other edges).
 PUBLIC = frozenset(
-    {"", "tracker", "session", "recommendations", "schema", "serverless", "typing", "kinesis"}
+    {
+        "",
+        "tracker",
+        "session",
+        "readiness",
+        "recommendations",
+        "schema",
+        "serverless",
+        "typing",
+        "kinesis",
+    }
 )
 #: The facade: the only modules that import the composition root.
 FACADE = frozenset({"", "tracker", "kinesis"})

@@ -23,6 +23,7 @@ from ._limits import LIMITS, PutEventsLimits
 from ._pipeline import TrackerStats
 from ._record.event import Event
 from ._record.properties import to_camel_case
+from .readiness import Readiness, Target
 from .recommendations import Recommendations
 from .schema import InteractionsSchema, SchemaField
 from .serverless import flush_after
@@ -40,6 +41,7 @@ _LAZY = {
     "ReplaySample": "._tools.replay.summary",
     "ReplaySummary": "._tools.replay.summary",
     "replay": "._tools.replay.loop",
+    "check_interactions": "._tools.check",
 }
 
 
@@ -67,15 +69,18 @@ __all__ = [
     "InteractionsSchema",
     "InvalidEventError",
     "PutEventsLimits",
+    "Readiness",
     "Recommendations",
     "ReplaySample",
     "ReplaySummary",
     "SchemaField",
+    "Target",
     "Tracker",
     "TrackerClosedError",
     "TrackerStats",
     "TrackingSession",
     "__version__",
+    "check_interactions",
     "flush_after",
     "replay",
     "to_camel_case",

@@ -24,7 +24,7 @@ from ._config import (
 )
 from ._errors import TrackerClosedError
 from ._limits import LIMITS
-from ._pipeline import TrackerStats, event_pipeline
+from ._pipeline import EventPipeline, TrackerStats, event_pipeline
 from ._record.compose import EventComposer
 from ._record.event import Event, new_event
 from ._record.fields import (
@@ -39,6 +39,7 @@ from ._record.fields import (
 from ._record.ids import event_ids
 from ._record.properties import encode_properties
 from ._record.shared import GroupKey
+from .readiness import ReadinessCalls, Target
 from .recommendations import RecommendationCalls, RuntimeClientSource
 from .schema import InteractionsSchema
 from .session import DEFAULT_RECOMMENDATION_MEMORY, DEFAULT_RECOMMENDATION_TTL, TrackingSession
@@ -75,7 +76,7 @@ def _check_arguments(client: Any, session: Any, endpoint_url: Any, schema: Any) 
         )
 
 
-class Tracker(RecommendationCalls):
+class Tracker(RecommendationCalls, ReadinessCalls):
     """Collects interaction events and delivers them to Amazon Personalize through PutEvents.
 
     ``track()`` validates an event, stamps its ``eventId`` and ``sentAt`` and queues it: it never
@@ -130,9 +131,9 @@ class Tracker(RecommendationCalls):
         runtime_client: a boto3 ``personalize-runtime`` client for :meth:`get_recommendations`
             (default: built at first use from ``session``, ``region_name``, ``endpoint_url``).
         exit_timeout: seconds (>= 0) the flush at interpreter exit may take.
-        fork_check: compare the process id on every ``track()`` (~0.2 µs) to notice a fork that
-            ran no Python fork hooks (uWSGI without ``py-call-osafterfork``). Default ``None``:
-            on when the ``uwsgi`` module is loaded.
+        target: a :class:`Target` each event is checked against (``strict``: raise); readiness().
+        fork_check: compare the process id on every ``track()`` (~0.2 µs), for a fork that runs
+            no Python hooks (uWSGI without ``py-call-osafterfork``); ``None``: on under uWSGI.
         transport: where events go instead of PutEvents (not with ``client``), e.g. a
             ``kinesis.KinesisTransport`` (``docs/fleet.md``); ``delivered``: accepted by it.
         allow_placeholder_ids: accept a ``user_id``, ``session_id`` or ``item_id`` that is the
@@ -150,6 +151,7 @@ class Tracker(RecommendationCalls):
     """
 
     _composer: EventComposer
+    _pipeline: EventPipeline
 
     def __init__(
         self,
@@ -181,6 +183,8 @@ class Tracker(RecommendationCalls):
         fork_check: bool | None = None,
         transport: EventTransport | None = None,
         allow_placeholder_ids: bool = False,
+        target: Target | None = None,
+        strict: bool = False,
     ) -> None:
         check_text(tracking_id, "tracking_id", LIMITS.tracking_id_max)
         options = Options.checked(
@@ -203,8 +207,7 @@ class Tracker(RecommendationCalls):
             allow_placeholder_ids=allow_placeholder_ids,
         )
         _check_arguments(client, session, endpoint_url, schema)
-        self.tracking_id = tracking_id
-        self._options = options
+        self.tracking_id, self._options = tracking_id, options
         self.flush_interval = options.flush_interval  # options, for reading (no effect if set)
         self.max_queue_size = options.max_queue_size
         self.max_workers = options.max_workers
@@ -222,11 +225,10 @@ class Tracker(RecommendationCalls):
             region_name=region_name,
             endpoint_url=endpoint_url,
             on_failure=on_failure,
-            composer_options=(schema, truncate_impressions, metric_attribution_source),
+            composing=(schema, truncate_impressions, metric_attribution_source, target, strict),
             transport=transport,
         )
-        # The shared id strings, read by track()'s fast path (see _record.shared).
-        self._ids = self._composer.ids
+        self._ids = self._composer.ids  # the shared id strings, read by track()'s fast path
         self._keys, self._item_ids = self._ids.sessions, self._ids.items
         self._plain = self._composer.plain  # no schema, no truncation: track()'s fast path
         self._default_source = self._composer.metric_attribution_source

@@ -19,6 +19,7 @@ __all__ = [
     "PropertiesInput",
     "SchemaCheck",
     "SentAtInput",
+    "TargetRules",
     "Transport",
 ]
 
@@ -92,6 +93,27 @@ class SchemaCheck(Protocol):
         Raises:
             InvalidEventError: a member the schema cannot hold, or a missing required one.
         """
+
+
+class TargetRules(Protocol):
+    """What the checks at ``track()`` need of a target (a ``readiness.Target``)."""
+
+    @property
+    def name(self) -> str:
+        """The target in words, for messages: ``"ECOMMERCE (aws-ecomm-recommended-for-you)"``."""
+
+    @property
+    def required_event_types(self) -> Mapping[str, str]:
+        """Event types the target's use cases need, spelled exactly, to the ``_rules.SOURCES``
+        key of the page that says so."""
+
+    @property
+    def uses_context(self) -> bool:
+        """Whether a model of the target uses contextual metadata."""
+
+    @property
+    def uses_impressions(self) -> bool:
+        """Whether a model of the target is documented to use impressions."""
 
 
 class ShownPolicy(Protocol):

@@ -520,4 +520,20 @@ def test_put_never_leaves_the_lock_held_whichever_line_an_interrupt_hits(tmp_pat
         finally:
             sys.settrace(None)
         assert not pipeline.lock.locked(), f"lock left held by an interrupt at line {target}"
+
+
+def test_on_delivered_sees_the_delivered_records_only_and_before_a_flush_returns() -> None:
+    transport = FakeTransport(invalid=frozenset({4}))
+    seen: list[int] = []
+    pipeline = Pipeline(
+        Options(max_requests_per_second=None, max_workers=2),
+        transport,
+        CODEC,
+        on_failure=lambda failed: None,
+        on_delivered=lambda records: seen.extend(note.n for note in records),
+    )
+    for n in range(6):
+        pipeline.put(Note("a", n))
+    assert pipeline.flush(timeout=10)
+    assert sorted(seen) == [0, 1, 2, 3, 5]  # not the failed one
     pipeline.close(None)

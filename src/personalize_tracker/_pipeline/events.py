@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 
@@ -18,14 +18,23 @@ from .._record.compose import EventComposer
 from .._record.event import Event
 from .._record.ids import renew_event_ids_after_fork
 from .._record.shared import GroupKey, SharedIds
-from ..typing import EventTransport, SchemaCheck, Transport
+from ..typing import EventTransport, SchemaCheck, TargetRules, Transport
 from .pipeline import Codec, Pipeline
+
+if TYPE_CHECKING:  # imported when a Tracker has a target (~3 ms at import otherwise)
+    from .._outcomes.tally import DeliveredTally
+    from .._record.target import TargetCheck
 
 __all__ = ["EventPipeline", "event_letter", "event_pipeline"]
 
 
 class EventPipeline(Pipeline[Event, GroupKey]):
-    """A :class:`Pipeline` of events through PutEvents."""
+    """A :class:`Pipeline` of events through PutEvents. With a Tracker's target, ``tally``
+    counts what it delivered and ``target_check`` checks events at the call (else both None:
+    nothing is counted, delivery costs no more)."""
+
+    tally: DeliveredTally | None
+    target_check: TargetCheck | None
 
     @property
     def client(self) -> Any:
@@ -52,6 +61,10 @@ def _decode(record: Mapping[str, Any]) -> Event:
     return Event.from_dict(record, validate=False)  # the spool's own lines: trusted
 
 
+# A Tracker's schema, truncate_impressions, metric_attribution_source, target and strict.
+_Composing = tuple["SchemaCheck | None", bool, "str | None", "TargetRules | None", bool]
+
+
 def event_pipeline(
     options: Options,
     *,
@@ -61,7 +74,7 @@ def event_pipeline(
     region_name: str | None,
     endpoint_url: str | None,
     on_failure: Callable[[Sequence[FailedEvent]], None] | None,
-    composer_options: tuple[SchemaCheck | None, bool, str | None] = (None, False, None),
+    composing: _Composing = (None, False, None, None, False),
     transport: EventTransport | None = None,
 ) -> tuple[EventPipeline, EventComposer]:
     """Compose the pipeline of one Tracker, and the composer its events are built with.
@@ -72,9 +85,9 @@ def event_pipeline(
         client: a boto3 ``personalize-events`` client to use as is, or None to build one from
             ``session``, ``region_name`` and ``endpoint_url`` (rebuilt in a forked child).
         on_failure: the Tracker's ``on_failure``, or None.
-        composer_options: the Tracker's ``schema``, ``truncate_impressions`` and
-            ``metric_attribution_source`` (see ``EventComposer``; ``allow_placeholder_ids`` is
-            in ``options``).
+        composing: the Tracker's ``schema``, ``truncate_impressions``, ``metric_attribution_source``
+            (see ``EventComposer``), ``target`` (a ``readiness.Target``, or None) and ``strict``
+            (``allow_placeholder_ids`` is in ``options``).
         transport: a transport to use instead of PutEvents (e.g. ``KinesisTransport``): its
             ``group_key`` and ``batch_size`` replace the (user, session) groups of 10, and its
             ``renewed()`` replaces it in a forked child; ``client`` is then unused.
@@ -96,12 +109,23 @@ def event_pipeline(
         endpoint_url=endpoint_url,
         max_workers=options.max_workers,
     )
+    schema, truncate_impressions, metric_attribution_source, target, strict = composing
+    composer = EventComposer(
+        schema,
+        truncate_impressions,
+        metric_attribution_source,
+        ids,
+        allow_placeholder_ids=options.allow_placeholder_ids,
+    )
+    check, tally = _target_parts(target, strict)
+    on_delivered = None if tally is None else tally.add
     if transport is not None:
         if client is not None:
             raise ValueError("pass either client= (PutEvents) or transport=, not both")
-        return _transport_pipeline(
-            options, transport, ids, tracking_id, on_failure, composer_options
+        pipeline = _transport_pipeline(
+            options, transport, ids, tracking_id, on_failure, composer, on_delivered
         )
+        return _attach(pipeline, composer, check, tally), composer
     sender = PutEventsTransport(client if client is not None else build(), tracking_id)
     codec: Codec[Event, GroupKey] = Codec(
         key=ids.key_of,
@@ -120,14 +144,6 @@ def event_pipeline(
         renew_event_ids_after_fork()  # before any id is drawn in the child
         ids.clear()
 
-    schema, truncate_impressions, source = composer_options
-    composer = EventComposer(
-        schema,
-        truncate_impressions,
-        source,
-        ids,
-        allow_placeholder_ids=options.allow_placeholder_ids,
-    )
     pipeline = EventPipeline(
         options,
         sender,
@@ -136,10 +152,37 @@ def event_pipeline(
         name="PutEvents",
         rebuild_transport=rebuild if client is None else None,
         on_fork=on_fork,
+        on_delivered=on_delivered,
     )
-    if options.fork_check:  # the composer checks before an event id is drawn
+    return _attach(pipeline, composer, check, tally), composer
+
+
+def _target_parts(
+    target: TargetRules | None, strict: bool
+) -> tuple[TargetCheck | None, DeliveredTally | None]:
+    """The check at the call and the tally of deliveries of a Tracker's target (imported only
+    then), or ``(None, None)``."""
+    if target is None:
+        return None, None
+    from .._outcomes.tally import DeliveredTally
+    from .._record.target import TargetCheck
+
+    return TargetCheck(target, strict), DeliveredTally()
+
+
+def _attach(
+    pipeline: EventPipeline,
+    composer: EventComposer,
+    check: TargetCheck | None,
+    tally: DeliveredTally | None,
+) -> EventPipeline:
+    """Give the composer the target check, the pipeline both, and the composer the fork check."""
+    if check is not None:
+        composer.add_target(check)
+    pipeline.tally, pipeline.target_check = tally, check
+    if pipeline.options.fork_check:  # the composer checks before an event id is drawn
         composer.check_fork = pipeline.check_fork
-    return pipeline, composer
+    return pipeline
 
 
 def _transport_pipeline(
@@ -148,8 +191,9 @@ def _transport_pipeline(
     ids: SharedIds,
     tracking_id: str,
     on_failure: Callable[[Sequence[FailedEvent]], None] | None,
-    composer_options: tuple[SchemaCheck | None, bool, str | None],
-) -> tuple[EventPipeline, EventComposer]:
+    composer: EventComposer,
+    on_delivered: Callable[[Sequence[Event]], None] | None,
+) -> EventPipeline:
     """:func:`event_pipeline` through a given transport, grouped and sized as it says."""
     codec: Codec[Event, Any] = Codec(
         key=transport.group_key,
@@ -169,8 +213,7 @@ def _transport_pipeline(
         renew_event_ids_after_fork()  # before any id is drawn in the child
         ids.clear()
 
-    composer = EventComposer(*composer_options, ids)
-    pipeline = EventPipeline(
+    return EventPipeline(
         options,
         transport,
         codec,
@@ -178,7 +221,5 @@ def _transport_pipeline(
         name=type(transport).__name__,
         rebuild_transport=rebuild,
         on_fork=on_fork,
+        on_delivered=on_delivered,
     )
-    if options.fork_check:  # the composer checks before an event id is drawn
-        composer.check_fork = pipeline.check_fork
-    return pipeline, composer

@@ -66,6 +66,8 @@ class Pipeline(Generic[R, K]):
             must not cross a fork), or None to keep it.
         on_fork: called in a forked child before anything else is reset (e.g. to renew the
             event-id prefix and forget shared strings), or None.
+        on_delivered: called with the records of each batch that were delivered, once the
+            lock is released (e.g. to count them for a readiness report), or None.
 
     Raises:
         OSError: the spool (``options.spool_path``) cannot be opened.
@@ -85,8 +87,10 @@ class Pipeline(Generic[R, K]):
         name: str = "PutEvents",
         rebuild_transport: Callable[[], Transport[R, K]] | None = None,
         on_fork: Callable[[], None] | None = None,
+        on_delivered: Callable[[Sequence[R]], None] | None = None,
     ) -> None:
         self.options = options
+        self._on_delivered = on_delivered
         self.transport = transport
         self.codec = codec
         self.name = name
@@ -307,14 +311,8 @@ class Pipeline(Generic[R, K]):
         """Send ``batch`` and record its outcome, on the caller's thread (sync mode, the exit
         flush; sender threads do the same through :meth:`send` and :meth:`settle`). Every
         record is accounted for, even when a ``BaseException`` (Ctrl-C) cuts the send short.
-
-        Args:
-            deadline: monotonic time by which this returns (see ``BatchSender.send``).
-            retry_waits: False: one attempt (see ``BatchSender.send``).
-
-        Returns:
-            The records deferred (queued again: not delivered by ``deadline``, or their one
-            attempt failed and may be retried).
+        ``deadline`` and ``retry_waits``: see ``BatchSender.send``. Returns the records deferred
+        (queued again: not delivered by ``deadline``, or one attempt failed and may be retried).
         """
         outcome: DeliveryOutcome[R] = DeliveryOutcome()
         try:
@@ -376,10 +374,14 @@ class Pipeline(Generic[R, K]):
         ):
             self.idle.notify_all()
         spool = self.keeper.detach_if_idle(self.wire.count)
-        if spool is None and not failed:
+        on_delivered = self._on_delivered
+        delivered = outcome.delivered_events if on_delivered is not None else None
+        if spool is None and not failed and not delivered:
             return nothing
 
         def after() -> None:
+            if delivered and on_delivered is not None:
+                on_delivered(delivered)
             if spool is not None:
                 spool.close()  # the last call close() left running has ended
             if failed:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._errors import InvalidEventError
 from .._limits import LIMITS
@@ -20,6 +20,9 @@ from .event import Event, build_event
 from .fields import IMPRESSION_LIMIT, check_attribution_source, unique_item_ids
 from .properties import encode_normalised, normalise_properties
 from .shared import SharedIds
+
+if TYPE_CHECKING:
+    from .target import TargetCheck
 
 __all__ = ["EventComposer"]
 
@@ -53,6 +56,7 @@ class EventComposer:
         "metric_attribution_source",
         "plain",
         "schema",
+        "target",
         "truncate_impressions",
     )
 
@@ -77,9 +81,16 @@ class EventComposer:
         )
         #: True when ``Event.create`` alone does the job (no schema, no truncation).
         self.plain = schema is None and not truncate_impressions
+        #: The checks of what the Tracker's target uses, or None (see :meth:`add_target`).
+        self.target: TargetCheck | None = None
         self._lock = threading.Lock()
         self._truncated = 0
         self._pid = os.getpid()
+
+    def add_target(self, target: TargetCheck) -> None:
+        """Check every built event against a target too (events then leave the fast path)."""
+        self.target = target
+        self.plain = False
 
     # ------------------------------------------------------------------ counters
 
@@ -179,7 +190,8 @@ class EventComposer:
         """Build a validated Event from prepared properties; check the schema's event rules.
 
         Raises:
-            InvalidEventError: a PutEvents rule or a schema rule is broken.
+            InvalidEventError: a PutEvents rule or a schema rule is broken, or (with a strict
+                target) the event breaks a rule of what the target uses.
         """
         if self.check_fork is not None:
             self.check_fork()  # before the event id is drawn: ids must differ from a parent's
@@ -206,6 +218,8 @@ class EventComposer:
             prepared=True,
             allow_placeholder_ids=self.allow_placeholder_ids,
         )
+        if self.target is not None:
+            self.target.check(event)  # raises with strict=True: nothing is queued
         if truncated:
             self.count_truncated()
         return event

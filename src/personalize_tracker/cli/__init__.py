@@ -12,6 +12,8 @@ Commands, one module each:
 - ``personalize-tracker serve``: run the local testing endpoint on 127.0.0.1.
 - ``personalize-tracker consume --stream NAME``: deliver a Kinesis stream's events to PutEvents
   (the local runner of ``personalize_tracker.kinesis``).
+- ``personalize-tracker check FILE``: what a dataset import job would reject in an Interactions
+  CSV, and whether its data is enough for a target.
 - ``personalize-tracker --version``: print the version.
 
 The work is done by ``personalize_tracker._tools``; these modules parse options and print.
@@ -25,6 +27,7 @@ from .. import __version__
 
 # Each name below is the command, as before the commands had modules of their own; the
 # modules themselves are imported with ``from personalize_tracker.cli.replay import ...``.
+from .check import check
 from .consume import consume
 from .demo import demo
 from .export import export
@@ -32,7 +35,7 @@ from .replay import replay
 from .resend import resend
 from .serve import serve
 
-__all__ = ["cli", "consume", "demo", "export", "replay", "resend", "serve"]
+__all__ = ["check", "cli", "consume", "demo", "export", "replay", "resend", "serve"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,5 +44,5 @@ def cli() -> None:
     """Batched, retried, accounted-for event delivery to Amazon Personalize PutEvents."""
 
 
-for _command in (demo, resend, replay, export, serve, consume):
+for _command in (demo, resend, replay, export, serve, consume, check):
     cli.add_command(_command)

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from .. import FailedEvent
+from ..readiness import Target
 from ..tracker import Tracker
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "NO_PROGRESS_OPTION",
     "REGION_OPTION",
     "bulk_tracker",
+    "target_of",
+    "target_options",
 ]
 
 #: ``FILE``: an existing file (``replay``, ``resend``).
@@ -34,6 +37,63 @@ JSON_OPTION = click.option(
     "--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout."
 )
 
+_DOMAIN_OF = {"aws-ecomm-": "ECOMMERCE", "aws-vod-": "VIDEO_ON_DEMAND"}
+
+
+def target_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--use-case NAME``, ``--recipe NAME`` (both repeatable) and ``--domain NAME``: what the
+    events train (``check``, ``replay``), passed as ``use_cases``, ``recipes`` and ``domain``."""
+    command = click.option(
+        "--domain",
+        type=click.Choice(["ECOMMERCE", "VIDEO_ON_DEMAND"]),
+        default=None,
+        help="A domain: all its use cases (or those of --use-case).",
+    )(command)
+    command = click.option(
+        "--recipe",
+        "recipes",
+        multiple=True,
+        metavar="NAME",
+        help="A custom recipe (aws-user-personalization-v2); repeatable.",
+    )(command)
+    return click.option(
+        "--use-case",
+        "use_cases",
+        multiple=True,
+        metavar="NAME",
+        help="A domain use case by recipe name (aws-ecomm-popular-items-by-views); repeatable.",
+    )(command)
+
+
+def target_of(
+    use_cases: Sequence[str], recipes: Sequence[str], domain: str | None
+) -> Target | None:
+    """The :class:`Target` the options name, or None when they name none.
+
+    Raises:
+        click.UsageError: both use cases and recipes, use cases of no single domain, or a name
+            the target refuses.
+    """
+    if use_cases and recipes:
+        raise click.UsageError("give --use-case or --recipe, not both")
+    try:
+        if use_cases:
+            names = [u.rsplit("/", 1)[-1] for u in use_cases]
+            domains = {d for prefix, d in _DOMAIN_OF.items() for n in names if n.startswith(prefix)}
+            if domain is not None:
+                domains.add(domain)
+            if len(domains) != 1:
+                raise click.UsageError(
+                    "--use-case: name the use cases of one domain (aws-ecomm-... or aws-vod-...)"
+                )
+            return Target.domain(domains.pop(), use_cases=use_cases)
+        if recipes:
+            return Target.recipe(*recipes)
+        return None if domain is None else Target.domain(domain)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 # Seconds track() may wait for room in the queue: the bulk commands block rather than drop.
 _BLOCK_TIMEOUT = 60.0
 
@@ -46,6 +106,7 @@ def bulk_tracker(
     dead_letter_path: Path | None,
     on_failure: Callable[[Sequence[FailedEvent]], None],
     truncate_impressions: bool = False,
+    target: Target | None = None,
 ) -> Tracker:
     """Return the Tracker of a bulk command: ``overflow="block"``, so no event is dropped.
 
@@ -56,6 +117,8 @@ def bulk_tracker(
         dead_letter_path: where failed events are appended, or ``None``.
         on_failure: the Tracker's ``on_failure`` handler.
         truncate_impressions: the Tracker's ``truncate_impressions`` (``--truncate-impressions``).
+        target: what the events train: each event is checked against it (warnings on logger
+            ``personalize_tracker``), or None.
 
     Raises:
         click.UsageError: the Tracker refused an argument, e.g. no region is configured (the
@@ -71,6 +134,7 @@ def bulk_tracker(
             block_timeout=_BLOCK_TIMEOUT,
             on_failure=on_failure,
             truncate_impressions=truncate_impressions,
+            target=target,
         )
     except ValueError as exc:  # no region: name the flag, not the Tracker's argument
         message = str(exc)

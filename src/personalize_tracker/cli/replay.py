@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,17 @@ from .._tools.bulk import (
 )
 from .._tools.replay import DEFAULT_SESSION_GAP_MINUTES, ReplaySummary, replay_rows
 from .._tools.replay.rows import EVENT_TYPE_HINT
+from ..readiness import Readiness
 from ..tracker import Tracker
-from ._common import FILE_ARGUMENT, JSON_OPTION, NO_PROGRESS_OPTION, REGION_OPTION, bulk_tracker
+from ._common import (
+    FILE_ARGUMENT,
+    JSON_OPTION,
+    NO_PROGRESS_OPTION,
+    REGION_OPTION,
+    bulk_tracker,
+    target_of,
+    target_options,
+)
 
 __all__ = ["replay"]
 
@@ -113,11 +122,13 @@ def _what_is_sent(command: Callable[..., Any]) -> Callable[..., Any]:
     "--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Replay N rows at most."
 )
 @_what_is_sent
+@target_options
 @NO_PROGRESS_OPTION
 @JSON_OPTION
 @click.pass_context
 def replay(
     ctx: click.Context,
+    /,
     file: Path,
     file_format: str | None,
     tracking_id: str,
@@ -132,6 +143,7 @@ def replay(
     id_namespace: str | None,
     no_progress: bool,
     as_json: bool,
+    **names: Any,  # --use-case, --recipe, --domain
 ) -> None:
     """Send the interactions of a bulk FILE through PutEvents.
 
@@ -144,26 +156,20 @@ def replay(
     reported with their line numbers and skipped. Uses the default AWS credential chain.
     Prints a summary; exits 1 when a row was bad or an event failed.
     """
-    target = _Target(tracking_id, endpoint_url, region, dead_letters, truncate_impressions)
+    target = _Target(tracking_id, endpoint_url, region, dead_letters, truncate_impressions, names)
     failures = FailureLog()
     try:
         kind = detect_format(file, file_format)
         rows, fields, total = _open_rows(file, kind, event_type, limit)
-        summary = _replay_and_close(
-            target.tracker(failures),
-            rows,
-            fields,
-            total=total,
-            session_gap=session_gap,
-            progress=not no_progress,
-            id_namespace=None if random_ids else (id_namespace or file.name),
-        )
+        summary, report = _replay_and_close(
+            target.tracker(failures), rows, fields, total, session_gap, not no_progress,
+            None if random_ids else (id_namespace or file.name))  # fmt: skip
     except BulkFormatError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{file}: {exc}") from None
     summarize = _summary_json if as_json else _summary_text
-    click.echo(summarize(file, kind, target, summary, failures))
+    click.echo(summarize(file, kind, target, summary, failures, report))
     ctx.exit(0 if summary.ok else 1)
 
 
@@ -176,6 +182,8 @@ class _Target:
     region: str | None
     dead_letters: Path | None
     truncate_impressions: bool = False
+    #: --use-case, --recipe and --domain: what the events train (``target_of``)
+    names: Mapping[str, Any] = attrs.field(factory=dict)
 
     def tracker(self, on_failure: FailureLog) -> Tracker:
         """A Tracker sending there (see :func:`bulk_tracker`; raises click.UsageError)."""
@@ -186,6 +194,7 @@ class _Target:
             dead_letter_path=self.dead_letters,
             on_failure=on_failure,
             truncate_impressions=self.truncate_impressions,
+            target=target_of(**self.names),
         )
 
 
@@ -223,17 +232,17 @@ def _replay_and_close(
     tracker: Tracker,
     rows: Iterator[tuple[int, Any]],
     fields: FieldMapping,
-    *,
     total: int,
     session_gap: float,
     progress: bool,
     id_namespace: str | None,
-) -> ReplaySummary:
+) -> tuple[ReplaySummary, Readiness | None]:
     """Replay the rows through the tracker, then close it (delivering what is left for up to
     ``_CLOSE_TIMEOUT`` seconds, even when the replay failed). ``id_namespace``: that of the
-    stable event ids, ``None`` for random ids."""
+    stable event ids, ``None`` for random ids. With a target, the readiness of what was
+    delivered too."""
     try:
-        return replay_rows(
+        summary = replay_rows(
             tracker,
             rows,
             fields,
@@ -248,10 +257,16 @@ def _replay_and_close(
         )
     finally:
         tracker.close(timeout=_CLOSE_TIMEOUT)
+    return summary, None if tracker.target is None else tracker.readiness()
 
 
 def _summary_json(
-    file: Path, kind: str, target: _Target, summary: ReplaySummary, failures: FailureLog
+    file: Path,
+    kind: str,
+    target: _Target,
+    summary: ReplaySummary,
+    failures: FailureLog,
+    report: Readiness | None = None,
 ) -> str:
     """The summary as JSON (``--json``): the replay's, plus the file, target and failures."""
     data = {
@@ -262,12 +277,18 @@ def _summary_json(
         "dead_letters": None if target.dead_letters is None else str(target.dead_letters),
         **summary.to_dict(),
         "failures": [failure_record(f) for f in failures.samples],
+        "readiness": None if report is None else report.to_dict(),
     }
     return json.dumps(data, indent=2)
 
 
 def _summary_text(
-    file: Path, kind: str, target: _Target, summary: ReplaySummary, failures: FailureLog
+    file: Path,
+    kind: str,
+    target: _Target,
+    summary: ReplaySummary,
+    failures: FailureLog,
+    report: Readiness | None = None,
 ) -> str:
     """The summary as text: the file, the replay's summary, a few failures."""
     lines = [f"personalize-tracker replay: {file} ({kind}) -> tracking id {target.tracking_id}"]
@@ -275,4 +296,6 @@ def _summary_text(
     lines.extend(f"    {failure_text(f)}" for f in failures.samples)
     if target.dead_letters is not None and (summary.failed or summary.dropped):
         lines.append(f"Failed events were appended to {target.dead_letters}")
+    if report is not None:
+        lines.append(str(report))
     return "\n".join(lines)

@@ -60,6 +60,7 @@ def summary_dict(result: DemoResult) -> dict[str, Any]:
             "rejected_calls": check.rejected_calls,
             "samples": list(check.samples),
         },
+        "readiness": None if result.readiness is None else result.readiness.to_dict(),
     }
 
 
@@ -116,6 +117,8 @@ def summary_text(result: DemoResult) -> str:
     if check is not None:
         lines.extend(f"    {sample}" for sample in check.samples)
     lines.extend(f"    {failure_text(failure)}" for failure in result.failures)
+    if result.readiness is not None:
+        lines.extend(f"  {line}" for line in str(result.readiness).splitlines())
     if result.passed:
         lines.append(f"PASS: all {result.events_read:,} events delivered exactly once")
     else:

@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 
 from ... import Event, FailedEvent, TrackerStats
+from ...readiness import Readiness, Target
 from ...tracker import Tracker
 from ..backfill import PACE_CHECK_EVERY, PACE_HIGH, PACE_LOW, PACE_POLL, FailureLog, calls_floor
 from .check import DeliveryCheck, check_delivery
@@ -40,6 +41,14 @@ __all__ = ["DEFAULT_LOCAL_TRACKING_ID", "DEFAULT_REGION", "DemoResult", "run_dem
 #: Tracking id used against the local endpoint, which accepts any.
 DEFAULT_LOCAL_TRACKING_ID = "demo-tracking-id"
 DEFAULT_REGION = "us-east-1"
+
+#: What the demo's readiness report checks the replay against: every VIDEO_ON_DEMAND use case,
+#: and a custom User-Personalization-v2 solution (docs/readiness.md).
+DEMO_TARGET = Target(
+    "VIDEO_ON_DEMAND",
+    tuple(Target.domain("VIDEO_ON_DEMAND").use_cases),
+    ("aws-user-personalization-v2",),
+)
 
 _ABORT_CLOSE_TIMEOUT = 5.0  # seconds close() may take when the replay is interrupted
 _PROGRESS_INTERVAL = 0.25  # seconds between progress updates while the last events are sent
@@ -64,6 +73,7 @@ class DemoResult:
         failures: a few of the events reported to ``on_failure`` (failed or dropped).
         check: the comparison of tracked and received events; ``None`` when another endpoint
             was used (the demo cannot see what it received).
+        readiness: what the delivered ratings are enough for (:data:`DEMO_TARGET`).
     """
 
     data_path: Path
@@ -79,6 +89,7 @@ class DemoResult:
     wall_seconds: float
     failures: tuple[FailedEvent, ...] = ()
     check: DeliveryCheck | None = None
+    readiness: Readiness | None = None
 
     @property
     def events_per_second(self) -> float:
@@ -261,6 +272,7 @@ def _replay(plan: _Plan, url: str | None, session: Any) -> tuple[DemoResult, dic
         region_name=plan.region,
         endpoint_url=url,
         on_failure=failures,
+        target=DEMO_TARGET,
     )
     tally = _Tally(keep=plan.local)
     bar = plan.progress_bar()
@@ -295,6 +307,7 @@ def _replay(plan: _Plan, url: str | None, session: Any) -> tuple[DemoResult, dic
         stats=tracker.stats(),
         wall_seconds=wall,
         failures=tuple(failures.samples),
+        readiness=tracker.readiness(),
     )
     return result, tally.tracked
 
