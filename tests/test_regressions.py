@@ -275,8 +275,9 @@ def test_ctrl_c_during_a_split_keeps_what_was_delivered(fake_client: FakeClient)
         tracker.track("click", "s-1")  # the tenth fills the batch: sync mode sends it here
     stats = tracker.stats()
     assert len(fake_client.delivered_events) == stats.delivered == 5
-    assert stats.failed_by_reason == {"error": 5}
-    assert len(failed) == 5
+    # the interrupted half stays pending (its call may or may not have reached the service)
+    assert stats.pending == 5
+    assert not failed
     assert balanced(tracker)
 
 

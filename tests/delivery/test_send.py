@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from personalize_tracker._delivery.health import ServiceHealth
 from personalize_tracker._delivery.ratelimit import AdaptiveRateLimiter
 from personalize_tracker._delivery.retry import RetryPolicy
 from personalize_tracker._delivery.send import BatchSender, DeliveryOutcome
@@ -600,3 +601,35 @@ def test_one_attempt_defers_what_may_be_retried_and_fails_what_may_not() -> None
     transport.faults = [SendError("AccessDeniedException", "no", rejected=True)]
     outcome = sender.send(KEY, ["b"], retry_waits=False)
     assert [(f.event, f.reason) for f in outcome.failed] == [("b", FailureReason.REJECTED)]
+
+
+def test_an_interrupted_probe_frees_the_outage_for_the_next_call() -> None:
+    transport = FakeTransport(faults=[unavailable()] * 3 + [KeyboardInterrupt()])
+    sender: BatchSender[str, Key] = BatchSender(transport, FAST)
+    sender.send(KEY, ["a"], retry_waits=False)
+    sender.send(KEY, ["b"], retry_waits=False)
+    sender.send(KEY, ["c"], retry_waits=False)
+    assert sender.health.outage
+    time.sleep(0.01)  # the outage's first probe wait (max_backoff is 1 ms) passes
+    with pytest.raises(KeyboardInterrupt):
+        sender.send(KEY, ["d"])  # the probe's call is cut short by Ctrl-C
+    outcome = sender.send(KEY, ["e"], deadline=time.monotonic() + 5)
+    assert outcome.delivered_events == ["e"]  # before: the slot stayed taken, no call went out
+    assert not sender.health.outage
+
+
+def test_max_event_age_bounds_a_record_waiting_out_an_outage() -> None:
+    transport = FakeTransport(script=lambda records: unavailable())
+    policy = RetryPolicy(
+        max_attempts=3, base_backoff=0.05, max_backoff=30.0, deadline=60.0, max_event_age=0.3
+    )
+    # probes far apart: the first waits up to 30 s
+    health = ServiceHealth(max_backoff=30.0, base_backoff=30.0)
+    sender: BatchSender[str, Key] = BatchSender(transport, policy, health=health)
+    now = time.monotonic()
+    outcome = sender.send(KEY, ["a", "b"], [now, now])
+    assert [(f.event, f.reason) for f in outcome.failed] == [
+        ("a", FailureReason.EXPIRED),
+        ("b", FailureReason.EXPIRED),
+    ]
+    assert time.monotonic() - now < 5  # at their age limit, not at the next probe

@@ -272,20 +272,24 @@ def test_a_full_queue_drops_with_a_reason() -> None:
     assert balanced(pipeline)
 
 
-def test_an_interrupted_send_settles_every_record_of_its_batch() -> None:
+def test_an_interrupted_send_on_the_callers_thread_leaves_its_batch_pending() -> None:
     failures: list[FailedEvent] = []
-    pipeline = make(FlakyTransport(KeyboardInterrupt()), failures, sync=True)
+    transport = FlakyTransport(KeyboardInterrupt())
+    pipeline = make(transport, failures, sync=True)
     pipeline.put(Note("a", 0))
     pipeline.put(Note("a", 1))
     with pytest.raises(KeyboardInterrupt):
         pipeline.put(Note("a", 2))  # fills the batch: sent on this thread, interrupted
-    assert [(f.event.n, f.reason.value, f.error_code) for f in failures] == [
-        (0, "error", "KeyboardInterrupt"),
-        (1, "error", "KeyboardInterrupt"),
-        (2, "error", "KeyboardInterrupt"),
-    ]
+    assert not failures  # not failed: its call may have reached the service, or not
+    assert pipeline.stats().pending == 3
     assert balanced(pipeline)
-    pipeline.close(None)
+    transport.error = SendError("AccessDeniedException", "no", rejected=True)
+    pipeline.close(None)  # the next close sends them again
+    assert [(f.event.n, f.reason.value) for f in failures] == [
+        (0, "rejected"),
+        (1, "rejected"),
+        (2, "rejected"),
+    ]
 
 
 def test_the_exit_flush_delivers_without_sender_threads_and_closes() -> None:
@@ -503,7 +507,9 @@ def test_put_never_leaves_the_lock_held_whichever_line_an_interrupt_hits(tmp_pat
     hit: list[int] = []
     for target in lines:
 
-        def tracer(frame: Any, event: str, arg: Any, target: int = target) -> Any:
+        def tracer(
+            frame: Any, event: str, arg: Any, target: int = target, hit: list[int] = hit
+        ) -> Any:
             if frame.f_code is code:
                 if event == "line" and frame.f_lineno == target and not hit:
                     hit.append(target)
@@ -537,3 +543,88 @@ def test_on_delivered_sees_the_delivered_records_only_and_before_a_flush_returns
     assert pipeline.flush(timeout=10)
     assert sorted(seen) == [0, 1, 2, 3, 5]  # not the failed one
     pipeline.close(None)
+
+
+def test_sync_flush_delivers_what_the_spool_holds(tmp_path: Path) -> None:
+    transport = FakeTransport()
+    pipeline = make(
+        transport,
+        sync=True,
+        max_queue_size=5,
+        overflow="spill",
+        spool_path=tmp_path,
+        flush_interval=3600,
+    )
+    for n in range(40):
+        pipeline.put(Note(f"g{n % 7}", n))
+    assert pipeline.stats().spooled > 0
+    assert pipeline.flush(timeout=30)  # before: False at its timeout (None: forever)
+    assert sorted(transport.delivered()) == list(range(40))
+    pipeline.close(None)
+
+
+def test_ctrl_c_while_close_writes_the_spool_keeps_the_rest_pending(tmp_path: Path) -> None:
+    from personalize_tracker._outcomes import spool as spool_module
+
+    transport = FakeTransport()
+    transport.gate = threading.Event()  # the endpoint hangs: close() spools what is left
+    pipeline = make(transport, overflow="spill", spool_path=tmp_path, flush_interval=3600)
+    for n in range(30):
+        pipeline.put(Note(f"g{n % 10}", n))
+    real = spool_module.Spool._write_line
+    lines = []
+
+    def interrupted(self: Any, line: bytes) -> None:
+        lines.append(line)
+        if len(lines) == 6:
+            raise KeyboardInterrupt  # Ctrl-C while the 6th line is written
+        real(self, line)
+
+    spool_module.Spool._write_line = interrupted  # type: ignore[method-assign]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            pipeline.close(0.2)
+    finally:
+        spool_module.Spool._write_line = real  # type: ignore[method-assign]
+    assert balanced(pipeline)  # before: 25 events had no outcome at all
+    pipeline.close(0.2)
+    stats = pipeline.stats()
+    assert (stats.tracked, stats.pending, stats.failed) == (30, 30, 0)
+    assert stats.spooled > 5  # the second close wrote the rest (the others are on the wire)
+    transport.gate.set()
+
+
+def test_close_finishes_after_an_interrupt_at_any_line_of_a_first_close() -> None:
+    import sys
+
+    from personalize_tracker._pipeline.closing import Closing
+
+    code = Closing.close.__code__
+    lines = sorted({line for _, _, line in code.co_lines() if line is not None})
+    for target in lines:
+        transport = FakeTransport()
+        pipeline = make(transport, flush_interval=3600)
+        for n in range(5):
+            pipeline.put(Note("a", n))
+        hit: list[int] = []
+
+        def tracer(
+            frame: Any, event: str, arg: Any, target: int = target, hit: list[int] = hit
+        ) -> Any:
+            if frame.f_code is code:
+                if event == "line" and frame.f_lineno == target and not hit:
+                    hit.append(target)
+                    raise KeyboardInterrupt
+                return tracer
+            return tracer if event == "call" else None
+
+        sys.settrace(tracer)
+        try:
+            pipeline.close(5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sys.settrace(None)
+        pipeline.close(5)  # before: after an interrupt between the flag and its try, it waited
+        assert sorted(transport.delivered()) == list(range(5)), f"interrupted at line {target}"
+        assert pipeline.stats().pending == 0

@@ -194,6 +194,7 @@ class Attempts(Generic[R, K]):
         self.retry_waits = retry_waits
         self.started = time.monotonic()
         self.is_retry = False
+        self.sent_at = 0.0  # the rate limiter's clock at the latest call
 
     def run(self) -> None:
         """Send the part with retries.
@@ -236,11 +237,16 @@ class Attempts(Generic[R, K]):
         self.outcome.waited += seconds
         self.sender.wait(seconds)
 
-    def gate(self) -> bool:
-        """Wait for the outage's probe slot (if any); whether this attempt is the probe."""
-        sender, deadline = self.sender, self.deadline
-        give_up = self.started + sender.policy.deadline
-        until = give_up if deadline is None else min(give_up, deadline)
+    def gate(self) -> bool | None:
+        """Wait for the outage's probe slot (if any); whether this attempt is the probe, or
+        None when every record expired (``max_event_age``) while it waited."""
+        sender, deadline, part = self.sender, self.deadline, self.part
+        until = self.started + sender.policy.deadline
+        if deadline is not None:
+            until = min(until, deadline)
+        max_age = sender.policy.max_event_age
+        if max_age is not None and part.times:
+            until = min(until, min(part.times) + max_age)  # the oldest record's age limit
         try:
             probe, waited = sender.health.enter(until, sender.stopping_at, block=self.retry_waits)
         except Unavailable:
@@ -250,12 +256,22 @@ class Attempts(Generic[R, K]):
                 raise Aborted from None
             if not self.retry_waits or (deadline is not None and now >= deadline):
                 raise Deferred from None
-            raise self.part.last_error or SendError(
+            left = len(part.records)
+            expire(max_age, part, self.outcome)
+            if not part.records:
+                return None
+            if len(part.records) < left:
+                return self.gate()  # the oldest expired: the others wait on
+            raise part.last_error or SendError(
                 "ServiceUnavailable",
                 f"{sender.name} was in an outage for retry_deadline={sender.policy.deadline:g} s",
                 retryable=True,
             ) from None
         self.outcome.waited += waited
+        expire(max_age, part, self.outcome)  # records that aged out while it waited
+        if not part.records:
+            sender.health.abandoned(probe)
+            return None
         return probe
 
     def attempt(self) -> None:
@@ -265,12 +281,33 @@ class Attempts(Generic[R, K]):
         if not part.records:
             return  # every record expired: nothing left to send
         probe = self.gate()
+        if probe is None:
+            return  # every record expired while it waited for the outage to end
+        health = sender.health
+        settled = False  # the outage was told what became of this attempt
+        try:
+            self._call(probe)
+            settled = True
+        except SendError as error:
+            settled = True
+            self._after_failure(error)
+        finally:
+            if not settled:  # Deferred, Aborted, Ctrl-C: the probe slot must not stay taken
+                health.abandoned(probe)
+
+    def _call(self, probe: bool) -> None:
+        """The call itself; tells the outage what became of it (unless it was abandoned).
+
+        Raises:
+            SendError: the call failed (the outage was told).
+        """
+        sender, part = self.sender, self.part
         limiter = sender.limiter
         if limiter is not None:
             wait = limiter.delay()
             if wait > 0:
                 self.sleep(wait)
-            sent_at = limiter.clock()
+            self.sent_at = limiter.clock()
         sender.count_request(self.is_retry)
         self.is_retry = True
         if not probe:
@@ -282,7 +319,6 @@ class Attempts(Generic[R, K]):
             else:
                 _call_within(deadline, lambda: transport.send(key, part.records))
         except Deferred:
-            health.abandoned(probe)
             raise
         except Exception as exc:
             # A transport raises SendError; anything else is a local error (reason "error").
@@ -290,20 +326,27 @@ class Attempts(Generic[R, K]):
             part.last_error = error
             if error.retryable and not error.throttled:
                 health.failed(probe, f"{error.code}: {error.message}")
-            else:
+            elif error.throttled or error.rejected or error.code == "InvalidInputException":
                 health.answered(probe)  # an answer (throttling included): the service is up
-            if limiter is not None and error.throttled:
-                limiter.on_throttled(sent_at)
-            if isinstance(error, PartialSendError) and settle_partial(part, error, outcome):
-                return  # what failed, failed for good: nothing is left to retry
-            if error.retryable:
-                if not self.retry_waits:
-                    raise Deferred from exc
-                sender.warn_retrying(error)
+            else:
+                health.abandoned(probe)  # a local error: says nothing of the service
             if error is exc:
                 raise
             raise error from exc
         health.answered(probe)
+
+    def _after_failure(self, error: SendError) -> None:
+        """A failed call: settle a partial failure, and raise what decides the retry."""
+        sender, part = self.sender, self.part
+        if sender.limiter is not None and error.throttled:
+            sender.limiter.on_throttled(self.sent_at)
+        if isinstance(error, PartialSendError) and settle_partial(part, error, self.outcome):
+            return  # what failed, failed for good: nothing is left to retry
+        if error.retryable:
+            if not self.retry_waits:
+                raise Deferred from error
+            sender.warn_retrying(error)
+        raise error
 
 
 def _call_within(deadline: float, call: Callable[[], None]) -> None:

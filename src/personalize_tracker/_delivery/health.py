@@ -123,6 +123,7 @@ class ServiceHealth:
             if self.outage:
                 self.outage = False
                 self._probes = 0
+                self._probing = False  # a probe still under way belongs to the outage over
                 logger.info("personalize-tracker: %s answers again; the outage is over", self.name)
                 self._cond.notify_all()
 
@@ -140,6 +141,7 @@ class ServiceHealth:
                 self.outage = True
                 self.outages += 1
                 self._probes = 0
+                self._probing = False  # a new outage: no probe of an earlier one holds the slot
                 self._next_probe = now + self._backoff()
                 logger.warning(
                     "personalize-tracker: %s failed %d times in a row (last: %s); outage: one "
@@ -151,7 +153,8 @@ class ServiceHealth:
                 )
 
     def abandoned(self, probe: bool) -> None:
-        """A call ended without an answer the caller waited for (its deadline came first)."""
+        """A call ended without an answer about the service (the caller's deadline came first,
+        Ctrl-C, a local error), or no call was made after all: free the probe slot."""
         if probe:
             with self._cond:
                 self._probing = False

@@ -65,6 +65,8 @@ class SpoolKeeper(Generic[R]):
         self.recovered = 0 if self.spool is None else self.spool.recovered
         self.spooled = self.recovered
         self.refilling = 0
+        #: records written by the last :meth:`spill` that a ``BaseException`` cut short
+        self.interrupted_after = 0
         self._close_when_idle = False
 
     @property
@@ -90,11 +92,18 @@ class SpoolKeeper(Generic[R]):
             if not tracked_at
             else [now_wall - (now_mono - t) for t in tracked_at]
         )
+        before = self.spool.count
         try:
             written = self.spool.append(records, walls)
         except SpoolWriteError as exc:
             self.spooled += exc.written
             return exc.written, str(exc)
+        except BaseException:
+            # Ctrl-C between two lines: the lines written are on disk and count as spooled;
+            # ``interrupted_after`` tells the caller how many, so that it keeps the rest.
+            self.interrupted_after = self.spool.count - before
+            self.spooled += self.interrupted_after
+            raise
         except Exception as exc:  # pragma: no cover - append raises SpoolWriteError only
             return 0, f"the spool could not be written ({type(exc).__name__}: {exc})"
         self.spooled += written

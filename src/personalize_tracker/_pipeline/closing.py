@@ -79,17 +79,26 @@ class Closing(Generic[K, R]):
         pipeline: the pipeline (see :class:`_Closable`).
 
     Attributes:
-        running: a ``close()`` (or the exit flush) is under way on some thread.
+        running: a ``close()`` (or the exit flush) is under way on another live thread.
         finished: ``close()`` ended with nothing left under way: the pipeline is forgotten by
             the exit flush. Until then (a close interrupted by Ctrl-C, or one that returned at
             its timeout with calls still on the wire), a second ``close()`` or the exit flush
             finishes the work and accounts for every record.
     """
 
+    @property
+    def running(self) -> bool:
+        """Whether another live thread is closing the pipeline now."""
+        runner = self._runner
+        return runner is not None and runner is not threading.current_thread() and runner.is_alive()
+
     def __init__(self, pipeline: _Closable[K, R]) -> None:
         self._p = pipeline
-        self.running = False
         self.finished = False
+        # The thread running close() (or the exit flush) now, or None. A thread interrupted
+        # between setting it and its ``try`` leaves itself here: stale for that thread (see
+        # :attr:`running`), so its next close() or the exit flush still does the work.
+        self._runner: threading.Thread | None = None
 
     # -- flush ------------------------------------------------------------------------------------
 
@@ -111,9 +120,10 @@ class Closing(Generic[K, R]):
             before = p.wire.begin_flush()
         try:
             if p.options.sync or not p.pool.started:
-                # No sender threads (sync mode, or none started): deliver on this thread; each
-                # call ends by the deadline, and what is not delivered then stays pending.
-                self.pump(force=False, deadline=deadline)
+                # No sender threads (sync mode, or none started): deliver on this thread, all
+                # of it (records read back from the spool meanwhile too: nobody else would);
+                # each call ends by the deadline, and what is not delivered then stays pending.
+                self.pump(force=True, deadline=deadline)
             with p.lock:
                 p.pool.wake_all()
                 done = p.idle.wait_for(
@@ -198,19 +208,18 @@ class Closing(Generic[K, R]):
                     None if deadline is None else max(0.0, deadline - time.monotonic()),
                 )
                 return
-            self.running = True
+            self._runner = threading.current_thread()
         try:
             self._shutdown(timeout)
         finally:
             with p.lock:
-                self.running = False
+                self._runner = None
                 p.idle.notify_all()
 
     def _shutdown(self, timeout: float | None) -> None:
         p = self._p
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
-        if deadline is not None:
-            p.sender.stop_waiting_at(deadline)  # retry waits end at the deadline
+        p.sender.stop_waiting_at(deadline)  # retry waits end at the deadline (None: no limit)
         flushed = self.flush(timeout)
         if not flushed:
             p.sender.stop_waiting_at(time.monotonic())  # and any still waiting, now
@@ -261,7 +270,11 @@ class Closing(Generic[K, R]):
         times = [t for batch in batches for t in batch.times]
         problem = None
         if p.keeper.spool is not None:
-            kept, problem = p.keeper.spill(left, times if len(times) == len(left) else None)
+            try:
+                kept, problem = p.keeper.spill(left, times if len(times) == len(left) else None)
+            except BaseException:  # Ctrl-C mid-write: what is not on disk goes back, pending
+                self._put_back(batches, p.keeper.interrupted_after)
+                raise
             if problem is None:
                 return []
             left = left[kept:]  # the first ones are on disk
@@ -269,6 +282,15 @@ class Closing(Generic[K, R]):
         failed = [FailedEvent(r, FailureReason.CLOSED, None, message) for r in left]
         p.ledger.fail(failed)
         return failed
+
+    def _put_back(self, batches: list[Batch[K, R]], written: int) -> None:
+        """After an interrupted spill of ``batches``: the records past the first ``written``
+        go back to the buffer, pending, for the next close() or the exit flush (lock held)."""
+        buffer = self._p.buffer
+        for batch in batches:
+            records, times = batch.records[written:], batch.times[written:]
+            written = max(0, written - len(batch.records))
+            buffer.requeue(batch.key, records, times if len(times) == len(records) else None)
 
     # -- exit -------------------------------------------------------------------------------------
 
@@ -286,7 +308,7 @@ class Closing(Generic[K, R]):
             if other:
                 p.idle.wait_for(lambda: not self.running, max(0.0, deadline - time.monotonic()))
             else:
-                self.running = True
+                self._runner = threading.current_thread()
         if not other:
             try:
                 # Sender threads (daemons) may still run; either way this thread helps deliver,
@@ -297,7 +319,7 @@ class Closing(Generic[K, R]):
                 self._shutdown(max(0.0, deadline - time.monotonic()))
             finally:
                 with p.lock:
-                    self.running = False
+                    self._runner = None
         self._abandon_in_flight()
 
     def _abandon_in_flight(self) -> None:
@@ -311,7 +333,8 @@ class Closing(Generic[K, R]):
         failed: list[FailedEvent] = []
         with p.lock:
             for batch in p.wire.abandon():
-                kept = p.keeper.keep(batch.records)
+                times = batch.times if len(batch.times) == len(batch.records) else None
+                kept = p.keeper.keep(batch.records, times)
                 failed.extend(_unknown_outcome(batch.records[kept:]))
             p.ledger.fail(failed)
             spool = p.keeper.detach_if_idle(p.wire.count)

@@ -21,7 +21,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .. import _lifecycle
 from .._config import Options
@@ -51,6 +51,26 @@ R = TypeVar("R")
 K = TypeVar("K", bound=Hashable)
 _monotonic = time.monotonic
 _getpid = os.getpid
+
+
+def _defer_unsettled(batch: Batch[Any, Any], outcome: DeliveryOutcome[Any]) -> None:
+    """After a ``BaseException`` (Ctrl-C) on the caller's thread: the records of ``batch`` not
+    settled yet stay pending (their call may have reached the service; if so, a later one
+    repeats the event ids, harmlessly)."""
+    times = dict(zip(map(id, batch.records), batch.times, strict=False))
+    for record in outcome.unsettled(batch.records):
+        outcome.deferred.append(record)
+        if id(record) in times:
+            outcome.deferred_times.append(times[id(record)])
+
+
+def _times_of(failed: list[FailedEvent], batch: Batch[Any, Any]) -> list[float] | None:
+    """When each of ``failed`` (records of ``batch``) was tracked, or None when unknown."""
+    if not batch.times:
+        return None
+    times = dict(zip(map(id, batch.records), batch.times, strict=False))
+    found = [times.get(id(f.event)) for f in failed]
+    return None if None in found else [t for t in found if t is not None]
 
 
 class Pipeline(Generic[R, K]):
@@ -324,9 +344,10 @@ class Pipeline(Generic[R, K]):
                 deadline=deadline,
                 retry_waits=retry_waits,
             )
-        except BaseException as exc:
+        except BaseException:
+            _defer_unsettled(batch, outcome)  # Ctrl-C on the caller's thread: still pending
             with self.lock:
-                after = self.settle(batch, outcome, exc)
+                after = self.settle(batch, outcome, None)
             after()
             raise
         with self.lock:
@@ -365,7 +386,9 @@ class Pipeline(Generic[R, K]):
             failed = failed + self.readback.defer(batch.key, outcome, batch.forced)
         # Batches cut short by close() stay pending, on disk, for the next process.
         closed = [f for f in failed if f.reason is FailureReason.CLOSED]
-        kept = self.keeper.keep([f.event for f in closed]) if closed else 0
+        kept = (
+            self.keeper.keep([f.event for f in closed], _times_of(closed, batch)) if closed else 0
+        )
         if kept:  # exactly the ones written are on disk; the rest (a full disk) fail
             failed = [f for f in failed if f.reason is not FailureReason.CLOSED] + closed[kept:]
         self.ledger.fail(failed)

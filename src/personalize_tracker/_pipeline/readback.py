@@ -79,7 +79,9 @@ class Readback(Generic[K, R]):
                 p.keeper.settle(count)
                 p.ledger.fail_unread(count - len(records))  # unreadable lines, each logged
                 if p.stopping and records:  # close() began meanwhile: they stay on disk
-                    kept = p.keeper.keep(records)  # (no sender takes them now: the rest fail)
+                    # (no sender takes them now: the rest fail); their age still counts from
+                    # track()
+                    kept = p.keeper.keep(records, [now_mono - (now_wall - w) for w in walls])
                     failed = _unkept(records[kept:])
                     p.ledger.fail(failed)
                     records, walls = [], []
