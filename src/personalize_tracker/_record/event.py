@@ -270,6 +270,11 @@ def _event_constructor() -> Callable[..., Event]:
 new_event = _event_constructor()
 
 
+# First characters of an ASCII id that may be a placeholder ("null", "None", "undefined", "nan",
+# or blank, with surrounding whitespace): ids starting otherwise are none (one set lookup each).
+_SUSPECT = frozenset("nNuU" + "".join(chr(c) for c in range(128) if chr(c).isspace()))
+
+
 def _refuse_placeholders(session_id: str, user_id: str | None, item_id: str | None) -> None:
     """Raise InvalidEventError for the first id that is the text of a missing value."""
     if is_placeholder(session_id):
@@ -332,7 +337,11 @@ def build_event(
         type(item_id) is not str or not 0 < len(item_id) <= MAX_ITEM_ID or not item_id.isascii()
     ):
         item_id = check_id(item_id, "item_id", LIMITS.item_id_max)
-    if not allow_placeholder_ids:
+    if not allow_placeholder_ids and (
+        session_id[0] in _SUSPECT
+        or (user_id is not None and user_id[0] in _SUSPECT)
+        or (item_id is not None and item_id[0] in _SUSPECT)
+    ):
         _refuse_placeholders(session_id, user_id, item_id)
     return (new_event if cls is Event else cls)(
         event_type,

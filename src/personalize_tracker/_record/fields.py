@@ -59,10 +59,15 @@ _PLACEHOLDER_MAX = 9  # "undefined", the longest
 
 def is_placeholder(value: str) -> bool:
     """Whether the id ``value`` is the text of a missing value: ``"null"``, ``"None"``,
-    ``"undefined"``, ``"nan"`` (any case, surrounding whitespace ignored), or blank. An id
-    longer than 9 characters that neither starts nor ends with whitespace is none (two index
-    operations, no copy)."""
-    if len(value) > _PLACEHOLDER_MAX and not (value[0].isspace() or value[-1].isspace()):
+    ``"undefined"``, ``"nan"`` (any case, surrounding whitespace ignored), or blank. An id that
+    starts with neither whitespace nor n/u (any case) is none (one lookup), nor is one longer
+    than 9 characters that neither starts nor ends with whitespace (no copy)."""
+    if not value:
+        return True
+    first = value[0]
+    if first not in "nNuU" and not first.isspace():
+        return False  # most ids: no placeholder starts so, even once stripped (one lookup)
+    if len(value) > _PLACEHOLDER_MAX and not (first.isspace() or value[-1].isspace()):
         return False
     text = value.strip()
     return not text or text.lower() in _PLACEHOLDERS
