@@ -341,3 +341,22 @@ def test_a_disk_that_fills_mid_spill_spools_exactly_whole_records(
     got, _ = reserve_and_read(adopter, written + more)
     assert [r["n"] for r in got] == list(range(written + more))
     assert all(r["text"] == "x" * 97 for r in got)
+
+
+def test_a_read_offset_the_disk_refuses_loses_no_record_read(
+    tmp_path: Path, keeper_at: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from personalize_tracker._outcomes import spool as spool_module
+
+    keeper = keeper_at(tmp_path / "spool")
+    keeper.spill(records(1, 2, 3))
+
+    def full_disk(folder: Path, offset: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(spool_module, "_write_offset", full_disk)
+    got, _ = reserve_and_read(keeper, 3)  # before: OSError, and 3 records failed 'error'
+    assert got == records(1, 2, 3)
+    monkeypatch.undo()
+    keeper.spill(records(4))  # the spool still works once the disk has room
+    assert reserve_and_read(keeper, 1)[0] == records(4)

@@ -168,3 +168,12 @@ def test_the_attribution_source_must_match_the_model_pattern_whole() -> None:
         make(metric_attribution_source="email\n")
     assert raised.value.field == "metric_attribution_source"
     assert make(metric_attribution_source="email").metric_attribution_source == "email"
+
+
+def test_a_padded_placeholder_is_named_not_called_blank() -> None:
+    from personalize_tracker._record.fields import check_placeholder
+
+    with pytest.raises(InvalidEventError, match=r"' Undefined '"):
+        check_placeholder(" Undefined ", "user_id")
+    with pytest.raises(InvalidEventError, match="blank"):
+        check_placeholder("   ", "user_id")

@@ -134,7 +134,15 @@ class _Segment:
                 continue
             events.append(event)
             walls.append(wall)
-        _write_offset(self.folder, self.offset)
+        try:
+            _write_offset(self.folder, self.offset)
+        except OSError as exc:  # a full disk: the records read are in memory all the same
+            logger.warning(
+                "personalize-tracker: the spool's read offset could not be saved in %s (%s): a "
+                "process adopting this spool may send these records again (same event ids)",
+                self.folder,
+                exc,
+            )
         return consumed
 
     def at_end(self) -> bool:
@@ -289,10 +297,16 @@ class Spool(Generic[R]):
 
         Called with the lock held, so no append can slip in between the check and the cut.
         """
-        os.ftruncate(self._fd, 0)
+        # The offset first: should the cut then fail, an adopter re-reads (same event ids); the
+        # other order could leave a stale offset past records appended after the cut.
+        try:
+            _write_offset(self._own.folder, 0)
+            os.ftruncate(self._fd, 0)
+        except OSError as exc:  # a full disk: keep the file as it is, and its offset in memory
+            logger.warning("personalize-tracker: the spool could not be emptied (%s)", exc)
+            return
         self._end = 0
         self._own.offset = 0
-        _write_offset(self._own.folder, 0)
 
     def abandon(self) -> None:
         """In a forked child: close the inherited descriptors, leaving the parent's spool be.

@@ -81,7 +81,7 @@ def check_placeholder(value: str, field: str) -> str:
             (``Tracker(allow_placeholder_ids=True)``).
     """
     if is_placeholder(value):
-        shown = repr(value) if len(value) <= _PLACEHOLDER_MAX else "blank"
+        shown = repr(value) if len(value.strip()) <= _PLACEHOLDER_MAX and value.strip() else "blank"
         raise InvalidEventError(
             field,
             f"is {shown}, the text of a missing value: the service would take every such event "
