@@ -256,3 +256,17 @@ def test_any_exception_from_the_dead_letter_writer_is_logged_and_on_failure_stil
     assert len(got) == 1
     assert "could not write 2 failed event(s)" in caplog.text
     assert "TypeError" in caplog.text
+
+
+def test_drops_held_back_by_the_quiet_period_are_logged_at_close(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rep = reporter()
+    with caplog.at_level(logging.WARNING, "personalize_tracker"):
+        rep.report(failed(2, FailureReason.QUEUE_FULL))
+        rep.report(failed(3, FailureReason.QUEUE_FULL))  # within the quiet period
+        rep.close()  # before: these 3 were never logged
+        rep.close()  # nothing more to say
+    lines = warnings(caplog)
+    assert len(lines) == 2
+    assert "3 more event(s) dropped" in lines[1]

@@ -225,6 +225,7 @@ class Attempts(Generic[R, K]):
             self.sleep,
             _retryable,
             lambda: 0 if health.outage else part.counted,
+            lambda: not health.outage,
         )(replaying(first_error, self.attempt))
 
     def sleep(self, seconds: float) -> None:

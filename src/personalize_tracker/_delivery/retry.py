@@ -55,6 +55,7 @@ def retrying(
     sleep: Callable[[float], None],
     retryable: Callable[[BaseException], bool],
     counted: Callable[[], int] | None = None,
+    waits: Callable[[], bool] | None = None,
 ) -> Any:
     """The tenacity ``Retrying`` for one call whose first attempt started at monotonic
     ``started`` (the deadline counts from there, as tenacity's own ``stop_before_delay``).
@@ -67,6 +68,8 @@ def retrying(
         counted: the attempts that count against ``max_attempts`` so far (default: every
             attempt tenacity made). Attempts made as an outage's probe do not count: during an
             outage, time bounds a call, not attempts spent against a service that is down.
+        waits: whether ``sleep`` will wait out the next backoff (default: yes); when not, the
+            deadline check leaves that backoff out.
     """
     from tenacity import Retrying, retry_if_exception, wait_random_exponential
     from tenacity.stop import stop_base
@@ -77,7 +80,10 @@ def retrying(
         def __call__(self, retry_state: RetryCallState) -> bool:
             now = retry_state.outcome_timestamp
             assert now is not None
-            return now - started + (retry_state.upcoming_sleep or 0.0) >= policy.deadline
+            upcoming = retry_state.upcoming_sleep or 0.0
+            if waits is not None and not waits():
+                upcoming = 0.0  # the wait is skipped (an outage gates the attempts instead)
+            return now - started + upcoming >= policy.deadline
 
     class stop_after_counted(stop_base):
         """``stop_after_attempt(policy.max_attempts)``, counting only the counted attempts."""

@@ -113,7 +113,17 @@ class Reporter(Generic[R]):
         )
 
     def close(self) -> None:
-        """Close the dead-letter file (reopened by a later write)."""
+        """Log drops still unlogged (the quiet period held them back), and close the
+        dead-letter file (reopened by a later write)."""
+        with self._lock:
+            count, self._unlogged_drops = self._unlogged_drops, 0
+        if count:
+            logger.warning(
+                "personalize-tracker: %d more event(s) dropped: the queue held "
+                "max_queue_size=%d events (see stats().dropped)",
+                count,
+                self.capacity,
+            )
         if self.dead_letters is not None:
             self.dead_letters.close()
 
