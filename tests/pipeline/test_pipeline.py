@@ -496,36 +496,42 @@ def test_sync_flush_returns_by_its_timeout_and_keeps_the_rest_pending() -> None:
     pipeline.close(None)
 
 
-def test_put_never_leaves_the_lock_held_whichever_line_an_interrupt_hits(tmp_path: Path) -> None:
+def lines_of(function: Any) -> list[int]:
+    """The line numbers of ``function``'s code."""
+    return sorted({line for _, _, line in function.__code__.co_lines() if line is not None})
+
+
+def interrupted_at(function: Any, line: int, call: Any) -> None:
+    """Run ``call()``, raising ``KeyboardInterrupt`` (as Ctrl-C would) when ``function`` first
+    reaches ``line``; swallow it."""
     import sys
 
-    from personalize_tracker._pipeline import pipeline as module
+    code, hit = function.__code__, []
 
-    code = module.Pipeline._put_locked.__code__
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        if frame.f_code is code:
+            if event == "line" and frame.f_lineno == line and not hit:
+                hit.append(line)
+                raise KeyboardInterrupt
+            return tracer
+        return tracer if event == "call" else None
+
+    sys.settrace(tracer)
+    try:
+        call()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sys.settrace(None)
+
+
+def test_put_never_leaves_the_lock_held_whichever_line_an_interrupt_hits(tmp_path: Path) -> None:
     pipeline = make(FakeTransport(), overflow="spill", spool_path=tmp_path, flush_interval=3600)
-    lines = sorted({line for _, _, line in code.co_lines() if line is not None})
-    hit: list[int] = []
-    for target in lines:
-
-        def tracer(
-            frame: Any, event: str, arg: Any, target: int = target, hit: list[int] = hit
-        ) -> Any:
-            if frame.f_code is code:
-                if event == "line" and frame.f_lineno == target and not hit:
-                    hit.append(target)
-                    raise KeyboardInterrupt
-                return tracer
-            return tracer if event == "call" else None
-
-        hit.clear()
-        sys.settrace(tracer)
-        try:
-            pipeline.put(Note("a", target))
-        except KeyboardInterrupt:
-            pass
-        finally:
-            sys.settrace(None)
+    put_locked = Pipeline._put_locked
+    for target in lines_of(put_locked):
+        interrupted_at(put_locked, target, lambda target=target: pipeline.put(Note("a", target)))
         assert not pipeline.lock.locked(), f"lock left held by an interrupt at line {target}"
+    pipeline.close(None)
 
 
 def test_on_delivered_sees_the_delivered_records_only_and_before_a_flush_returns() -> None:
@@ -595,36 +601,14 @@ def test_ctrl_c_while_close_writes_the_spool_keeps_the_rest_pending(tmp_path: Pa
 
 
 def test_close_finishes_after_an_interrupt_at_any_line_of_a_first_close() -> None:
-    import sys
-
     from personalize_tracker._pipeline.closing import Closing
 
-    code = Closing.close.__code__
-    lines = sorted({line for _, _, line in code.co_lines() if line is not None})
-    for target in lines:
+    for target in lines_of(Closing.close):
         transport = FakeTransport()
         pipeline = make(transport, flush_interval=3600)
         for n in range(5):
             pipeline.put(Note("a", n))
-        hit: list[int] = []
-
-        def tracer(
-            frame: Any, event: str, arg: Any, target: int = target, hit: list[int] = hit
-        ) -> Any:
-            if frame.f_code is code:
-                if event == "line" and frame.f_lineno == target and not hit:
-                    hit.append(target)
-                    raise KeyboardInterrupt
-                return tracer
-            return tracer if event == "call" else None
-
-        sys.settrace(tracer)
-        try:
-            pipeline.close(5)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            sys.settrace(None)
+        interrupted_at(Closing.close, target, lambda pipeline=pipeline: pipeline.close(5))
         pipeline.close(5)  # before: after an interrupt between the flag and its try, it waited
         assert sorted(transport.delivered()) == list(range(5)), f"interrupted at line {target}"
         assert pipeline.stats().pending == 0
