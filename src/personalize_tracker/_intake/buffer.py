@@ -55,7 +55,7 @@ class _Group(list[T]):
     off once it is half the list, so a long group (one busy session) stays linear, not quadratic.
     """
 
-    __slots__ = ("forced", "head", "key", "since", "times")
+    __slots__ = ("base", "forced", "head", "key", "since", "times")
 
     def __init__(
         self, key: Hashable, record: T, since: float, keep_times: bool, tracked_at: float
@@ -65,6 +65,9 @@ class _Group(list[T]):
         self.forced = 0  # records at the front that a flush is waiting for
         self.times: list[float] | None = [tracked_at] if keep_times else None
         self.head = 0  # records before it were taken already
+        # Records cut off the front (minus those put back): a record's position, base + index,
+        # stays the same while it is in the group (see GroupBuffer.position).
+        self.base = 0
         # Monotonic time the oldest pending record arrived. Kept when part of the group is taken:
         # the rest arrived later, so they go no later than flush_interval after their arrival.
         self.since = since
@@ -132,6 +135,30 @@ class GroupBuffer(Generic[K, T]):
             return True
         return False
 
+    def position(self, key: K) -> tuple[object, int]:
+        """Where the record last added to group ``key`` is: a handle for :meth:`replace` (the
+        group and the record's position in it, stable while the record is held)."""
+        group = self.groups[key]
+        return group, group.base + len(group) - 1
+
+    def holds(self, key: K, where: tuple[object, int], record: T) -> bool:
+        """Whether ``record`` is still held (not taken) at ``where`` (see :meth:`position`)."""
+        group, position = where
+        if self.groups.get(key) is not group:
+            return False  # the group was taken whole (a new one may have the same key)
+        held = self.groups[key]
+        index = position - held.base
+        return held.head <= index < len(held) and held[index] is record
+
+    def replace(self, key: K, where: tuple[object, int], old: T, new: T) -> bool:
+        """Put ``new`` in the place of ``old``, found at ``where`` (see :meth:`position`), if
+        ``old`` is still held there (not taken); return whether it was. Sizes are unchanged."""
+        if not self.holds(key, where, old):
+            return False
+        group = self.groups[key]
+        group[where[1] - group.base] = new
+        return True
+
     def requeue(
         self, key: K, records: list[T], times: list[float] | None = None, forced: bool = False
     ) -> None:
@@ -155,6 +182,7 @@ class GroupBuffer(Generic[K, T]):
         else:
             head = group.head
             group[head:head] = records
+            group.base -= len(records)
             if group.times is not None:
                 group.times[head:head] = times
             self.size += len(records)
@@ -271,6 +299,7 @@ class GroupBuffer(Generic[K, T]):
                 self.forced -= taken_forced
             if end * 2 >= len(records):  # cut the taken prefix off: amortised O(1) per record
                 del records[:end]
+                group.base += end
                 if times is not None:
                     del times[:end]
                 end = 0

@@ -1,0 +1,264 @@
+"""Items, users, actions and action interactions end to end: through the testing endpoint in
+process and over HTTP, through a real boto3 client passed as ``client=``, with the accounting
+per kind, coalescing, dead letters, the spool per kind and the errors at the call."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from personalize_tracker import (
+    DatasetSchema,
+    InvalidEventError,
+    Item,
+    Tracker,
+    TrackerClosedError,
+    TrackerStats,
+)
+from personalize_tracker.testing import PersonalizeEventsMock, mock_personalize_events
+
+ITEMS = "arn:aws:personalize:us-east-1:123456789012:dataset/shop/ITEMS"
+USERS = "arn:aws:personalize:us-east-1:123456789012:dataset/shop/USERS"
+ACTIONS = "arn:aws:personalize:us-east-1:123456789012:dataset/shop/ACTIONS"
+ARNS = {"items_dataset_arn": ITEMS, "users_dataset_arn": USERS, "actions_dataset_arn": ACTIONS}
+
+
+@pytest.fixture
+def endpoint() -> Iterator[PersonalizeEventsMock]:
+    with mock_personalize_events() as handle:
+        yield handle
+
+
+def balanced(stats: TrackerStats) -> bool:
+    return stats.tracked == stats.delivered + stats.failed + stats.dropped + stats.pending
+
+
+def calls(handle: PersonalizeEventsMock, operation: str) -> list[dict[str, Any]]:
+    return [r.params for r in handle.requests if r.operation == operation and r.status == 200]
+
+
+def send_one_of_each(tracker: Tracker) -> None:
+    tracker.put_item("i1", {"GENRES": ["Comedy", "Drama"], "PRICE": 9.5})
+    tracker.put_user("u1", {"MEMBERSHIP": "gold"})
+    tracker.put_action("a1", {"VALUE": 3})
+    tracker.track_action("Taken", action_id="a1", session_id="s1", user_id="u1")
+    tracker.track("click", "s1", "u1", "i1")
+
+
+def check_one_of_each(handle: PersonalizeEventsMock) -> None:
+    assert calls(handle, "PutItems") == [
+        {
+            "datasetArn": ITEMS,
+            "items": [{"itemId": "i1", "properties": '{"genres":"Comedy|Drama","price":9.5}'}],
+        }
+    ]
+    assert calls(handle, "PutUsers")[0]["users"] == [
+        {"userId": "u1", "properties": '{"membership":"gold"}'}
+    ]
+    assert calls(handle, "PutActions")[0] == {
+        "datasetArn": ACTIONS,
+        "actions": [{"actionId": "a1", "properties": '{"value":3}'}],
+    }
+    (interactions,) = calls(handle, "PutActionInteractions")
+    assert interactions["trackingId"] == "tid"
+    sent = [(a["actionId"], a["sessionId"], a["userId"], a["eventType"])
+            for a in interactions["actionInteractions"]]  # fmt: skip
+    assert sent == [("a1", "s1", "u1", "Taken")]
+    assert len(calls(handle, "PutEvents")) == 1
+
+
+def test_each_kind_reaches_its_call_in_process(endpoint: PersonalizeEventsMock) -> None:
+    with Tracker("tid", region_name="us-east-1", **ARNS) as tracker:
+        send_one_of_each(tracker)
+        assert tracker.flush(10)
+        stats = tracker.stats()
+    check_one_of_each(endpoint)
+    assert stats.tracked == stats.delivered == 1  # the event fields count events only
+    assert list(stats.kinds) == ["items", "users", "actions", "action_interactions"]
+    for kind, counts in stats.kinds.items():
+        assert (counts.tracked, counts.delivered, counts.requests) == (1, 1, 1), kind
+        assert balanced(counts)
+
+
+def test_each_kind_reaches_its_call_over_http(
+    personalize_events_server: PersonalizeEventsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    url = personalize_events_server.endpoint_url
+    with Tracker("tid", region_name="us-east-1", endpoint_url=url, **ARNS) as tracker:
+        send_one_of_each(tracker)
+        assert tracker.flush(10)
+    check_one_of_each(personalize_events_server)
+
+
+def test_a_real_boto3_client_passed_as_client(endpoint: PersonalizeEventsMock) -> None:
+    client = boto3.client(
+        "personalize-events",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+    )
+    with Tracker("tid", client=client, **ARNS) as tracker:
+        send_one_of_each(tracker)
+        assert tracker.flush(10)
+        assert tracker.stats().kinds["items"].delivered == 1
+    check_one_of_each(endpoint)
+
+
+def test_updates_of_one_item_before_its_batch_leaves_send_only_the_latest(
+    endpoint: PersonalizeEventsMock,
+) -> None:
+    # 8 distinct items never fill a batch of 10: everything waits for the flush, coalescing.
+    with Tracker("tid", region_name="us-east-1", items_dataset_arn=ITEMS, flush_interval=60) as t:
+        for version in range(1000):
+            t.put_item(f"i{version % 8}", {"VERSION": version})
+        assert t.flush(10)
+        items = t.stats().kinds["items"]
+    (call,) = calls(endpoint, "PutItems")
+    latest = {i["itemId"]: json.loads(i["properties"])["version"] for i in call["items"]}
+    assert latest == {f"i{n}": 992 + n for n in range(8)}
+    assert [i["itemId"] for i in call["items"]] == [f"i{n}" for n in range(8)]  # first-put order
+    assert (items.tracked, items.delivered, items.dropped, items.coalesced) == (1000, 8, 992, 992)
+    assert items.failed_by_reason == {}
+    assert balanced(items)
+
+
+def test_a_call_without_its_dataset_arn_names_the_option(endpoint: PersonalizeEventsMock) -> None:
+    with Tracker("tid", region_name="us-east-1") as tracker:
+        for call, option in (
+            (tracker.put_item, "items_dataset_arn"),
+            (tracker.put_user, "users_dataset_arn"),
+            (tracker.put_action, "actions_dataset_arn"),
+        ):
+            with pytest.raises(ValueError, match=option):
+                call("x")
+        assert tracker.stats().kinds == {}
+    with pytest.raises(InvalidEventError) as caught:
+        Tracker("tid", region_name="us-east-1", users_dataset_arn="users")
+    assert caught.value.field == "users_dataset_arn"
+
+
+def test_bad_records_raise_at_the_call_and_nothing_is_queued(
+    endpoint: PersonalizeEventsMock,
+) -> None:
+    with Tracker("tid", region_name="us-east-1", **ARNS) as tracker:
+        with pytest.raises(InvalidEventError, match="properties"):
+            tracker.put_user("u1", {"BIO": "x" * 24_001})
+        with pytest.raises(InvalidEventError, match="did you mean 'Not Taken'"):
+            tracker.track_action("not taken", action_id="a1", session_id="s1")
+        stats = tracker.stats()
+    assert stats.kinds["users"].tracked == 0
+    assert stats.kinds["action_interactions"].tracked == 0
+
+
+def test_close_covers_every_kind_and_later_calls_raise(endpoint: PersonalizeEventsMock) -> None:
+    tracker = Tracker("tid", region_name="us-east-1", flush_interval=60, **ARNS)
+    send_one_of_each(tracker)
+    tracker.close(10)
+    check_one_of_each(endpoint)  # close() delivered what waited for its batch to fill
+    for call in (tracker.put_item, tracker.put_user, tracker.put_action):
+        with pytest.raises(TrackerClosedError):
+            call("x")
+    with pytest.raises(TrackerClosedError):
+        tracker.track_action("Viewed", action_id="a", session_id="s")
+    with pytest.raises(TrackerClosedError):
+        tracker.flush(1)
+
+
+def test_a_rejected_item_is_dead_lettered_with_its_kind(
+    endpoint: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    failures: list[Any] = []
+    letters = tmp_path / "dead.jsonl"
+    endpoint.inject_fault("invalid_input", operation="PutItems")
+    with Tracker(
+        "tid", region_name="us-east-1", items_dataset_arn=ITEMS, dead_letter_path=letters,
+        on_failure=failures.extend, sync=True,
+    ) as tracker:  # fmt: skip
+        tracker.put_item("i1", {"GENRES": "a|b"})
+        tracker.flush(10)
+        items = tracker.stats().kinds["items"]
+    assert (items.failed, items.failed_by_reason) == (1, {"invalid": 1})
+    assert [(f.event, f.reason.value) for f in failures] == [
+        (Item("i1", '{"genres":"a|b"}'), "invalid")
+    ]
+    (line,) = [json.loads(text) for text in letters.read_text().splitlines()]
+    assert line["kind"] == "items"
+    assert line["datasetArn"] == ITEMS
+    assert line["record"] == {"itemId": "i1", "properties": '{"genres":"a|b"}'}
+    assert line["reason"] == "invalid"
+    assert line["errorCode"] == "InvalidInputException"
+
+
+def test_throttling_is_retried_per_kind(endpoint: PersonalizeEventsMock) -> None:
+    endpoint.inject_fault("throttling", operation="PutUsers", times=2)
+    with Tracker("tid", region_name="us-east-1", max_backoff=0.05, **ARNS) as tracker:
+        tracker.put_user("u1")
+        tracker.put_item("i1")
+        assert tracker.flush(10)
+        stats = tracker.stats()
+    assert (stats.kinds["users"].delivered, stats.kinds["users"].retried) == (1, 2)
+    assert (stats.kinds["items"].delivered, stats.kinds["items"].retried) == (1, 0)
+
+
+def test_each_kind_spools_in_a_subfolder_of_its_own(
+    endpoint: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    endpoint.inject_fault("unavailable", operation="PutItems", times=1000)
+    tracker = Tracker(
+        "tid", region_name="us-east-1", items_dataset_arn=ITEMS, overflow="spill",
+        spool_path=tmp_path, max_backoff=0.05,
+    )  # fmt: skip
+    tracker.put_item("i1", {"VERSION": 1})
+    tracker.close(0.5)
+    assert tracker.stats().kinds["items"].spooled == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["items"]
+    endpoint.reset()
+    with Tracker(
+        "tid", region_name="us-east-1", items_dataset_arn=ITEMS, overflow="spill",
+        spool_path=tmp_path,
+    ) as again:  # fmt: skip
+        assert again.flush(10)
+        items = again.stats().kinds["items"]
+    assert (items.recovered, items.delivered) == (1, 1)
+    assert calls(endpoint, "PutItems")[-1]["items"] == [
+        {"itemId": "i1", "properties": '{"version":1}'}
+    ]
+
+
+def test_a_dataset_schema_checks_properties_at_the_call(endpoint: PersonalizeEventsMock) -> None:
+    schema = DatasetSchema.from_json(
+        {
+            "type": "record",
+            "name": "Items",
+            "fields": [
+                {"name": "ITEM_ID", "type": "string"},
+                {"name": "GENRES", "type": "string", "categorical": True},
+                {"name": "PRICE", "type": ["null", "float"]},
+            ],
+        }
+    )
+    assert schema.kind == "items"
+    with Tracker("tid", region_name="us-east-1", items_dataset_arn=ITEMS, items_schema=schema) as t:
+        assert t.put_item("i1", {"GENRES": ["a", "b"], "PRICE": "9.5"}).properties == (
+            '{"genres":"a|b","price":9.5}'
+        )
+        with pytest.raises(InvalidEventError, match="not a metadata field") as unknown:
+            t.put_item("i1", {"GENRES": "a", "COLOR": "red"})
+        assert "Items schema 'Items'" in str(unknown.value)
+        with pytest.raises(InvalidEventError, match="GENRES is not nullable"):
+            t.put_item("i2", {"PRICE": 1})
+        with pytest.raises(InvalidEventError, match="not a finite number"):
+            t.put_item("i3", {"GENRES": "a", "PRICE": "cheap"})
+    with pytest.raises(ValueError, match="users_schema"):
+        Tracker("tid", region_name="us-east-1", users_dataset_arn=USERS, users_schema=schema)
+    with pytest.raises(ValueError, match="InteractionsSchema"):
+        Tracker("tid", region_name="us-east-1", schema=schema)
