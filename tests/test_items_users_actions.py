@@ -131,6 +131,20 @@ def test_updates_of_one_item_before_its_batch_leaves_send_only_the_latest(
     assert balanced(items)
 
 
+def test_under_the_rate_limit_a_burst_of_updates_takes_one_call_per_ten_items(
+    endpoint: PersonalizeEventsMock,
+) -> None:
+    # Full batches wait in the buffer (still coalescing) for their group to be due and for the
+    # rate limit's next slot: 1,000 updates of 25 items are 3 calls, not one per full batch.
+    with Tracker("tid", region_name="us-east-1", items_dataset_arn=ITEMS) as tracker:
+        for version in range(1000):
+            tracker.put_item(f"i{version % 25}", {"VERSION": version})
+        assert tracker.flush(10)
+        items = tracker.stats().kinds["items"]
+    assert len(calls(endpoint, "PutItems")) == 3
+    assert (items.delivered, items.coalesced, items.requests) == (25, 975, 3)
+
+
 def test_a_call_without_its_dataset_arn_names_the_option(endpoint: PersonalizeEventsMock) -> None:
     with Tracker("tid", region_name="us-east-1") as tracker:
         for call, option in (
@@ -144,6 +158,8 @@ def test_a_call_without_its_dataset_arn_names_the_option(endpoint: PersonalizeEv
     with pytest.raises(InvalidEventError) as caught:
         Tracker("tid", region_name="us-east-1", users_dataset_arn="users")
     assert caught.value.field == "users_dataset_arn"
+    with pytest.raises(ValueError, match="dataset_requests_per_second"):
+        Tracker("tid", region_name="us-east-1", dataset_requests_per_second=0)
 
 
 def test_bad_records_raise_at_the_call_and_nothing_is_queued(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import attrs
+import pytest
 
 from personalize_tracker._intake.buffer import GroupBuffer
 from personalize_tracker._intake.coalesce import Coalescer
@@ -110,3 +111,40 @@ def test_entries_of_records_that_left_are_pruned() -> None:
     made.add("k", Rec("x"))
     made.add("k", Rec("x", 1))
     assert made.replaced == 1
+
+
+class Gate:
+    def __init__(self) -> None:
+        self.wait = 0.0
+
+    def __call__(self) -> float:
+        return self.wait
+
+
+def test_a_gate_keeps_batches_in_the_buffer_where_they_still_coalesce() -> None:
+    gate = Gate()
+    buffer: GroupBuffer[str, Rec] = GroupBuffer(2, flush_interval=1.0, gate=gate)
+    coalescer = Coalescer(buffer, lambda r: r.id, lambda: None)
+    assert coalescer.add("k", Rec("a")) is True  # a new group: recompute the wait
+    assert coalescer.add("k", Rec("b")) is False  # full, but held until the group is due
+    assert buffer.take(0.0) is None
+    now = buffer.groups["k"].since
+    assert buffer.seconds_until_due(now) == pytest.approx(1.0)
+    gate.wait = 5.0  # the rate limit's next slot is later still
+    assert buffer.seconds_until_due(now + 1.0) == 5.0
+    assert buffer.take(now + 1.0) is None
+    coalescer.add("k", Rec("a", 1))  # still held: replaced
+    gate.wait = 0.0
+    batch = buffer.take(now + 1.0)
+    assert batch is not None
+    assert ids(batch.records) == [("a", 1), ("b", 0)]
+
+
+def test_a_forced_take_ignores_the_gate() -> None:
+    buffer: GroupBuffer[str, Rec] = GroupBuffer(10, flush_interval=60.0, gate=lambda: 9.0)
+    buffer.add("k", Rec("a"))
+    assert not buffer.has_ready(0.0)
+    assert buffer.has_ready(0.0, force=True)
+    batch = buffer.take(0.0, force=True)
+    assert batch is not None
+    assert ids(batch.records) == [("a", 0)]

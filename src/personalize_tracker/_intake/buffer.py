@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 import attrs
@@ -82,10 +82,23 @@ class GroupBuffer(Generic[K, T]):
         keep_times: keep each record's arrival time (for an age limit); costs a float per record.
     """
 
-    def __init__(self, batch_size: int, flush_interval: float, keep_times: bool = False) -> None:
+    def __init__(
+        self,
+        batch_size: int,
+        flush_interval: float,
+        keep_times: bool = False,
+        gate: Callable[[], float] | None = None,
+    ) -> None:
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.keep_times = keep_times
+        #: Seconds before any batch may be taken (None: no gate), e.g. until the rate limit's
+        #: next free slot: for a kind whose waiting records are coalesced, records wait here,
+        #: where a later record of their id can still replace them, not on the wire. With a
+        #: gate, a full batch also waits for its group to be due (``flush_interval``), so that
+        #: a burst of updates is coalesced before its first call. ``take(force=True)`` (close,
+        #: a synchronous send) ignores it.
+        self.gate = gate
         self.size = 0  #: records held
         self.forced = 0  #: records held that a flush is waiting for
         #: Groups in the order they were created, which is the order of their ``since``: the
@@ -121,8 +134,7 @@ class GroupBuffer(Generic[K, T]):
             )
             self.size += 1
             if self.batch_size == 1:
-                self._full.append(key)
-                return True
+                return self._mark_full(key)
             return first
         group.append(record)
         if group.times is not None:
@@ -131,9 +143,15 @@ class GroupBuffer(Generic[K, T]):
             group.times.append(tracked_at)
         self.size += 1
         if len(group) - group.head == self.batch_size:
-            self._full.append(key)
-            return True
+            return self._mark_full(key)
         return False
+
+    def _mark_full(self, key: K) -> bool:
+        """Group ``key`` holds a full batch: ready now (True), unless a gate holds it back."""
+        if self.gate is not None:
+            return False
+        self._full.append(key)
+        return True
 
     def position(self, key: K) -> tuple[object, int]:
         """Where the record last added to group ``key`` is: a handle for :meth:`replace` (the
@@ -187,7 +205,7 @@ class GroupBuffer(Generic[K, T]):
                 group.times[head:head] = times
             self.size += len(records)
             if len(group) - head >= self.batch_size:
-                self._full.append(key)
+                self._mark_full(key)
             if group.forced:  # forced records sit at the front: these predate them
                 forced = True
         if forced:
@@ -216,8 +234,10 @@ class GroupBuffer(Generic[K, T]):
 
         In order: forced records (a flush); the group whose oldest record has waited
         ``flush_interval`` seconds (so full batches cannot starve it); full batches; with
-        ``force`` (close), any group.
+        ``force`` (close), any group. Nothing (but with ``force``) while the gate is closed.
         """
+        if not force and self.gate is not None and self.gate() > 0:
+            return None
         while self._forced:
             key = self._forced[0]
             group = self.groups.get(key)
@@ -239,7 +259,15 @@ class GroupBuffer(Generic[K, T]):
         return None
 
     def seconds_until_due(self, now: float) -> float | None:
-        """Seconds until the next batch is ready (0 if one is ready now), None when empty.
+        """Seconds until the next batch is ready (0 if one is ready now), None when empty;
+        no sooner than the gate opens."""
+        wait = self._due(now)
+        if wait is None or self.gate is None:
+            return wait
+        return max(wait, self.gate())
+
+    def _due(self, now: float) -> float | None:
+        """Seconds until the next batch is ready, regardless of the gate.
 
         Drops the stale keys at the front of the full and forced queues first (groups taken by
         another path, e.g. a flush), so that they do not make a batch look ready.
@@ -305,6 +333,6 @@ class GroupBuffer(Generic[K, T]):
                 end = 0
             group.head = end
             if len(records) - end >= count:
-                self._full.append(key)
+                self._mark_full(key)
         self.size -= len(batch.records)
         return batch

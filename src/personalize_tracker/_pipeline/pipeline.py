@@ -84,6 +84,20 @@ def _adder(
     return Coalescer(buffer, codec.identity, on_replaced).add
 
 
+def _buffer(
+    codec: Codec[R, K], options: Options, limiter: AdaptiveRateLimiter | None
+) -> GroupBuffer[K, R]:
+    """The group buffer; for a kind whose records are coalesced (``codec.identity``) under a
+    rate limit, gated by the limit's next free slot (see ``GroupBuffer.gate``)."""
+    gate = None if codec.identity is None or limiter is None else limiter.wait_time
+    return GroupBuffer(
+        codec.batch_size,
+        options.flush_interval,
+        keep_times=options.max_event_age is not None,
+        gate=gate,
+    )
+
+
 class Pipeline(Generic[R, K]):
     """Accepts records, delivers them in batches through a transport, and accounts for each.
 
@@ -156,9 +170,12 @@ class Pipeline(Generic[R, K]):
         self._pid = _getpid()
         self.lock = threading.Lock()
         self.idle = threading.Condition(self.lock)  # flush() and close() wait here
-        self.buffer: GroupBuffer[K, R] = GroupBuffer(
-            codec.batch_size, options.flush_interval, keep_times=options.max_event_age is not None
+        limiter = (
+            None
+            if options.max_requests_per_second is None
+            else AdaptiveRateLimiter(options.max_requests_per_second)
         )
+        self.buffer: GroupBuffer[K, R] = _buffer(codec, options, limiter)
         self.inbox: Inbox[R] = Inbox(
             options.max_queue_size,
             self.buffer,
@@ -184,11 +201,6 @@ class Pipeline(Generic[R, K]):
         )
         self.pool: SenderPool[Batch[K, R]] = SenderPool(
             self.lock, options.max_workers, self, self.inbox
-        )
-        limiter = (
-            None
-            if options.max_requests_per_second is None
-            else AdaptiveRateLimiter(options.max_requests_per_second)
         )
         policy = RetryPolicy(
             max_attempts=options.max_attempts,
