@@ -66,14 +66,22 @@ def _left(deadline: float | None) -> float | None:
 def check_kinds(
     arns: tuple[str | None, str | None, str | None],
     schemas: tuple[_Schema | None, _Schema | None, _Schema | None],
+    dataset_rate: float | None = None,
 ) -> tuple[dict[str, FieldsCheck | None], dict[str, str]]:
-    """Check the Tracker's dataset ARNs and schemas (before anything is built); return each
-    kind's schema check and the ARNs given, by kind.
+    """Check the Tracker's dataset ARNs, schemas and ``dataset_requests_per_second`` (before
+    anything is built); return each kind's schema check and the ARNs given, by kind.
 
     Raises:
         InvalidEventError: an ARN is not a Personalize dataset ARN (naming its option).
-        ValueError: a schema is not a ``DatasetSchema`` of its kind's dataset.
+        ValueError: a schema is not a ``DatasetSchema`` of its kind's dataset, or the rate is
+            not a number > 0.
     """
+    if dataset_rate is not None and (
+        isinstance(dataset_rate, bool)
+        or not isinstance(dataset_rate, (int, float))
+        or not dataset_rate > 0
+    ):
+        raise ValueError(f"dataset_requests_per_second must be > 0 (or None), got {dataset_rate!r}")
     checks: dict[str, FieldsCheck | None] = {}
     for kind, schema in zip(_DATASETS, schemas, strict=True):
         if schema is not None and getattr(schema, "kind", None) != kind:
@@ -129,7 +137,7 @@ class KindPipelines:
         self._on_failure = on_failure
         self._lock = threading.Lock()
         self.closed = False
-        self.checks, checked = check_kinds(arns, schemas)
+        self.checks, checked = check_kinds(arns, schemas, dataset_rate)
         self.pipelines: dict[str, Pipeline[Any, str]] = {
             kind: self._build(kind, arn) for kind, arn in checked.items()
         }

@@ -159,8 +159,9 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
             their own.
 
     Raises:
-        ValueError: an argument is out of range (the message names it), or no AWS region is
-            known for the client the Tracker builds.
+        ValueError: an argument is out of range (the message names it), a dataset schema is
+            not of its dataset's kind, or no AWS region is known for the client the Tracker
+            builds.
         InvalidEventError: ``tracking_id`` is empty or longer than 256 characters, or a
             dataset ARN is not one (the service model's ``datasetArn`` pattern).
 
@@ -233,7 +234,8 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
         )
         _check_arguments(client, session, endpoint_url, schema)
         arns = (items_dataset_arn, users_dataset_arn, actions_dataset_arn)
-        check_kinds(arns, schemas := (items_schema, users_schema, actions_schema))
+        schemas = (items_schema, users_schema, actions_schema)
+        check_kinds(arns, schemas, dataset_requests_per_second)
         self.tracking_id, self._options = tracking_id, options
         self._pipeline, self._composer = event_pipeline(
             options,
