@@ -116,9 +116,17 @@ def _put_item_call(t: Any, users: list[str], sessions: list[str], items: list[st
     return lambda i: put(items[i], properties)
 
 
-def _segment_call(c: Any, users: list[str], sessions: list[str], items: list[str]) -> Any:
-    track = c.track
-    return lambda i: track(users[i], "click", {"item_id": items[i], "session_id": sessions[i]})
+def _segment_call(props: bool) -> Callable[..., Callable[[int], Any]]:
+    def factory(c: Any, users: list[str], sessions: list[str], items: list[str]) -> Any:
+        track = c.track
+        if props:  # the same three properties as the Tracker's, beside the item and session
+            extra = THREE_PROPERTIES
+            return lambda i: track(
+                users[i], "click", {"item_id": items[i], "session_id": sessions[i], **extra}
+            )
+        return lambda i: track(users[i], "click", {"item_id": items[i], "session_id": sessions[i]})
+
+    return factory
 
 
 def _posthog_call(c: Any, users: list[str], sessions: list[str], items: list[str]) -> Any:
@@ -161,13 +169,13 @@ def make_library(name: str, url: str, **options: Any) -> Library:
         return Library(name, t, factory, t.flush)
     if name == "put_item":
         # No rate limit: the row measures the call; delivery at 9 calls/s would make each
-        # round's untimed flush last minutes. The delivery section measures the default.
+        # round's untimed flush last minutes. Section items measures the default.
         options = {"dataset_requests_per_second": None, **options}
         t = make_tracker(url, items_dataset_arn=ITEMS_DATASET_ARN, **options)
         return Library(name, t, _put_item_call, t.flush)
-    if name == "segment":
+    if name in ("segment", "segment+3props"):
         c = make_segment(url, **options)
-        return Library(name, c, _segment_call, c.flush)
+        return Library(name, c, _segment_call(name == "segment+3props"), c.flush)
     if name == "posthog":
         c = make_posthog(url, **options)
         return Library(name, c, _posthog_call, c.flush)
@@ -183,6 +191,7 @@ LIBRARIES = {
     "tracking_session": "TrackingSession.track()",
     "put_item": "Tracker.put_item(), 3 properties",
     "segment": "Segment track()",
+    "segment+3props": "Segment track(), 3 properties",
     "posthog": "PostHog capture()",
     "naive_put_events": "naive put_events per event",
 }

@@ -47,6 +47,7 @@ ROWS = [
     "tracking_session",
     "put_item",
     "segment",
+    "segment+3props",
     "posthog",
     "naive_put_events",
 ]
@@ -286,6 +287,11 @@ def run(quick: bool) -> dict[str, Any]:
         pairs = zip(seg["round_medians_ns"], ours["round_medians_ns"], strict=True)
         by_round = [a / b for a, b in pairs]
         seg["ratio_to_tracker_by_round"] = {"median": median(by_round), "spread": spread(by_round)}
+    seg3, ours3 = results.get("segment+3props", {}), results.get("tracker+3props", {})
+    if "round_medians_ns" in seg3 and "round_medians_ns" in ours3:
+        pairs = zip(seg3["round_medians_ns"], ours3["round_medians_ns"], strict=True)
+        by_round = [a / b for a, b in pairs]
+        seg3["ratio_to_tracker_by_round"] = {"median": median(by_round), "spread": spread(by_round)}
     for name in ROWS:
         res = results[name]
         res["label"] = "deque.append of a tuple (floor)" if name == "floor" else LIBRARIES[name]
