@@ -5,6 +5,10 @@ per kind, coalescing, dead letters, the spool per kind and the errors at the cal
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -278,3 +282,94 @@ def test_a_dataset_schema_checks_properties_at_the_call(endpoint: PersonalizeEve
         Tracker("tid", region_name="us-east-1", users_dataset_arn=USERS, users_schema=schema)
     with pytest.raises(ValueError, match="InteractionsSchema"):
         Tracker("tid", region_name="us-east-1", schema=schema)
+
+
+# A client that appends each PutItems call to a file as a JSON line {"pid", "ids"}: what a
+# subprocess or a forked child sent, seen after it is gone.
+FILE_CLIENT = textwrap.dedent(
+    """
+    import json, os, threading
+
+    class FileClient:
+        def __init__(self, path):
+            self.path, self.lock = path, threading.Lock()
+
+        def put_events(self, **params):
+            return {}
+
+        def put_items(self, **params):
+            line = json.dumps({"pid": os.getpid(), "ids": [i["itemId"] for i in params["items"]]})
+            with self.lock, open(self.path, "a") as f:
+                f.write(line + "\\n")
+            return {}
+    """
+)
+
+
+def sent_items(path: Path) -> dict[int, list[str]]:
+    by_pid: dict[int, list[str]] = {}
+    for line in path.read_text().splitlines() if path.exists() else []:
+        call = json.loads(line)
+        by_pid.setdefault(call["pid"], []).extend(call["ids"])
+    return by_pid
+
+
+@pytest.mark.slow
+def test_pending_items_are_delivered_at_exit(tmp_path: Path) -> None:
+    script = tmp_path / "script.py"
+    script.write_text(
+        FILE_CLIENT
+        + textwrap.dedent(
+            f"""
+            import sys
+            from personalize_tracker import Tracker
+            tracker = Tracker("t", client=FileClient(sys.argv[1]), items_dataset_arn={ITEMS!r},
+                              flush_interval=3600)
+            for n in range(3):
+                tracker.put_item(f"i{{n}}")
+            # no close(), no flush(): the interpreter exits with items pending
+            """
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "calls.jsonl")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (sent,) = sent_items(tmp_path / "calls.jsonl").values()
+    assert sorted(sent) == ["i0", "i1", "i2"]
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork() in a threaded process
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_sends_only_its_own_items(tmp_path: Path) -> None:
+    namespace: dict[str, Any] = {}
+    exec(FILE_CLIENT, namespace)
+    path = tmp_path / "calls.jsonl"
+    tracker = Tracker(
+        "t", client=namespace["FileClient"](str(path)), items_dataset_arn=ITEMS,
+        flush_interval=3600, dataset_requests_per_second=None,
+    )  # fmt: skip
+    tracker.put_item("warmup")
+    assert tracker.flush(timeout=10)  # the item pipeline's senders run in the parent
+    tracker.put_item("parent")
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 1
+        try:
+            tracker.put_item("child")
+            ok = tracker.flush(timeout=10)
+            items = tracker.stats().kinds["items"]
+            with open(tmp_path / "child.json", "w") as f:
+                json.dump({"ok": ok, "tracked": items.tracked}, f)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert json.loads((tmp_path / "child.json").read_text()) == {"ok": True, "tracked": 1}
+    tracker.close(10)
+    by_pid = sent_items(path)
+    assert by_pid[pid] == ["child"]
+    assert sorted(by_pid[os.getpid()]) == ["parent", "warmup"]
