@@ -3,6 +3,9 @@ arguments of put_item / put_user / put_action, and the replay loop against a fak
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -14,6 +17,7 @@ from click.testing import CliRunner, Result
 from personalize_tracker import InvalidEventError, TrackerStats
 from personalize_tracker._tools.bulk import BulkFormatError, read_interactions_csv
 from personalize_tracker._tools.bulk.csv_reader import read_csv_rows
+from personalize_tracker._tools.bulk.dataset_export import DatasetLetter, read_dataset_letters
 from personalize_tracker._tools.bulk.datasets import (
     DATASET_KINDS,
     check_dataset_header,
@@ -240,3 +244,130 @@ def test_help_says_the_kind_is_told_by_the_header() -> None:
     text = " ".join(run("replay", "--help").output.split())
     assert "the header tells which: ITEM_ID, USER_ID or ACTION_ID and no TIMESTAMP" in text
     assert "--dataset-arn ARN" in text
+
+
+# ---------------------------------------------------------------------------- export
+
+ITEMS_ARN = "arn:aws:personalize:us-east-1:123456789012:dataset/shop/ITEMS"
+
+
+def letter(kind: str, record: dict[str, Any], reason: str = "invalid") -> str:
+    line = {
+        "failedAt": 1790000000.1,
+        "reason": reason,
+        "errorCode": "InvalidInputException",
+        "message": "m",
+        "kind": kind,
+        "datasetArn": ITEMS_ARN,
+        "record": record,
+    }
+    return json.dumps(line)
+
+
+def test_export_writes_item_dead_letters_as_an_items_csv(tmp_path: Path) -> None:
+    letters = tmp_path / "dead.jsonl"
+    letters.write_text(
+        "\n".join(
+            [
+                letter("items", {"itemId": "m1", "properties": '{"genres":"Comedy|Drama"}'}),
+                letter("items", {"itemId": "m2", "properties": '{"price":9.5,"inStock":true}'}),
+                letter("items", {"itemId": "m3"}, reason="closed"),
+                letter("items", {"itemId": "m1", "properties": '{"genres":"Horror"}'}),
+                '{"kind": "items", "record": {"itemId": "m4", "pro',
+            ]
+        )
+        + "\n"
+    )
+    out = tmp_path / "items.csv"
+    result = CliRunner().invoke(cli, ["export", str(letters), "-o", str(out)])
+    assert result.exit_code == 1  # the torn last line
+    assert list(csv.reader(io.StringIO(out.read_text()))) == [
+        ["ITEM_ID", "GENRES", "PRICE", "IN_STOCK"],
+        ["m1", "Horror", "", ""],  # the last line of an id wins
+        ["m2", "", "9.5", "true"],
+        ["m3", "", "", ""],
+    ]
+    assert "3 items to" in result.stderr
+    assert f"{letters}:5: not valid JSON" in result.stderr
+    result = CliRunner().invoke(cli, ["export", str(letters), "-o", str(out), "--exclude-invalid"])
+    assert [row[0] for row in csv.reader(io.StringIO(out.read_text()))] == ["ITEM_ID", "m3"]
+
+
+def test_export_of_users_takes_the_schemas_names(tmp_path: Path) -> None:
+    letters = tmp_path / "dead.jsonl"
+    letters.write_text(
+        letter("users", {"userId": "u1", "properties": '{"feature0":"a","membership":"gold"}'})
+        + "\n"
+    )
+    schema = tmp_path / "users.json"
+    schema.write_text(
+        json.dumps(
+            {
+                "type": "record",
+                "name": "Users",
+                "namespace": "com.amazonaws.personalize.schema",
+                "fields": [
+                    {"name": "USER_ID", "type": "string"},
+                    {"name": "FEATURE0", "type": "string"},
+                    {"name": "MEMBERSHIP", "type": "string"},
+                ],
+                "version": "1.0",
+            }
+        )
+    )
+    result = CliRunner().invoke(cli, ["export", str(letters), "--schema", str(schema)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["USER_ID,FEATURE0,MEMBERSHIP", "u1,a,gold"]
+
+
+def test_export_of_mixed_kinds_needs_the_kind(tmp_path: Path) -> None:
+    letters = tmp_path / "dead.jsonl"
+    event = {
+        "reason": "invalid",
+        "trackingId": "t",
+        "sessionId": "s",
+        "userId": "u1",
+        "event": {"eventType": "click", "sentAt": 1700000000, "itemId": "m1", "eventId": "e1"},
+    }
+    letters.write_text(json.dumps(event) + "\n" + letter("items", {"itemId": "m1"}) + "\n")
+    result = CliRunner().invoke(cli, ["export", str(letters)])
+    assert result.exit_code == 1
+    assert "the files hold lines of interactions, items: a CSV is of one kind" in result.output
+    result = CliRunner().invoke(cli, ["export", str(letters), "--kind", "items"])
+    assert result.stdout.splitlines() == ["ITEM_ID", "m1"]
+    assert f"{letters}:1: a line of interactions, not of items" in result.stderr
+    result = CliRunner().invoke(cli, ["export", str(letters), "--kind", "interactions"])
+    assert result.stdout.splitlines()[1].startswith("u1,m1,1700000000,click")
+    assert f"{letters}:2: a line of items, not of interactions (export --kind items)" in (
+        result.stderr
+    )
+
+
+def test_export_says_action_interactions_have_no_csv(tmp_path: Path) -> None:
+    letters = tmp_path / "dead.jsonl"
+    letters.write_text(letter("action_interactions", {"actionId": "a1"}) + "\n")
+    result = CliRunner().invoke(cli, ["export", str(letters)])
+    assert result.exit_code == 1
+    assert "the files hold action_interactions: export writes" in result.output
+
+
+def test_dataset_letters_name_what_is_wrong(tmp_path: Path) -> None:
+    path = tmp_path / "dead.jsonl"
+    path.write_text(
+        "\n".join(
+            [
+                letter("actions", {"actionId": "a1", "properties": '{"value":3}'}),
+                letter("actions", {"properties": "{}"}),
+                letter("actions", {"actionId": "a2", "properties": "[1]"}),
+                letter("users", {"userId": "u"}),
+            ]
+        )
+        + "\n"
+    )
+    read = list(read_dataset_letters(path, ACTIONS))
+    assert read == [
+        DatasetLetter(1, "a1", {"value": 3}, "invalid"),
+        (2, "no record.actionId"),
+        (3, "record.properties is not a JSON object string"),
+        (4, "a line of users, not of actions"),
+    ]
