@@ -31,9 +31,26 @@ from django.db.models.signals import post_save
 from .._errors import InvalidEventError, TrackerClosedError
 from ..tracker import Tracker
 
-__all__ = ["FieldSource", "ModelSync", "sync_actions", "sync_items", "sync_users"]
+__all__ = [
+    "FieldSource",
+    "ModelSync",
+    "set_default_tracker",
+    "sync_actions",
+    "sync_items",
+    "sync_users",
+]
 
 logger = logging.getLogger("personalize_tracker")
+
+# The Tracker of a link made without one: the settings' (``django.get_tracker``, set by the
+# module that imports this one, so that this one does not import it back).
+_default_tracker: Callable[[], Tracker] | None = None
+
+
+def set_default_tracker(source: Callable[[], Tracker]) -> None:
+    """Set where a link made without ``tracker=`` gets its Tracker (``django.get_tracker``)."""
+    global _default_tracker
+    _default_tracker = source
 
 #: Where a value comes from: an attribute name of the model (``"price"``; a related object's
 #: with ``__``: ``"brand__name"``), or a function of the instance (``lambda p: [...]``).
@@ -177,11 +194,12 @@ class ModelSync:
         return count - (self.errors - before)
 
     def _resolve(self) -> Tracker:
-        tracker = self._tracker
+        tracker = self._tracker if self._tracker is not None else _default_tracker
         if tracker is None:
-            from .django import get_tracker
-
-            return get_tracker()
+            raise ImproperlyConfigured(
+                "sync_*() without tracker= uses the Tracker of settings.PERSONALIZE_TRACKER: "
+                "import it from personalize_tracker.integrations.django"
+            )
         return tracker if isinstance(tracker, Tracker) else tracker()
 
     def _failed(self, instance: Any, exc: Exception) -> None:

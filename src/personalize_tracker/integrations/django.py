@@ -52,7 +52,13 @@ except ImportError as _error:  # pragma: no cover - tested in a subprocess witho
 from ..tracker import Tracker
 from ._config import web_tracking_from_config
 from ._cookie import new_session_id
-from ._django_models import ModelSync, sync_actions, sync_items, sync_users
+from ._django_models import (
+    ModelSync,
+    set_default_tracker,
+    sync_actions,
+    sync_items,
+    sync_users,
+)
 from ._request import RequestInfo
 from ._session import WebTrackingSession
 from ._tracking import WebTracking
@@ -147,6 +153,7 @@ def _reset(*, setting: str, **kwargs: Any) -> None:
 
 
 setting_changed.connect(_reset, dispatch_uid="personalize_tracker.integrations.django.reset")
+set_default_tracker(get_tracker)  # sync_items() and the like, made without tracker=
 
 
 def _config() -> dict[str, Any]:
