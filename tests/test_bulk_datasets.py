@@ -28,6 +28,7 @@ from personalize_tracker._tools.bulk.datasets import (
 from personalize_tracker._tools.bulk.values import RowError
 from personalize_tracker._tools.replay.datasets import replay_dataset_rows
 from personalize_tracker.cli import cli
+from personalize_tracker.testing import PersonalizeEventsMock
 
 ITEMS = DATASET_KINDS["items"]
 USERS = DATASET_KINDS["users"]
@@ -371,3 +372,87 @@ def test_dataset_letters_name_what_is_wrong(tmp_path: Path) -> None:
         (3, "record.properties is not a JSON object string"),
         (4, "a line of users, not of actions"),
     ]
+
+
+# ---------------------------------------------------------------------------- end to end
+
+
+@pytest.fixture
+def endpoint(
+    personalize_events_server: PersonalizeEventsMock, monkeypatch: pytest.MonkeyPatch
+) -> PersonalizeEventsMock:
+    """The local endpoint over HTTP, and dummy credentials for the command's default chain."""
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    return personalize_events_server
+
+
+def dataset_args(endpoint: PersonalizeEventsMock, path: Path, arn: str, *more: str) -> list[str]:
+    assert endpoint.endpoint_url is not None
+    return [
+        "replay", str(path), "--dataset-arn", arn, "--endpoint-url", endpoint.endpoint_url,
+        "--region", "us-east-1", "--no-progress", *more,
+    ]  # fmt: skip
+
+
+def test_an_items_csv_goes_through_put_items_and_its_dead_letters_come_back(
+    endpoint: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    path = tmp_path / "movies.csv"
+    rows = ["ITEM_ID,TITLE,GENRES,YEAR"]
+    rows += [f'm{n},"Film {n}, the",Comedy|Drama,{1990 + n}' for n in range(24)]
+    rows += ["m3,Film 3 (director's cut),Drama,", ",No id,Drama,2000", "poison,Bad,Drama,2001"]
+    path.write_text("\n".join(rows) + "\n")
+    endpoint.reject_items(lambda item: item.item_id == "poison", message="bad item")
+    letters = tmp_path / "dead.jsonl"
+    result = run(*dataset_args(endpoint, path, ITEMS_ARN, "--dead-letters", str(letters)))
+    assert result.exit_code == 1, result.output
+    assert f"personalize-tracker replay: {path} (Items CSV) -> {ITEMS_ARN}" in result.output
+    assert "line 27: no item id: the ITEM_ID column is empty" in result.output
+    assert "failure: item poison: invalid (InvalidInputException:" in result.output
+    assert "FAIL: 1 bad row(s) skipped; 1 items failed" in result.output
+    sent = {item.item_id: item for item in endpoint.items}
+    assert len(sent) == 24  # m0..m23, m3 once or twice (a later row replaces a waiting one)
+    assert json.loads(sent["m5"].properties or "") == {
+        "title": "Film 5, the", "genres": "Comedy|Drama", "year": "1995",
+    }  # fmt: skip
+    assert json.loads(sent["m3"].properties or "") == {
+        "title": "Film 3 (director's cut)", "genres": "Drama",
+    }  # fmt: skip
+    assert {item.dataset_arn for item in endpoint.items} == {ITEMS_ARN}
+    # The dead letter goes back to a bulk CSV.
+    exported = CliRunner().invoke(cli, ["export", str(letters)])
+    assert exported.exit_code == 0, exported.output
+    assert exported.stdout.splitlines() == ["ITEM_ID,TITLE,GENRES,YEAR", "poison,Bad,Drama,2001"]
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "attribute"),
+    [
+        ("USER_ID,MEMBERSHIP", "u1,gold", "users"),
+        ("ACTION_ID,VALUE,REPEAT_FREQUENCY", "a1,3,5", "actions"),
+    ],
+)
+def test_users_and_actions_csvs_as_json(
+    endpoint: PersonalizeEventsMock, tmp_path: Path, header: str, row: str, attribute: str
+) -> None:
+    path = tmp_path / f"{attribute}.csv"
+    path.write_text(f"{header}\n{row}\n")
+    arn = ITEMS_ARN.replace("ITEMS", attribute.upper())
+    result = run(*dataset_args(endpoint, path, arn, "--json"))
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["result"] == "PASS"
+    assert (summary["kind"], summary["delivered"], summary["calls"]) == (attribute, 1, 1)
+    assert summary["dataset_arn"] == arn
+    [record] = getattr(endpoint, attribute)
+    assert record.dataset_arn == arn
+
+
+def test_a_bad_dataset_arn_names_the_flag(tmp_path: Path) -> None:
+    result = run("replay", str(items_csv(tmp_path)), "--dataset-arn", "not-an-arn",
+                 "--region", "us-east-1")  # fmt: skip
+    assert result.exit_code == 2
+    assert "--dataset-arn" in result.output
+    assert "items_dataset_arn" not in result.output
