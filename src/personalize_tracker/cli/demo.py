@@ -67,6 +67,13 @@ __all__ = ["demo"]
     ),
 )
 @click.option(
+    "--items-dataset-arn",
+    default=None,
+    metavar="ARN",
+    help="The Items dataset the catalogue (movies.csv beside the ratings) is sent to with "
+    "PutItems. Locally a made-up one; with --endpoint-url, without it the catalogue is not sent.",
+)
+@click.option(
     "--region", default=DEFAULT_REGION, show_default=True, help="AWS region of the client."
 )
 @click.option(
@@ -86,18 +93,23 @@ def demo(
     limit: int | None,
     endpoint_url: str | None,
     tracking_id: str | None,
+    items_dataset_arn: str | None,
     region: str,
     session_gap: float,
     no_progress: bool,
     as_json: bool,
 ) -> None:
-    """Replay the MovieLens ratings through a Tracker and check every event arrived.
+    """Send the MovieLens catalogue, replay its ratings through a Tracker, and check every item
+    and event arrived.
 
-    Each rating becomes a 'rating' event: userId -> user_id, movieId -> item_id, rating ->
-    event_value, timestamp -> sent_at, in sessions ml-<userId>-<n> cut at --session-gap minutes
-    of silence. By default a local PutEvents endpoint is started on 127.0.0.1, and the events it
-    received are compared with the events tracked (ids, no duplicates, fields). Prints a summary;
-    exits 1 when an event was dropped, failed, went missing or arrived twice.
+    First each movie of movies.csv (beside the ratings) is put to the Items dataset: movieId ->
+    item_id, title -> TITLE, genres -> GENRES (a categorical field, '|' between values); with
+    --limit, only the movies those ratings rate. Then each rating becomes a 'rating' event:
+    userId -> user_id, movieId -> item_id, rating -> event_value, timestamp -> sent_at, in
+    sessions ml-<userId>-<n> cut at --session-gap minutes of silence. By default a local
+    endpoint is started on 127.0.0.1, and the items and events it received are compared with
+    those sent. Prints a summary; exits 1 when an item or an event was dropped, failed, went
+    missing or arrived twice.
     """
     if endpoint_url is not None and not tracking_id:
         raise click.UsageError("--tracking-id is required with --endpoint-url")
@@ -110,6 +122,7 @@ def demo(
         region=region,
         session_gap_minutes=session_gap,
         progress=not no_progress,
+        items_dataset_arn=items_dataset_arn,
     )
     if as_json:
         click.echo(json.dumps(summary_dict(result), indent=2))
@@ -128,6 +141,7 @@ def _run(
     region: str,
     session_gap_minutes: float,
     progress: bool,
+    items_dataset_arn: str | None,
 ) -> DemoResult:
     """:func:`run_demo`, its errors turned into click's (each says what to do).
 
@@ -144,6 +158,7 @@ def _run(
             region=region,
             session_gap_minutes=session_gap_minutes,
             progress=progress,
+            items_dataset_arn=items_dataset_arn,
         )
     except FileNotFoundError as exc:
         raise click.BadParameter(str(exc), ctx=ctx, param_hint="'--data'") from None

@@ -52,6 +52,7 @@ def set_default_tracker(source: Callable[[], Tracker]) -> None:
     global _default_tracker
     _default_tracker = source
 
+
 #: Where a value comes from: an attribute name of the model (``"price"``; a related object's
 #: with ``__``: ``"brand__name"``), or a function of the instance (``lambda p: [...]``).
 FieldSource = str | Callable[[Any], Any]
