@@ -10,7 +10,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import attrs
 import pytest
 from click.testing import CliRunner, Result
 
@@ -150,9 +149,9 @@ class FakeTracker:
             dropped=self.coalesced,
             pending=len(self.waiting),
             requests=len(self.calls),
+            coalesced=self.coalesced,
         )
-        counts = {**attrs.asdict(items, recurse=False), "coalesced": self.coalesced}
-        return SimpleNamespace(kinds={"items": SimpleNamespace(**counts)})
+        return SimpleNamespace(kinds={"items": items})
 
 
 def test_the_replay_puts_every_row_paces_and_reports_bad_ones(tmp_path: Path) -> None:

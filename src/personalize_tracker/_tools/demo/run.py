@@ -91,6 +91,7 @@ class DemoResult:
         items_read: movies read from ``movies.csv`` and put (those the ratings replayed rate,
             with ``limit``).
         item_stats: the counters of the items (``stats().kinds["items"]``), or ``None``.
+        catalog_seconds: seconds from the first ``put_item`` until the catalogue was flushed.
         items_received: distinct items the local endpoint received, or ``None``.
     """
 
@@ -112,6 +113,7 @@ class DemoResult:
     items_read: int = 0
     item_stats: TrackerStats | None = None
     items_received: int | None = None
+    catalog_seconds: float = 0.0
 
     @property
     def events_per_second(self) -> float:
@@ -324,11 +326,13 @@ def _replay(plan: _Plan, url: str | None, session: Any) -> tuple[DemoResult, dic
         target=DEMO_TARGET,
         **_catalog_options(plan),
     )
+    catalog_start = time.perf_counter()
     try:
         items_read = _send_catalog(tracker, plan)
     except BaseException:
         tracker.close(timeout=_ABORT_CLOSE_TIMEOUT)
         raise
+    catalog_seconds = time.perf_counter() - catalog_start
     tally = _Tally(keep=plan.local)
     bar = plan.progress_bar()
 
@@ -366,6 +370,7 @@ def _replay(plan: _Plan, url: str | None, session: Any) -> tuple[DemoResult, dic
         items_dataset_arn=plan.items_dataset_arn,
         items_read=items_read,
         item_stats=tracker.stats().kinds.get("items"),
+        catalog_seconds=catalog_seconds,
     )
     return result, tally.tracked
 

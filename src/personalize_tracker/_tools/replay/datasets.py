@@ -10,7 +10,7 @@ The rows come from :func:`~..bulk.csv_reader.read_csv_rows` and become calls thr
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -32,8 +32,7 @@ _PER_CALL = 10
 
 def _kind_stats(tracker: Tracker, kind: DatasetKind) -> TrackerStats:
     """The counters of ``kind`` in ``tracker.stats().kinds`` (zeros before its first record)."""
-    kinds: Mapping[str, TrackerStats] = getattr(tracker.stats(), "kinds", {})
-    found = kinds.get(kind.name)
+    found = tracker.stats().kinds.get(kind.name)
     return found if found is not None else TrackerStats(0, 0, 0, 0, 0)
 
 
@@ -78,7 +77,7 @@ def replay_dataset_rows(
     bad = BadRows()
     bar = Progress(progress, total, progress_file, bad)
     counters = Counters(tracker, bar.show, lambda: _kind_stats(tracker, kind))
-    base_coalesced: int = getattr(counters.base, "coalesced", 0)
+    base_coalesced = counters.base.coalesced
     pacer = Pacer(tracker, counters)
     ids: set[str] = set()
     read = 0
@@ -98,7 +97,7 @@ def replay_dataset_rows(
         final = flush_counting(tracker, counters, flush_timeout)
     finally:
         bar.close()
-    coalesced: int = getattr(_kind_stats(tracker, kind), "coalesced", 0) - base_coalesced
+    coalesced = _kind_stats(tracker, kind).coalesced - base_coalesced
     return DatasetReplaySummary(
         kind=kind.name,
         operation=kind.operation,
