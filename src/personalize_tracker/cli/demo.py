@@ -4,7 +4,9 @@ PutEvents endpoint (or another endpoint) and check that every event arrived exac
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -27,6 +29,48 @@ from .fleet import add_fleet_option
 __all__ = ["demo"]
 
 
+#: --endpoint-url, --tracking-id, --items-dataset-arn and --region: where the demo sends.
+_WHERE = [
+    click.option(
+        "--endpoint-url",
+        default=None,
+        metavar="URL",
+        help=(
+            "Send to this PutEvents endpoint instead of starting a local one, using the default "
+            "AWS credential chain (for Amazon Personalize itself: "
+            "https://personalize-events.<region>.amazonaws.com). Needs --tracking-id. The check "
+            "of what the endpoint received is then skipped."
+        ),
+    ),
+    click.option(
+        "--tracking-id",
+        default=None,
+        help=(
+            f"The event tracker's tracking id. Required with --endpoint-url; locally "
+            f"'{DEFAULT_LOCAL_TRACKING_ID}'."
+        ),
+    ),
+    click.option(
+        "--items-dataset-arn",
+        default=None,
+        metavar="ARN",
+        help="The Items dataset the catalogue (movies.csv beside the ratings) is sent to with "
+        "PutItems. Locally a made-up one; with --endpoint-url, without it the catalogue is not "
+        "sent.",
+    ),
+    click.option(
+        "--region", default=DEFAULT_REGION, show_default=True, help="AWS region of the client."
+    ),
+]
+
+
+def _where(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of :data:`_WHERE`, in their order."""
+    for option in reversed(_WHERE):
+        command = option(command)
+    return command
+
+
 @click.command("demo")
 @click.option(
     "--data",
@@ -47,35 +91,7 @@ __all__ = ["demo"]
     metavar="N",
     help="Replay only the first N rows of the file.",
 )
-@click.option(
-    "--endpoint-url",
-    default=None,
-    metavar="URL",
-    help=(
-        "Send to this PutEvents endpoint instead of starting a local one, using the default AWS "
-        "credential chain (for Amazon Personalize itself: "
-        "https://personalize-events.<region>.amazonaws.com). Needs --tracking-id. The check of "
-        "what the endpoint received is then skipped."
-    ),
-)
-@click.option(
-    "--tracking-id",
-    default=None,
-    help=(
-        f"The event tracker's tracking id. Required with --endpoint-url; locally "
-        f"'{DEFAULT_LOCAL_TRACKING_ID}'."
-    ),
-)
-@click.option(
-    "--items-dataset-arn",
-    default=None,
-    metavar="ARN",
-    help="The Items dataset the catalogue (movies.csv beside the ratings) is sent to with "
-    "PutItems. Locally a made-up one; with --endpoint-url, without it the catalogue is not sent.",
-)
-@click.option(
-    "--region", default=DEFAULT_REGION, show_default=True, help="AWS region of the client."
-)
+@_where
 @click.option(
     "--session-gap",
     type=click.FloatRange(min=0),
