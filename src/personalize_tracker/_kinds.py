@@ -36,9 +36,8 @@ from .typing import PropertiesInput, SentAtInput
 
 __all__ = ["DatasetCalls", "KindPipelines", "check_kinds"]
 
-_OPTIONS = {"items": "items_dataset_arn", "users": "users_dataset_arn"}
-_OPTIONS["actions"] = "actions_dataset_arn"
 _DATASETS = ("items", "users", "actions")
+_OPTIONS = {kind: f"{kind}_dataset_arn" for kind in _DATASETS}
 _CALLS = {"items": "put_item", "users": "put_user", "actions": "put_action"}
 
 
