@@ -273,7 +273,11 @@ def build_item(
             properties break a rule of :func:`encode_dataset_properties` (32,000 characters) or
             of ``check`` (a dataset schema's, which also sees an absent ``properties`` as {}).
     """
-    checked = check_id(item_id, "item_id", _LIMITS.item_id_max)
+    checked = (
+        item_id
+        if type(item_id) is str and 0 < len(item_id) <= _LIMITS.item_id_max and item_id.isascii()
+        else check_id(item_id, "item_id", _LIMITS.item_id_max)
+    )  # an ASCII str of the right length: valid as is (check_id's common case, inline)
     return Item(
         checked, _properties(properties, "item_id", _LIMITS.item_properties_max, "PutItems", check)
     )
@@ -288,7 +292,11 @@ def build_user(
         InvalidEventError: ``user_id`` is not a str, int or UUID of 1-256 characters, or the
             properties break a rule of :func:`encode_dataset_properties` (24,000 characters).
     """
-    checked = check_id(user_id, "user_id", _LIMITS.user_id_max)
+    checked = (
+        user_id
+        if type(user_id) is str and 0 < len(user_id) <= _LIMITS.user_id_max and user_id.isascii()
+        else check_id(user_id, "user_id", _LIMITS.user_id_max)
+    )  # an ASCII str of the right length: valid as is (check_id's common case, inline)
     return User(
         checked, _properties(properties, "user_id", _LIMITS.user_properties_max, "PutUsers", check)
     )
@@ -303,7 +311,13 @@ def build_action(
         InvalidEventError: ``action_id`` is not a str, int or UUID of 1-256 characters, or the
             properties break a rule of :func:`encode_dataset_properties` (32,000 characters).
     """
-    checked = check_id(action_id, "action_id", _LIMITS.action_id_max)
+    checked = (
+        action_id
+        if type(action_id) is str
+        and 0 < len(action_id) <= _LIMITS.action_id_max
+        and action_id.isascii()
+        else check_id(action_id, "action_id", _LIMITS.action_id_max)
+    )  # an ASCII str of the right length: valid as is (check_id's common case, inline)
     return Action(
         checked,
         _properties(properties, "action_id", _LIMITS.action_properties_max, "PutActions", check),

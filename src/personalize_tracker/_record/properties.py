@@ -432,23 +432,24 @@ def encode_dataset_properties(
             infinity; a multi-valued field's value holding ``"|"``; an encoding longer than
             ``maximum`` characters.
     """
-    reserved = to_camel_case(id_argument)
+    names = _dataset_names.get(id_argument)
+    if names is None:
+        names = _dataset_names[id_argument] = {}
     result: dict[str, Any] = {}
-    for key, value in _as_mapping(properties).items():
-        if not isinstance(key, str) or not key:
-            raise InvalidEventError("properties", f"has a key {key!r} that is not a non-empty str")
-        name = to_camel_case(key)
-        if name.lower() == reserved.lower():
-            raise InvalidEventError(
-                f"properties.{key}",
-                f"is the record's id; pass it as {id_argument}= instead",
-                f"properties may not hold {reserved} ({api} API)",
-            )
+    for key, value in (properties if type(properties) is dict else _as_mapping(properties)).items():
+        name = names.get(key) if type(key) is str else None
+        if name is None:
+            name = _dataset_name(key, id_argument, api, names)
         if name in result:
             raise InvalidEventError(
                 f"properties.{key}", f"is the field {name!r} a second time once in camelCase"
             )
-        if value is not None:
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or (kind is float and value - value == 0.0):
+            result[name] = value  # (a float is finite: inf - inf and nan - nan are nan)
+        elif kind is list and (joined := _joined(value)) is not None:
+            result[name] = joined  # a multi-valued field of plain strings
+        elif value is not None:
             result[name] = _dataset_value(key, value)
     if check is not None:
         result = check(result)
@@ -462,3 +463,44 @@ def encode_dataset_properties(
             f"at most {maximum} characters of JSON ({api} API)",
         )
     return encoded
+
+
+def _joined(values: list[Any]) -> str | None:
+    """A list of str values joined with ``"|"`` when none holds ``"|"`` nor is longer than a
+    categorical value may be; None otherwise (then :func:`_dataset_value` says what is wrong)."""
+    try:
+        joined = "|".join(values)
+    except TypeError:  # a value that is not a str
+        return None
+    if joined.count("|") != len(values) - 1:
+        return None  # a value holding "|" (or no value at all)
+    if len(joined) > MAX_CATEGORY_LENGTH and max(map(len, values)) > MAX_CATEGORY_LENGTH:
+        return None
+    return joined
+
+
+# Per id argument ("item_id"...), the property keys seen, mapped to their camelCase name once
+# checked (a non-empty str, not the record's id). Keys are schema field names: few, repeated on
+# every record. Bounded, in case keys are data; no lock (dict operations are atomic).
+_dataset_names: dict[str, dict[str, str]] = {}
+
+
+def _dataset_name(key: object, id_argument: str, api: str, names: dict[str, str]) -> str:
+    """Check a property key of an item, a user or an action; return its camelCase name.
+
+    Raises:
+        InvalidEventError: not a non-empty str, or the record's own id.
+    """
+    if not isinstance(key, str) or not key:
+        raise InvalidEventError("properties", f"has a key {key!r} that is not a non-empty str")
+    name = to_camel_case(key)
+    reserved = to_camel_case(id_argument)
+    if name.lower() == reserved.lower():
+        raise InvalidEventError(
+            f"properties.{key}",
+            f"is the record's id; pass it as {id_argument}= instead",
+            f"properties may not hold {reserved} ({api} API)",
+        )
+    if type(key) is str and len(names) < 10_000:
+        names[key] = name
+    return name
