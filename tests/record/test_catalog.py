@@ -190,3 +190,9 @@ def test_keys_are_checked_once_per_kind() -> None:
     with pytest.raises(InvalidEventError):
         build_user("u1", {"USER_ID": "u"})  # the user's own id: refused for users only
     build_item("i2", {"USER_ID": "u"})
+
+
+def test_non_ascii_text_is_kept_as_is_not_escaped() -> None:
+    assert build_item("i1", {"TITLE": "Amélie"}).properties == '{"title":"Amélie"}'
+    with pytest.raises(InvalidEventError, match="surrogate"):
+        build_item("i1", {"TITLE": "\ud800"})

@@ -455,7 +455,9 @@ def encode_dataset_properties(
         result = check(result)
     if not result:
         return None
-    encoded = _encode_json(result)
+    encoded = _ascii_json(result)
+    if "\\u" in encoded:  # non-ASCII text: kept as is (see _encode_json)
+        encoded = _encode_json(result)
     if len(encoded) > maximum:
         raise InvalidEventError(
             "properties",
