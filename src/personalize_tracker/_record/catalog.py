@@ -21,7 +21,8 @@ from .._limits import DATASET_LIMITS, LIMITS
 from ..typing import PropertiesInput, SentAtInput
 from .fields import MAX_SESSION_ID, check_id, check_impression, check_sent_at, check_text
 from .ids import event_ids
-from .properties import encode_dataset_properties, encode_properties
+from .metadata import encode_dataset_properties
+from .properties import encode_properties
 
 __all__ = [
     "ACTION_INTERACTION_EVENT_TYPES",
