@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import boto3
@@ -136,6 +136,10 @@ class Tracker(RecommendationCalls, ReadinessCalls):
             no Python hooks (uWSGI without ``py-call-osafterfork``); ``None``: on under uWSGI.
         transport: where events go instead of PutEvents (not with ``client``), e.g. a
             ``kinesis.KinesisTransport`` (``docs/fleet.md``); ``delivered``: accepted by it.
+            Or how PutEvents is sent through the client the Tracker builds: ``"lean"`` (a
+            request built, signed and sent without botocore's per-call machinery, the same
+            bytes: ``docs/performance.md``; the default when nothing hooked into the client
+            would be skipped) or ``"boto3"`` (the client's ``put_events``).
         allow_placeholder_ids: accept a ``user_id``, ``session_id`` or ``item_id`` that is the
             text of a missing value (``"null"``, ``"None"``, ``"undefined"``, ``"nan"``, any
             case, or blank), which ``track()`` refuses by default: PutEvents accepts them and the
@@ -181,7 +185,7 @@ class Tracker(RecommendationCalls, ReadinessCalls):
         runtime_client: Any = None,
         exit_timeout: float = DEFAULT_EXIT_TIMEOUT,
         fork_check: bool | None = None,
-        transport: EventTransport | None = None,
+        transport: EventTransport | Literal["lean", "boto3"] | None = None,
         allow_placeholder_ids: bool = False,
         target: Target | None = None,
         strict: bool = False,
@@ -454,7 +458,10 @@ class Tracker(RecommendationCalls, ReadinessCalls):
 
     @property
     def client(self) -> Any:
-        """The boto3 ``personalize-events`` client in use."""
+        """The boto3 ``personalize-events`` client in use. With the lean transport (the default
+        for a client the Tracker builds) this is the client whose request it sends; event
+        handlers registered on it after the Tracker was built do not run then (hooks there
+        before are seen, and make the Tracker use the client): pass ``transport="boto3"``."""
         return self._pipeline.client
 
     def __enter__(self) -> Tracker:
