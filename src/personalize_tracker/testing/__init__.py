@@ -7,7 +7,9 @@ and injecting faults on demand:
 
 * :func:`mock_personalize_events` serves boto3 clients in this process (inside ``mock_aws()``);
 * :func:`serve_personalize_events` runs a local HTTP endpoint for clients that need a URL;
-* :class:`PersonalizeEventsMock` is the handle both yield; its ``resources``
+* :class:`PersonalizeEventsMock` is the handle both yield: ``.events``, ``.items``, ``.users``,
+  ``.actions`` and ``.action_interactions`` (:class:`RecordedEvent`, :class:`RecordedItem`...)
+  are what the accepted calls carried; its ``resources``
   (:class:`FakeResources`) are the dataset groups, event trackers, campaigns... the fake knows,
   created there or through the ``personalize`` control-plane calls of :data:`CONTROL_PLANE`,
   and required to exist with ``strict_resources=True``;
@@ -30,7 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 from ._handle import FAULT_KINDS, PersonalizeEventsMock
 from ._leaks import LeakedTrackerWarning
-from ._records import RecordedEvent, RecordedRequest
+from ._records import (
+    RecordedAction,
+    RecordedActionInteraction,
+    RecordedEvent,
+    RecordedItem,
+    RecordedRequest,
+    RecordedUser,
+)
 from ._resources import CONTROL_PLANE, FakeResources
 
 if TYPE_CHECKING:
@@ -43,8 +52,12 @@ __all__ = [
     "FakeResources",
     "LeakedTrackerWarning",
     "PersonalizeEventsMock",
+    "RecordedAction",
+    "RecordedActionInteraction",
     "RecordedEvent",
+    "RecordedItem",
     "RecordedRequest",
+    "RecordedUser",
     "mock_personalize_events",
     "serve_personalize_events",
 ]

@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from ._datasets import DATASET_OPERATIONS, DatasetMembers, DatasetRecords
 from ._operations import PUT_OPERATIONS, check_documented
 from ._protocol import Response, ServiceError, decode_body, error_response
 from ._records import RecordedEvent, RecordedRequest
@@ -67,12 +68,14 @@ class _Rejection:
     message: str | None
 
 
-class PersonalizeEventsMock:
+class PersonalizeEventsMock(DatasetMembers):
     """Handle on the fake Personalize event and runtime endpoints: records and fault controls.
 
     Thread-safe: the HTTP server answers on its own threads while a test reads the records.
     Created by :func:`mock_personalize_events` and :func:`serve_personalize_events`; it is not
-    meant to be constructed directly.
+    meant to be constructed directly. Besides ``.events``, it keeps the records of the other
+    Put* calls: ``.items``, ``.users``, ``.actions`` and ``.action_interactions``, with their
+    ``wait_for_*`` and ``reject_*`` (see :class:`DatasetMembers`).
 
     Attributes:
         endpoint_url: ``"http://127.0.0.1:<port>"`` in server mode, ``None`` in process.
@@ -100,6 +103,7 @@ class PersonalizeEventsMock:
         self._closed = threading.Event()
         self._requests: list[RecordedRequest] = []
         self._events: list[RecordedEvent] = []
+        self._datasets = DatasetRecords(self._changed)
         self._faults: list[_Fault] = []
         self._rejections: list[_Rejection] = []
         self._catalog: tuple[str, ...] = DEFAULT_CATALOG
@@ -234,14 +238,15 @@ class PersonalizeEventsMock:
             self._catalog = catalog
 
     def reset(self) -> None:
-        """Forget all records, pending faults and rejection rules, and restore the catalogue.
-        The resources stay (``resources.clear()`` forgets them).
+        """Forget all records (events, items, users...), pending faults and rejection rules, and
+        restore the catalogue. The resources stay (``resources.clear()`` forgets them).
 
         A call currently held by a ``delay`` is answered at once.
         """
         with self._lock:
             self._requests.clear()
             self._events.clear()
+            self._datasets.clear()
             self._faults.clear()
             self._rejections.clear()
             self._catalog = DEFAULT_CATALOG
@@ -382,8 +387,11 @@ class PersonalizeEventsMock:
         if self.strict_resources:
             self._check_resources(operation, params)
         events: list[RecordedEvent] = []
+        records: list[Any] = []
         response: dict[str, Any] = {}
-        if operation == "PutEvents":
+        if operation in DATASET_OPERATIONS:
+            records = self._datasets.receive(operation, params)
+        elif operation == "PutEvents":
             events = [RecordedEvent.from_wire(params, event) for event in params["eventList"]]
             self._check_rejections(events)
         elif operation == "GetRecommendations":
@@ -405,6 +413,8 @@ class PersonalizeEventsMock:
         with self._changed:
             self._requests.append(record)
             self._events.extend(events)
+            if records:
+                self._datasets.add(operation, records)
             self._changed.notify_all()
         return response
 

@@ -6,7 +6,14 @@ from typing import Any
 
 import attrs
 
-__all__ = ["RecordedEvent", "RecordedRequest"]
+__all__ = [
+    "RecordedAction",
+    "RecordedActionInteraction",
+    "RecordedEvent",
+    "RecordedItem",
+    "RecordedRequest",
+    "RecordedUser",
+]
 
 
 @attrs.frozen(slots=True)
@@ -109,4 +116,135 @@ class RecordedEvent:
             metric_attribution_source=(
                 None if attribution is None else attribution.get("eventAttributionSource")
             ),
+        )
+
+
+@attrs.frozen(slots=True)
+class RecordedItem:
+    """One item of an accepted PutItems call, as the service received it.
+
+    Attributes:
+        dataset_arn: the call's ``datasetArn`` (the Items dataset).
+        item_id: ``itemId`` (1-256 characters).
+        properties: ``properties``, the JSON object string exactly as received (at most
+            32,000 characters), or ``None``.
+    """
+
+    dataset_arn: str
+    item_id: str
+    properties: str | None = None
+
+    @classmethod
+    def from_wire(cls, call: dict[str, Any], item: dict[str, Any]) -> RecordedItem:
+        """Build a record from a validated PutItems body and one member of its ``items``.
+
+        Raises:
+            KeyError: if the input was not validated first.
+        """
+        return cls(call["datasetArn"], item["itemId"], item.get("properties"))
+
+
+@attrs.frozen(slots=True)
+class RecordedUser:
+    """One user of an accepted PutUsers call, as the service received it.
+
+    Attributes:
+        dataset_arn: the call's ``datasetArn`` (the Users dataset).
+        user_id: ``userId`` (1-256 characters).
+        properties: ``properties``, the JSON object string exactly as received (at most
+            24,000 characters), or ``None``.
+    """
+
+    dataset_arn: str
+    user_id: str
+    properties: str | None = None
+
+    @classmethod
+    def from_wire(cls, call: dict[str, Any], user: dict[str, Any]) -> RecordedUser:
+        """Build a record from a validated PutUsers body and one member of its ``users``.
+
+        Raises:
+            KeyError: if the input was not validated first.
+        """
+        return cls(call["datasetArn"], user["userId"], user.get("properties"))
+
+
+@attrs.frozen(slots=True)
+class RecordedAction:
+    """One action of an accepted PutActions call, as the service received it.
+
+    Attributes:
+        dataset_arn: the call's ``datasetArn`` (the Actions dataset).
+        action_id: ``actionId`` (1-256 characters).
+        properties: ``properties``, the JSON object string exactly as received (at most
+            32,000 characters), or ``None``.
+    """
+
+    dataset_arn: str
+    action_id: str
+    properties: str | None = None
+
+    @classmethod
+    def from_wire(cls, call: dict[str, Any], action: dict[str, Any]) -> RecordedAction:
+        """Build a record from a validated PutActions body and one member of its ``actions``.
+
+        Raises:
+            KeyError: if the input was not validated first.
+        """
+        return cls(call["datasetArn"], action["actionId"], action.get("properties"))
+
+
+@attrs.frozen(slots=True)
+class RecordedActionInteraction:
+    """One action interaction of an accepted PutActionInteractions call, as received.
+
+    Unlike PutEvents, each action interaction carries its own session (and user).
+
+    Attributes:
+        tracking_id: the call's ``trackingId``.
+        action_id: ``actionId``.
+        session_id: ``sessionId`` (of this interaction, not of the call).
+        event_type: ``eventType``: ``"Viewed"``, ``"Taken"`` or ``"Not Taken"``.
+        timestamp: ``timestamp`` as received, in epoch seconds (float, fractions kept).
+        user_id: ``userId`` or ``None``.
+        event_id: ``eventId`` or ``None``.
+        recommendation_id: ``recommendationId`` (at most 40 characters) or ``None``.
+        impression: ``impression`` action ids as a tuple (1-25), or ``None``.
+        properties: ``properties``, the JSON object string exactly as received (at most
+            1,024 characters), or ``None``.
+    """
+
+    tracking_id: str
+    action_id: str
+    session_id: str
+    event_type: str
+    timestamp: float
+    user_id: str | None = None
+    event_id: str | None = None
+    recommendation_id: str | None = None
+    impression: tuple[str, ...] | None = None
+    properties: str | None = None
+
+    @classmethod
+    def from_wire(
+        cls, call: dict[str, Any], interaction: dict[str, Any]
+    ) -> RecordedActionInteraction:
+        """Build a record from a validated PutActionInteractions body and one member of its
+        ``actionInteractions``.
+
+        Raises:
+            KeyError, TypeError, ValueError: if the input was not validated first.
+        """
+        impression = interaction.get("impression")
+        return cls(
+            tracking_id=call["trackingId"],
+            action_id=interaction["actionId"],
+            session_id=interaction["sessionId"],
+            event_type=interaction["eventType"],
+            timestamp=float(interaction["timestamp"]),
+            user_id=interaction.get("userId"),
+            event_id=interaction.get("eventId"),
+            recommendation_id=interaction.get("recommendationId"),
+            impression=None if impression is None else tuple(impression),
+            properties=interaction.get("properties"),
         )
