@@ -136,10 +136,8 @@ class Tracker(RecommendationCalls, ReadinessCalls):
             no Python hooks (uWSGI without ``py-call-osafterfork``); ``None``: on under uWSGI.
         transport: where events go instead of PutEvents (not with ``client``), e.g. a
             ``kinesis.KinesisTransport`` (``docs/fleet.md``); ``delivered``: accepted by it.
-            Or how PutEvents is sent through the client the Tracker builds: ``"lean"`` (a
-            request built, signed and sent without botocore's per-call machinery, the same
-            bytes: ``docs/performance.md``; the default when nothing hooked into the client
-            would be skipped) or ``"boto3"`` (the client's ``put_events``).
+            Or ``"lean"`` (the default for the client it builds: the same request, built without
+            botocore's per-call machinery, ``docs/performance.md``) or ``"boto3"``.
         allow_placeholder_ids: accept a ``user_id``, ``session_id`` or ``item_id`` that is the
             text of a missing value (``"null"``, ``"None"``, ``"undefined"``, ``"nan"``, any
             case, or blank), which ``track()`` refuses by default: PutEvents accepts them and the
@@ -458,10 +456,8 @@ class Tracker(RecommendationCalls, ReadinessCalls):
 
     @property
     def client(self) -> Any:
-        """The boto3 ``personalize-events`` client in use. With the lean transport (the default
-        for a client the Tracker builds) this is the client whose request it sends; event
-        handlers registered on it after the Tracker was built do not run then (hooks there
-        before are seen, and make the Tracker use the client): pass ``transport="boto3"``."""
+        """The boto3 ``personalize-events`` client in use (with the lean transport, handlers
+        registered on it later do not run: ``transport="boto3"``; ``docs/performance.md``)."""
         return self._pipeline.client
 
     def __enter__(self) -> Tracker:
