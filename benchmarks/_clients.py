@@ -107,9 +107,17 @@ def _session_call(t: Any, users: list[str], sessions: list[str], items: list[str
     return call
 
 
-def _segment_call(c: Any, users: list[str], sessions: list[str], items: list[str]) -> Any:
-    track = c.track
-    return lambda i: track(users[i], "click", {"item_id": items[i], "session_id": sessions[i]})
+def _segment_call(props: bool) -> Callable[..., Callable[[int], Any]]:
+    def factory(c: Any, users: list[str], sessions: list[str], items: list[str]) -> Any:
+        track = c.track
+        if props:  # the same three properties as the Tracker's, beside the item and session
+            extra = THREE_PROPERTIES
+            return lambda i: track(
+                users[i], "click", {"item_id": items[i], "session_id": sessions[i], **extra}
+            )
+        return lambda i: track(users[i], "click", {"item_id": items[i], "session_id": sessions[i]})
+
+    return factory
 
 
 def _posthog_call(c: Any, users: list[str], sessions: list[str], items: list[str]) -> Any:
@@ -150,9 +158,9 @@ def make_library(name: str, url: str, **options: Any) -> Library:
             "tracking_session": _session_call,
         }[name]
         return Library(name, t, factory, t.flush)
-    if name == "segment":
+    if name in ("segment", "segment+3props"):
         c = make_segment(url, **options)
-        return Library(name, c, _segment_call, c.flush)
+        return Library(name, c, _segment_call(name == "segment+3props"), c.flush)
     if name == "posthog":
         c = make_posthog(url, **options)
         return Library(name, c, _posthog_call, c.flush)
@@ -167,6 +175,7 @@ LIBRARIES = {
     "tracker+3props": "Tracker.track(), 3 properties",
     "tracking_session": "TrackingSession.track()",
     "segment": "Segment track()",
+    "segment+3props": "Segment track(), 3 properties",
     "posthog": "PostHog capture()",
     "naive_put_events": "naive put_events per event",
 }

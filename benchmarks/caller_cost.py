@@ -46,6 +46,7 @@ ROWS = [
     "tracker+3props",
     "tracking_session",
     "segment",
+    "segment+3props",
     "posthog",
     "naive_put_events",
 ]
@@ -285,6 +286,11 @@ def run(quick: bool) -> dict[str, Any]:
         pairs = zip(seg["round_medians_ns"], ours["round_medians_ns"], strict=True)
         by_round = [a / b for a, b in pairs]
         seg["ratio_to_tracker_by_round"] = {"median": median(by_round), "spread": spread(by_round)}
+    seg3, ours3 = results.get("segment+3props", {}), results.get("tracker+3props", {})
+    if "round_medians_ns" in seg3 and "round_medians_ns" in ours3:
+        pairs = zip(seg3["round_medians_ns"], ours3["round_medians_ns"], strict=True)
+        by_round = [a / b for a, b in pairs]
+        seg3["ratio_to_tracker_by_round"] = {"median": median(by_round), "spread": spread(by_round)}
     for name in ROWS:
         res = results[name]
         res["label"] = "deque.append of a tuple (floor)" if name == "floor" else LIBRARIES[name]

@@ -187,3 +187,19 @@ def test_requeued_records_of_an_emptied_group_wait_as_fresh_arrivals() -> None:
     batch = buffer.take(now=0.0, force=True)
     assert batch is not None
     assert batch.times == [5.0, 6.0]  # their age still counts from track()
+
+
+def test_groups_created_within_a_millisecond_are_due_together() -> None:
+    # They share the first one's ``since`` (one float object: memory); each record keeps its
+    # own arrival time.
+    buffer: GroupBuffer[GroupKey, int] = GroupBuffer(
+        batch_size=10, flush_interval=1.0, keep_times=True
+    )
+    buffer.add(("u", "a"), 1, now=10.0)
+    buffer.add(("u", "b"), 2, now=10.0005)
+    buffer.add(("u", "c"), 3, now=10.002)
+    assert buffer.take(11.0) == Batch(("u", "a"), [1], [10.0])
+    assert buffer.take(11.0) == Batch(("u", "b"), [2], [10.0005])  # due with the first
+    assert buffer.take(11.0) is None  # 2 ms later: a deadline of its own
+    assert buffer.seconds_until_due(11.0) == 1.0 + 10.002 - 11.0
+    assert buffer.take(11.002) == Batch(("u", "c"), [3], [10.002])

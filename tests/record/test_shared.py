@@ -25,13 +25,22 @@ def test_an_item_id_is_shared_once_seen_and_invalid_ones_are_not_kept() -> None:
     assert "i" * 257 not in ids.items
 
 
+def test_the_sessions_of_one_user_share_its_user_id_string() -> None:
+    ids = SharedIds(max_size=10)
+    first = ids.remember_session(fresh("u1"), "s1")
+    second = ids.remember_session(fresh("u1"), "s2")
+    assert second[0] is first[0]
+    assert ids.remember_session(None, "s3") == (None, "s3")
+
+
 def test_the_tables_start_over_when_full() -> None:
     ids = SharedIds(max_size=3)
     for n in range(10):
         ids.remember_item(f"item-{n}")
-        ids.remember_session(None, f"s-{n}")
+        ids.remember_session(f"u-{n}", f"s-{n}")
         assert len(ids.items) <= 3
         assert len(ids.sessions) <= 3
+        assert len(ids.users) <= 3
     assert "item-9" in ids.items
     assert "s-9" in ids.sessions
 

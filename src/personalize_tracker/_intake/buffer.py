@@ -26,6 +26,7 @@ __all__ = ["Batch", "GroupBuffer"]
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
 _monotonic = time.monotonic
+_SHARED_SINCE = 0.001  # seconds: groups created this close share one ``since`` float
 
 
 @attrs.frozen
@@ -55,13 +56,10 @@ class _Group(list[T]):
     off once it is half the list, so a long group (one busy session) stays linear, not quadratic.
     """
 
-    __slots__ = ("forced", "head", "key", "since", "times")
+    __slots__ = ("forced", "head", "since", "times")
 
-    def __init__(
-        self, key: Hashable, record: T, since: float, keep_times: bool, tracked_at: float
-    ) -> None:
+    def __init__(self, record: T, since: float, keep_times: bool, tracked_at: float) -> None:
         super().__init__((record,))
-        self.key = key  # the key object the group was created with (see GroupBuffer.groups)
         self.forced = 0  # records at the front that a flush is waiting for
         self.times: list[float] | None = [tracked_at] if keep_times else None
         self.head = 0  # records before it were taken already
@@ -92,6 +90,9 @@ class GroupBuffer(Generic[K, T]):
         self._full: deque[K] = deque()
         # Keys of groups holding forced records, in the order they were forced; may be stale.
         self._forced: deque[K] = deque()
+        # The ``since`` of the group created last: groups created within a millisecond of it
+        # share its float object (24 bytes less per group; due at most 1 ms early).
+        self._since = -1.0
 
     def __len__(self) -> int:
         return self.size
@@ -112,9 +113,13 @@ class GroupBuffer(Generic[K, T]):
         group = self.groups.get(key)
         if group is None:
             first = not self.groups
-            since = _monotonic() if now is None else now
+            arrived = _monotonic() if now is None else now
+            if 0.0 <= arrived - self._since < _SHARED_SINCE:
+                since = self._since
+            else:
+                since = self._since = arrived
             self.groups[key] = _Group(
-                key, record, since, self.keep_times, since if tracked_at is None else tracked_at
+                record, since, self.keep_times, arrived if tracked_at is None else tracked_at
             )
             self.size += 1
             if self.batch_size == 1:

@@ -44,14 +44,18 @@ class SharedIds:
         sessions: session id → the ``(user_id, session_id)`` key of its events, for sessions
             with events pending (:meth:`forget` drops a session whose group emptied).
         items: item id → the shared item id string.
+        users: user id → the shared user id string: the sessions of one user share it (a
+            session per request or per visit brings an equal copy each time; ~56 bytes less per
+            queued session of a known user).
     """
 
-    __slots__ = ("items", "max_size", "sessions")
+    __slots__ = ("items", "max_size", "sessions", "users")
 
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
         self.sessions: dict[str, GroupKey] = {}
         self.items: dict[str, str] = {}
+        self.users: dict[str, str] = {}
 
     def item(self, item_id: str) -> str:
         """The first equal item id string seen lately (``item_id`` itself on a miss, kept for
@@ -118,6 +122,15 @@ class SharedIds:
         sessions = self.sessions
         if len(sessions) >= self.max_size:
             sessions.clear()  # bounded: it starts over
+        if user_id is not None:
+            users = self.users
+            shared = users.get(user_id)
+            if shared is None:
+                if len(users) >= self.max_size:
+                    users.clear()
+                users[user_id] = user_id
+            else:
+                user_id = shared
         key = sessions[session_id] = (user_id, session_id)
         return key
 
@@ -141,3 +154,4 @@ class SharedIds:
         """Forget everything, in place (after a fork)."""
         self.sessions.clear()
         self.items.clear()
+        self.users.clear()
