@@ -17,6 +17,10 @@ from ._common import DUMMY_CREDENTIALS, TRACKING_ID
 
 # Three contextual properties, as an Interactions schema with these fields would take.
 THREE_PROPERTIES = {"DEVICE_TYPE": "mobile", "LOCATION": "fr", "PLAN": "premium"}
+#: The Items dataset of the put_item rows (the benchmark server answers any POST alike).
+ITEMS_DATASET_ARN = "arn:aws:personalize:us-east-1:000000000000:dataset/bench/ITEMS"
+#: An item's metadata: a categorical list, a number, a string.
+ITEM_PROPERTIES = {"GENRES": ["Comedy", "Drama"], "PRICE": 9.5, "BRAND": "acme"}
 
 
 def inputs(n: int, start: int = 0) -> tuple[list[str], list[str], list[str]]:
@@ -107,6 +111,11 @@ def _session_call(t: Any, users: list[str], sessions: list[str], items: list[str
     return call
 
 
+def _put_item_call(t: Any, users: list[str], sessions: list[str], items: list[str]) -> Any:
+    put, properties = t.put_item, ITEM_PROPERTIES
+    return lambda i: put(items[i], properties)
+
+
 def _segment_call(props: bool) -> Callable[..., Callable[[int], Any]]:
     def factory(c: Any, users: list[str], sessions: list[str], items: list[str]) -> Any:
         track = c.track
@@ -158,6 +167,12 @@ def make_library(name: str, url: str, **options: Any) -> Library:
             "tracking_session": _session_call,
         }[name]
         return Library(name, t, factory, t.flush)
+    if name == "put_item":
+        # No rate limit: the row measures the call; delivery at 9 calls/s would make each
+        # round's untimed flush last minutes. Section items measures the default.
+        options = {"dataset_requests_per_second": None, **options}
+        t = make_tracker(url, items_dataset_arn=ITEMS_DATASET_ARN, **options)
+        return Library(name, t, _put_item_call, t.flush)
     if name in ("segment", "segment+3props"):
         c = make_segment(url, **options)
         return Library(name, c, _segment_call(name == "segment+3props"), c.flush)
@@ -174,6 +189,7 @@ LIBRARIES = {
     "tracker": "Tracker.track()",
     "tracker+3props": "Tracker.track(), 3 properties",
     "tracking_session": "TrackingSession.track()",
+    "put_item": "Tracker.put_item(), 3 properties",
     "segment": "Segment track()",
     "segment+3props": "Segment track(), 3 properties",
     "posthog": "PostHog capture()",

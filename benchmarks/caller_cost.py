@@ -45,6 +45,7 @@ ROWS = [
     "tracker",
     "tracker+3props",
     "tracking_session",
+    "put_item",
     "segment",
     "segment+3props",
     "posthog",

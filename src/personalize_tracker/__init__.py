@@ -21,11 +21,12 @@ from ._errors import InvalidEventError, TrackerClosedError
 from ._failure import FailedEvent, FailureReason
 from ._limits import LIMITS, PutEventsLimits
 from ._pipeline import TrackerStats
+from ._record.catalog import Action, ActionInteraction, Item, User
 from ._record.event import Event
 from ._record.properties import to_camel_case
 from .readiness import Readiness, Target
 from .recommendations import Recommendations
-from .schema import InteractionsSchema, SchemaField
+from .schema import DatasetSchema, InteractionsSchema, SchemaField
 from .serverless import flush_after
 from .session import TrackingSession
 from .tracker import Tracker
@@ -62,12 +63,16 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "LIMITS",
+    "Action",
+    "ActionInteraction",
     "BadRow",
+    "DatasetSchema",
     "Event",
     "FailedEvent",
     "FailureReason",
     "InteractionsSchema",
     "InvalidEventError",
+    "Item",
     "PutEventsLimits",
     "Readiness",
     "Recommendations",
@@ -79,6 +84,7 @@ __all__ = [
     "TrackerClosedError",
     "TrackerStats",
     "TrackingSession",
+    "User",
     "__version__",
     "check_interactions",
     "flush_after",

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import attrs
 
 __all__ = [
+    "DEFAULT_DATASET_REQUESTS_PER_SECOND",
     "DEFAULT_EXIT_TIMEOUT",
     "DEFAULT_MAX_REQUESTS_PER_SECOND",
     "DEFAULT_MAX_WORKERS",
@@ -28,6 +29,10 @@ DEFAULT_EXIT_TIMEOUT = 5.0
 #: Requests per second one Tracker sends at most by default: under the PutEvents quota of about
 #: 1000 requests per second per dataset group.
 DEFAULT_MAX_REQUESTS_PER_SECOND = 950.0
+#: PutItems, PutUsers or PutActions calls per second one Tracker sends at most by default, per
+#: dataset: under the quota of 10 requests per second of each (Amazon Personalize, "Endpoints and
+#: quotas": https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
+DEFAULT_DATASET_REQUESTS_PER_SECOND = 9.0
 #: Sender threads at most by default (see Tracker's max_workers).
 DEFAULT_MAX_WORKERS = 32
 

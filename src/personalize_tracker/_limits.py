@@ -8,6 +8,7 @@ every service and registering handlers we do not use here.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from typing import Any
@@ -17,7 +18,7 @@ import botocore.loaders
 import botocore.model
 import botocore.session
 
-__all__ = ["LIMITS", "PutEventsLimits"]
+__all__ = ["DATASET_LIMITS", "LIMITS", "DatasetLimits", "PutEventsLimits"]
 
 
 @attrs.frozen
@@ -51,6 +52,7 @@ def _trait(shape: Any, name: str, default: int) -> int:
 _SERVICE = "personalize-events"
 
 
+@functools.lru_cache(maxsize=1)  # read once for both sets of limits
 def _service_model() -> botocore.model.ServiceModel:
     """The personalize-events model, as ``botocore.session.get_session()`` would load it.
 
@@ -93,3 +95,59 @@ def _load() -> PutEventsLimits:
 
 #: The limits of the installed botocore's PutEvents model.
 LIMITS: PutEventsLimits = _load()
+
+
+@attrs.frozen
+class DatasetLimits:
+    """The limits of PutItems, PutUsers, PutActions and PutActionInteractions this library
+    validates against, from the same ``personalize-events`` service model (the ``min``/``max``
+    traits of each operation's input shapes). Lengths in characters, counts in records.
+    """
+
+    records_per_call: int  #: ``items``/``users``/``actions``/``actionInteractions`` max (10)
+    dataset_arn_max: int  #: ``datasetArn`` max length (256)
+    dataset_arn_pattern: re.Pattern[str]  #: ``arn:([a-z\\d-]+):personalize:.*:.*:.+``
+    item_id_max: int  #: ``Item.itemId`` max length (256)
+    item_properties_max: int  #: ``Item.properties`` max length (32,000)
+    user_id_max: int  #: ``User.userId`` max length (256)
+    user_properties_max: int  #: ``User.properties`` max length (24,000)
+    action_id_max: int  #: ``Action.actionId`` max length (256)
+    action_properties_max: int  #: ``Action.properties`` max length (32,000)
+    interaction_properties_max: int  #: ``ActionInteraction.properties`` max length (1,024)
+    interaction_recommendation_id_max: int  #: ``ActionInteraction.recommendationId`` (40)
+    interaction_impression_max_items: int  #: ``ActionInteraction.impression`` max ids (25)
+
+
+def _entry(model: botocore.model.ServiceModel, operation: str, name: str) -> Any:
+    shape: Any = model.operation_model(operation).input_shape
+    return shape.members[name].member
+
+
+def _load_datasets() -> DatasetLimits:
+    model = _service_model()
+    items: Any = model.operation_model("PutItems").input_shape
+    arn = items.members["datasetArn"]
+    item = _entry(model, "PutItems", "items").members
+    user = _entry(model, "PutUsers", "users").members
+    action = _entry(model, "PutActions", "actions").members
+    interaction = _entry(model, "PutActionInteractions", "actionInteractions").members
+    pattern = arn.metadata.get("pattern", r"arn:([a-z\d-]+):personalize:.*:.*:.+")
+    return DatasetLimits(
+        records_per_call=_trait(items.members["items"], "max", 10),
+        dataset_arn_max=_trait(arn, "max", 256),
+        dataset_arn_pattern=re.compile(pattern),
+        item_id_max=_trait(item["itemId"], "max", 256),
+        item_properties_max=_trait(item["properties"], "max", 32_000),
+        user_id_max=_trait(user["userId"], "max", 256),
+        user_properties_max=_trait(user["properties"], "max", 24_000),
+        action_id_max=_trait(action["actionId"], "max", 256),
+        action_properties_max=_trait(action["properties"], "max", 32_000),
+        interaction_properties_max=_trait(interaction["properties"], "max", 1024),
+        interaction_recommendation_id_max=_trait(interaction["recommendationId"], "max", 40),
+        interaction_impression_max_items=_trait(interaction["impression"], "max", 25),
+    )
+
+
+#: The limits of the installed botocore's PutItems, PutUsers, PutActions and
+#: PutActionInteractions models.
+DATASET_LIMITS: DatasetLimits = _load_datasets()

@@ -19,7 +19,7 @@ import attrs
 from ._errors import InvalidEventError
 from ._record.properties import to_camel_case
 
-__all__ = ["RESERVED_FIELDS", "InteractionsSchema", "SchemaField"]
+__all__ = ["RESERVED_FIELDS", "DatasetSchema", "InteractionsSchema", "SchemaField"]
 
 #: Interactions schema fields that PutEvents fills from its own members, not from ``properties``
 #: (Amazon Personalize, "Interactions dataset schema requirements").
@@ -89,14 +89,14 @@ class InteractionsSchema:
     name: str
     fields: tuple[SchemaField, ...]
     _by_property: dict[str, SchemaField] = attrs.field(init=False, repr=False, eq=False)
-    _limit: str = attrs.field(init=False, repr=False, eq=False)
 
     @_by_property.default
     def _index(self) -> dict[str, SchemaField]:
         return {f.property_name: f for f in self.fields if not f.reserved}
 
-    @_limit.default
-    def _limit_text(self) -> str:
+    @property
+    def _limit(self) -> str:
+        """The rule's source in error messages: the schema, by name."""
         return f"Interactions schema {self.name!r}"
 
     # ------------------------------------------------------------------ construction
@@ -360,3 +360,108 @@ def _parse_field(raw: object, index: int) -> SchemaField:
     return SchemaField(
         name=name, type=str(kind), nullable=nullable, categorical=raw.get("categorical") is True
     )
+
+
+#: A dataset kind → the field that is the record's id (Amazon Personalize, "Schema
+#: requirements" of the Items, Users and Actions datasets).
+_ID_FIELDS = {"items": "ITEM_ID", "users": "USER_ID", "actions": "ACTION_ID"}
+
+
+@attrs.frozen
+class DatasetSchema(InteractionsSchema):
+    """The Avro schema of an Items, Users or Actions dataset, used to check the properties of
+    ``put_item``, ``put_user`` or ``put_action`` at the call, as :class:`InteractionsSchema`
+    checks events: every key must be a field of the schema, every value fit its field's type
+    (coerced where nothing is lost), and every field that is not nullable must be given.
+
+    Build it with :meth:`from_json` or :meth:`from_arn` and pass it as
+    ``Tracker(..., items_schema=...)`` (``users_schema``, ``actions_schema``).
+
+    Attributes:
+        name: the schema's name (errors name it).
+        fields: the metadata fields, in schema order (without the id field).
+        kind: ``"items"``, ``"users"`` or ``"actions"``: the dataset it describes.
+    """
+
+    kind: str = "items"
+
+    @property
+    def _limit(self) -> str:
+        return f"{self.kind.capitalize()} schema {self.name!r}"
+
+    @classmethod
+    def from_json(
+        cls, schema: str | Mapping[str, Any], *, name: str | None = None, kind: str | None = None
+    ) -> DatasetSchema:
+        """Parse the Avro JSON of an Items, Users or Actions schema.
+
+        Args:
+            schema: the Avro schema (JSON text or a decoded mapping), as for
+                :meth:`InteractionsSchema.from_json`.
+            name: the name errors use (default: the record's ``name``).
+            kind: ``"items"``, ``"users"`` or ``"actions"``; default: the one whose id field
+                (``ITEM_ID``, ``USER_ID``, ``ACTION_ID``) the schema has, alone.
+
+        Raises:
+            ValueError: what :meth:`InteractionsSchema.from_json` refuses; an unknown ``kind``;
+                no id field, or several, to tell the kind by; or no field of ``kind``'s id.
+        """
+        parsed = InteractionsSchema.from_json(schema, name=name)
+        names = {f.name.upper() for f in parsed.fields}
+        if kind is None:
+            found = [k for k, id_field in _ID_FIELDS.items() if id_field in names]
+            if len(found) != 1:
+                raise ValueError(
+                    "cannot tell the dataset of the schema by its id field (ITEM_ID, USER_ID or "
+                    "ACTION_ID, one of them): pass kind='items', 'users' or 'actions'"
+                )
+            kind = found[0]
+        if kind not in _ID_FIELDS:
+            raise ValueError(f"kind must be 'items', 'users' or 'actions', got {kind!r}")
+        if _ID_FIELDS[kind] not in names:
+            raise ValueError(f"the {kind.capitalize()} schema has no {_ID_FIELDS[kind]} field")
+        metadata = tuple(f for f in parsed.fields if f.name.upper() != _ID_FIELDS[kind])
+        return cls(parsed.name, metadata, kind)
+
+    @classmethod
+    def from_arn(
+        cls,
+        schema_arn: str,
+        *,
+        client: Any = None,
+        session: Any = None,
+        region_name: str | None = None,
+        kind: str | None = None,
+    ) -> DatasetSchema:
+        """Fetch a schema with the ``personalize`` API's ``DescribeSchema`` and parse it (see
+        :meth:`InteractionsSchema.from_arn` for the arguments, :meth:`from_json` for ``kind``).
+
+        Raises:
+            botocore.exceptions.ClientError: ``DescribeSchema`` failed.
+            ValueError: as :meth:`from_json`.
+        """
+        if client is None:
+            import boto3
+
+            session = session if session is not None else boto3.Session()
+            client = session.client("personalize", region_name=region_name)
+        described = client.describe_schema(schemaArn=schema_arn)["schema"]
+        return cls.from_json(described["schema"], name=described.get("name"), kind=kind)
+
+    def check(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Check a record's camelCase fields; return them coerced to the fields' types.
+
+        Raises:
+            InvalidEventError: a key that is not a field of the schema, a value that does not
+                fit its field's type, or a field that is not nullable left out (``field`` is
+                ``properties.<camelCaseKey>``; ``limit`` names the schema).
+        """
+        checked = self.check_properties(fields)
+        for field in self.fields:
+            if not field.nullable and checked.get(field.property_name) is None:
+                raise InvalidEventError(
+                    f"properties.{field.property_name}",
+                    f"is missing: the field {field.name} is not nullable",
+                    self._limit,
+                )
+        return checked

@@ -12,19 +12,21 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, Literal
 
-import attrs
 import boto3
 
 from ._config import (
+    DEFAULT_DATASET_REQUESTS_PER_SECOND,
     DEFAULT_EXIT_TIMEOUT,
     DEFAULT_MAX_REQUESTS_PER_SECOND,
     DEFAULT_MAX_WORKERS,
     Options,
     OverflowPolicy,
 )
-from ._errors import TrackerClosedError
+from ._kinds import DatasetCalls, KindPipelines, check_kinds
 from ._limits import LIMITS
-from ._pipeline import EventPipeline, TrackerStats, event_pipeline
+from ._pipeline import EventPipeline, event_pipeline
+from ._pipeline.datasets import ClientSource
+from ._pipeline.pipeline import Pipeline
 from ._record.compose import EventComposer
 from ._record.event import Event, new_event
 from ._record.fields import (
@@ -41,7 +43,7 @@ from ._record.properties import encode_properties
 from ._record.shared import GroupKey
 from .readiness import ReadinessCalls, Target
 from .recommendations import RecommendationCalls, RuntimeClientSource
-from .schema import InteractionsSchema
+from .schema import DatasetSchema, InteractionsSchema
 from .session import DEFAULT_RECOMMENDATION_MEMORY, DEFAULT_RECOMMENDATION_TTL, TrackingSession
 from .typing import Composer, EventTransport, FailureHandler, PropertiesInput, SentAtInput
 
@@ -69,14 +71,16 @@ def _check_arguments(client: Any, session: Any, endpoint_url: Any, schema: Any) 
     """
     if client is not None and (session is not None or endpoint_url is not None):
         raise ValueError("pass either client= or session=/endpoint_url=, not both")
-    if schema is not None and not isinstance(schema, InteractionsSchema):
+    if schema is not None and (
+        not isinstance(schema, InteractionsSchema) or isinstance(schema, DatasetSchema)
+    ):
         raise ValueError(
             f"schema must be an InteractionsSchema, got {type(schema).__name__} "
             "(use InteractionsSchema.from_json or .from_arn)"
         )
 
 
-class Tracker(RecommendationCalls, ReadinessCalls):
+class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
     """Collects interaction events and delivers them to Amazon Personalize through PutEvents.
 
     ``track()`` validates an event, stamps its ``eventId`` and ``sentAt`` and queues it: it never
@@ -142,11 +146,26 @@ class Tracker(RecommendationCalls, ReadinessCalls):
             text of a missing value (``"null"``, ``"None"``, ``"undefined"``, ``"nan"``, any
             case, or blank), which ``track()`` refuses by default: PutEvents accepts them and the
             history of every visitor whose id went missing becomes one visitor's.
+        items_dataset_arn: the ARN of the Items dataset :meth:`put_item` writes to (PutItems),
+            through ``client`` (or one built as for events), even with ``transport``; each
+            record kind has a pipeline of its own.
+        users_dataset_arn: the same for the Users dataset (:meth:`put_user`, PutUsers).
+        actions_dataset_arn: the same for the Actions dataset (:meth:`put_action`, PutActions).
+        items_schema: a :class:`DatasetSchema` each item's properties are checked against.
+        users_schema: the same for users.
+        actions_schema: the same for actions.
+        dataset_requests_per_second: PutItems, PutUsers and PutActions calls per second at
+            most, per dataset (> 0; adaptive on throttling as for events), or ``None``. Default
+            9: the quota is 10 per second (Amazon Personalize quotas page). Action interactions
+            (:meth:`track_action`) share ``max_requests_per_second``'s value, with a limiter of
+            their own.
 
     Raises:
-        ValueError: an argument is out of range (the message names it), or no AWS region is
-            known for the client the Tracker builds.
-        InvalidEventError: ``tracking_id`` is empty or longer than 256 characters.
+        ValueError: an argument is out of range (the message names it), a dataset schema is
+            not of its dataset's kind, or no AWS region is known for the client the Tracker
+            builds.
+        InvalidEventError: ``tracking_id`` is empty or longer than 256 characters, or a
+            dataset ARN is not one (the service model's ``datasetArn`` pattern).
 
     The Tracker is thread-safe. Use it as a context manager, or call :meth:`close`, to deliver what
     is pending; at interpreter exit pending events get a flush bounded by ``exit_timeout``.
@@ -187,6 +206,13 @@ class Tracker(RecommendationCalls, ReadinessCalls):
         allow_placeholder_ids: bool = False,
         target: Target | None = None,
         strict: bool = False,
+        items_dataset_arn: str | None = None,
+        users_dataset_arn: str | None = None,
+        actions_dataset_arn: str | None = None,
+        items_schema: DatasetSchema | None = None,
+        users_schema: DatasetSchema | None = None,
+        actions_schema: DatasetSchema | None = None,
+        dataset_requests_per_second: float | None = DEFAULT_DATASET_REQUESTS_PER_SECOND,
     ) -> None:
         check_text(tracking_id, "tracking_id", LIMITS.tracking_id_max)
         options = Options.checked(
@@ -209,16 +235,10 @@ class Tracker(RecommendationCalls, ReadinessCalls):
             allow_placeholder_ids=allow_placeholder_ids,
         )
         _check_arguments(client, session, endpoint_url, schema)
+        arns = (items_dataset_arn, users_dataset_arn, actions_dataset_arn)
+        schemas = (items_schema, users_schema, actions_schema)
+        check_kinds(arns, schemas, dataset_requests_per_second)
         self.tracking_id, self._options = tracking_id, options
-        self.flush_interval = options.flush_interval  # options, for reading (no effect if set)
-        self.max_queue_size = options.max_queue_size
-        self.max_workers = options.max_workers
-        self.overflow: OverflowPolicy = options.overflow
-        self.block_timeout = options.block_timeout
-        self.max_requests_per_second = options.max_requests_per_second
-        self.sync = options.sync
-        self.exit_timeout = options.exit_timeout
-        self._fork_check = options.fork_check
         self._pipeline, self._composer = event_pipeline(
             options,
             tracking_id=tracking_id,
@@ -230,10 +250,12 @@ class Tracker(RecommendationCalls, ReadinessCalls):
             composing=(schema, truncate_impressions, metric_attribution_source, target, strict),
             transport=transport,
         )
-        self._ids = self._composer.ids  # the shared id strings, read by track()'s fast path
-        self._keys, self._item_ids = self._ids.sessions, self._ids.items
-        self._plain = self._composer.plain  # no schema, no truncation: track()'s fast path
-        self._default_source = self._composer.metric_attribution_source
+        self._expose(options)
+        self._kinds = KindPipelines(
+            options, tracking_id, arns, schemas,
+            ClientSource(client, session, region_name, endpoint_url, self._shared(transport)),
+            dataset_requests_per_second, on_failure,
+        )  # fmt: skip
         self._runtime = RuntimeClientSource(
             runtime_client,
             session=session,
@@ -241,6 +263,32 @@ class Tracker(RecommendationCalls, ReadinessCalls):
             endpoint_url=endpoint_url,
             events_client=client,
         )
+
+    def _expose(self, options: Options) -> None:
+        """The options, as attributes for reading (setting them has no effect), and what
+        track()'s fast path reads."""
+        self.flush_interval = options.flush_interval
+        self.max_queue_size = options.max_queue_size
+        self.max_workers = options.max_workers
+        self.overflow: OverflowPolicy = options.overflow
+        self.block_timeout = options.block_timeout
+        self.max_requests_per_second = options.max_requests_per_second
+        self.sync = options.sync
+        self.exit_timeout = options.exit_timeout
+        self._fork_check = options.fork_check
+        self._ids = self._composer.ids  # the shared id strings, read by track()'s fast path
+        self._keys, self._item_ids = self._ids.sessions, self._ids.items
+        self._plain = self._composer.plain  # no schema, no truncation: track()'s fast path
+        self._default_source = self._composer.metric_attribution_source
+
+    def _shared(self, transport: EventTransport | None) -> Any:
+        """The PutEvents client the other kinds share until a fork (None with a transport)."""
+        return None if transport is not None else self._pipeline.client
+
+    def _kind_check_fork(self, pipeline: Pipeline[Any, str]) -> None:
+        if self._fork_check:  # a fork that ran no Python hooks: reset before an id is drawn
+            self._pipeline.check_fork()
+            pipeline.check_fork()
 
     # ---------------------------------------------------------------------------------------
     # public API
@@ -400,51 +448,6 @@ class Tracker(RecommendationCalls, ReadinessCalls):
                 "(build it with Event.create)"
             )
         self._pipeline.put(event)
-
-    # ---------------------------------------------------------------------------------------
-    # flush, close, stats
-
-    def flush(self, timeout: float | None = None) -> bool:
-        """Send the events pending now, without waiting for their batches to fill, and wait
-        until each is delivered or failed.
-
-        Events tracked by other threads while it waits are not forced out nor waited for (they
-        fill their batches as usual), so a flush ends under steady traffic; events in the spool
-        (``overflow="spill"``) are all waited for, the spool being first in, first out.
-
-        Args:
-            timeout: seconds to wait at most; ``None`` waits until done (retries are bounded by
-                ``retry_deadline``).
-
-        Returns:
-            True if every event pending at the call was delivered or failed, False if the
-            timeout passed first; the rest stays pending and is still delivered later.
-
-        Raises:
-            TrackerClosedError: the Tracker was closed.
-        """
-        if self._pipeline.closed:
-            raise TrackerClosedError("flush() called on a closed Tracker")
-        return self._pipeline.flush(timeout)
-
-    def close(self, timeout: float | None = None) -> None:
-        """Deliver what is pending, then stop. Final and idempotent.
-
-        Args:
-            timeout: seconds to wait at most; ``None`` waits until done (retries are bounded by
-                ``retry_deadline``). Events still pending then go to the spool (with
-                ``overflow="spill"``), or fail with reason ``closed`` (sender threads get up to
-                1 s more to record the batches they were retrying); a call already on the wire
-                finishes on its own and is accounted for when it does.
-
-        After ``close()``, ``track()`` and ``flush()`` raise :class:`TrackerClosedError`.
-        """
-        self._pipeline.close(timeout)
-
-    def stats(self) -> TrackerStats:
-        """Return a consistent snapshot of the counters (see :class:`TrackerStats`)."""
-        truncated = self._composer.impressions_truncated
-        return attrs.evolve(self._pipeline.stats(), impressions_truncated=truncated)
 
     # ---------------------------------------------------------------------------------------
     # configuration and state

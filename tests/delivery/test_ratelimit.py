@@ -74,3 +74,15 @@ def test_default_floor_is_five_percent() -> None:
 def test_bad_rates_are_refused() -> None:
     with pytest.raises(ValueError, match="max_rate"):
         AdaptiveRateLimiter(0)
+
+
+def test_wait_time_peeks_at_the_next_slot_without_reserving_it() -> None:
+    clock = Clock()
+    limiter = AdaptiveRateLimiter(10.0, clock=clock)
+    assert limiter.wait_time() == 0.0
+    assert limiter.wait_time() == 0.0  # a peek reserves nothing
+    limiter.delay()  # the burst's one slot and the one due now
+    limiter.delay()
+    assert limiter.wait_time() == pytest.approx(0.1)
+    clock.now += 0.1
+    assert limiter.wait_time() == 0.0

@@ -82,6 +82,11 @@ class AdaptiveRateLimiter:
             self._next_free = start + interval
             return max(0.0, start - now)
 
+    def wait_time(self) -> float:
+        """Seconds until the next request slot is free (0: now), without reserving it."""
+        with self._lock:
+            return max(0.0, self._next_free - self._clock())
+
     def on_throttled(self, sent_at: float) -> None:
         """Cut the rate to 70%, once per congestion signal.
 

@@ -8,7 +8,7 @@ wire, the spool), which the pipeline adds up under the same lock when it takes a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import attrs
 
@@ -24,7 +24,9 @@ class Ledger:
     Attributes:
         tracked: records accepted (those refused at the call, e.g. invalid, are not).
         delivered: records in a call that succeeded.
-        dropped: records refused because the queue was full.
+        dropped: records refused because the queue was full, or replaced by a later record of
+            the same id before they were sent (``coalesced``).
+        coalesced: of ``dropped``, records replaced by a later one (see ``_intake/coalesce``).
         failed_by_reason: records given up on, by :class:`FailureReason` value.
         requests: calls made, retries and the calls of split batches included.
         retried: calls that were retries.
@@ -32,6 +34,7 @@ class Ledger:
     """
 
     __slots__ = (
+        "coalesced",
         "delivered",
         "dropped",
         "failed_by_reason",
@@ -46,6 +49,7 @@ class Ledger:
         self.tracked = recovered  # records adopted from an ended process count as tracked
         self.delivered = 0
         self.dropped = 0
+        self.coalesced = 0
         self.requests = 0
         self.retried = 0
         self.failed_by_reason: dict[str, int] = {}
@@ -62,6 +66,12 @@ class Ledger:
     def drop(self, count: int = 1) -> None:
         """``count`` records were refused: the queue was full (reason ``queue_full``)."""
         self.dropped += count
+
+    def coalesce(self) -> None:
+        """A held record was replaced by a later one of the same id: dropped, reason
+        ``coalesced`` (the later one is pending in its place)."""
+        self.dropped += 1
+        self.coalesced += 1
 
     def fail(self, failures: Iterable[FailedEvent]) -> None:
         """Count records given up on, by their reason."""
@@ -97,6 +107,7 @@ class Ledger:
             failed=self.failed,
             dropped=self.dropped,
             pending=pending,
+            coalesced=self.coalesced,
             retried=self.retried,
             requests=self.requests,
             failed_by_reason=dict(self.failed_by_reason),
@@ -117,7 +128,9 @@ class TrackerStats:
         tracked: events accepted by ``track()`` (those that raised ``InvalidEventError`` are not).
         delivered: events in a PutEvents call that succeeded.
         failed: events given up on (see ``failed_by_reason``).
-        dropped: events refused because the queue was full (reason ``queue_full``).
+        dropped: events refused because the queue was full (reason ``queue_full``), and
+            records replaced by a later one of the same id before they were sent
+            (``coalesced``; items, users and actions only).
         pending: events queued in memory, in a PutEvents call still under way, or in the spool
             on disk (see ``spooled``).
         retried: PutEvents attempts that were retried (calls, not events).
@@ -126,6 +139,13 @@ class TrackerStats:
         spooled: of ``pending``, events in the spool on disk (``overflow="spill"``).
         recovered: of ``tracked``, events found in a spool left by an earlier process and
             delivered by this one.
+        coalesced: of ``dropped``, records (items, users, actions) that a later record of the
+            same id replaced while both waited: only the later one was sent, which is what the
+            dataset would have kept. Always 0 for events.
+        kinds: the counts of the other record kinds, each a ``TrackerStats`` of its own, by
+            kind: ``"items"``, ``"users"``, ``"actions"``, ``"action_interactions"`` (only the
+            kinds the Tracker was given a dataset ARN for; ``action_interactions`` once
+            ``track_action`` was called). The other fields count events only.
         impressions_truncated: impression lists cut to their first 25 ids (the PutEvents
             maximum) because the Tracker has ``truncate_impressions=True``: events tracked with
             a longer ``impression``, and :meth:`Recommendations.shown` calls with more ids. Not
@@ -149,6 +169,8 @@ class TrackerStats:
     spooled: int = 0
     recovered: int = 0
     impressions_truncated: int = 0
+    coalesced: int = 0
+    kinds: Mapping[str, TrackerStats] = attrs.field(factory=dict)
     senders: int = attrs.field(default=0, eq=False)  # a gauge: snapshots compare counters
     outage: bool = attrs.field(default=False, eq=False)  # a gauge too
 
@@ -161,7 +183,11 @@ class TrackerStats:
             ("tracked", f"{self.tracked:,}"),
             ("delivered", f"{self.delivered:,}"),
             ("failed", f"{self.failed:,}" + (f" ({reasons})" if reasons else "")),
-            ("dropped", f"{self.dropped:,}"),
+            (
+                "dropped",
+                f"{self.dropped:,}"
+                + (f" ({self.coalesced:,} coalesced)" if self.coalesced else ""),
+            ),
             (
                 "pending",
                 f"{self.pending:,}" + (f" ({self.spooled:,} spooled)" if self.spooled else ""),
@@ -174,5 +200,5 @@ class TrackerStats:
             rows.append(("outage", "yes: one probe call at a time until the service answers"))
         if self.impressions_truncated:
             rows.append(("impressions truncated", f"{self.impressions_truncated:,}"))
-        ok = not (self.failed or self.dropped)
+        ok = not (self.failed or self.dropped - self.coalesced)
         return html_table(rows, caption="TrackerStats", ok=ok)

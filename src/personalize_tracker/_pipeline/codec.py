@@ -28,9 +28,21 @@ class Codec(Generic[R, K]):
             ``reason``, ``errorCode`` and ``message``).
         record_id: a record's id, for log lines: no user data.
         forget: called when a key's group emptied (to drop shared strings), or None.
+        identity: a record's identity within its group, for a kind whose later record replaces
+            an earlier one still waiting (an item's id: the dataset keeps the last write), or
+            None (every record is sent). See ``_intake/coalesce.py``.
     """
 
-    __slots__ = ("batch_size", "decode", "encode", "forget", "key", "letter", "record_id")
+    __slots__ = (
+        "batch_size",
+        "decode",
+        "encode",
+        "forget",
+        "identity",
+        "key",
+        "letter",
+        "record_id",
+    )
 
     def __init__(
         self,
@@ -42,6 +54,7 @@ class Codec(Generic[R, K]):
         letter: Callable[[R], dict[str, Any]],
         record_id: Callable[[R], str],
         forget: Callable[[K], None] | None = None,
+        identity: Callable[[R], Hashable] | None = None,
     ) -> None:
         self.key = key
         self.batch_size = batch_size
@@ -50,3 +63,4 @@ class Codec(Generic[R, K]):
         self.letter = letter
         self.record_id = record_id
         self.forget = forget
+        self.identity = identity

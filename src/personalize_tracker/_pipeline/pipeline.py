@@ -34,6 +34,7 @@ from .._errors import TrackerClosedError
 from .._failure import FailedEvent, FailureReason
 from .._intake.admission import Admission
 from .._intake.buffer import Batch, GroupBuffer
+from .._intake.coalesce import Coalescer
 from .._intake.inbox import Inbox
 from .._outcomes.deadletter import DeadLetterWriter
 from .._outcomes.keeper import SpoolKeeper
@@ -73,6 +74,30 @@ def _times_of(failed: list[FailedEvent], batch: Batch[Any, Any]) -> list[float] 
     return None if None in found else [t for t in found if t is not None]
 
 
+def _adder(
+    buffer: GroupBuffer[K, R], codec: Codec[R, K], on_replaced: Callable[[], None]
+) -> Callable[[K, R], bool]:
+    """How records enter the buffer: appended, or through a :class:`Coalescer` for a kind whose
+    later record replaces a waiting one (``codec.identity``)."""
+    if codec.identity is None:
+        return buffer.add
+    return Coalescer(buffer, codec.identity, on_replaced).add
+
+
+def _buffer(
+    codec: Codec[R, K], options: Options, limiter: AdaptiveRateLimiter | None
+) -> GroupBuffer[K, R]:
+    """The group buffer; for a kind whose records are coalesced (``codec.identity``) under a
+    rate limit, gated by the limit's next free slot (see ``GroupBuffer.gate``)."""
+    gate = None if codec.identity is None or limiter is None else limiter.wait_time
+    return GroupBuffer(
+        codec.batch_size,
+        options.flush_interval,
+        keep_times=options.max_event_age is not None,
+        gate=gate,
+    )
+
+
 class Pipeline(Generic[R, K]):
     """Accepts records, delivers them in batches through a transport, and accounts for each.
 
@@ -86,8 +111,7 @@ class Pipeline(Generic[R, K]):
             must not cross a fork), or None to keep it.
         on_fork: called in a forked child before anything else is reset (e.g. to renew the
             event-id prefix and forget shared strings), or None.
-        on_delivered: called with the records of each batch that were delivered, once the
-            lock is released (e.g. to count them for a readiness report), or None.
+        on_delivered: called with each batch's delivered records (lock released), or None.
 
     Raises:
         OSError: the spool (``options.spool_path``) cannot be opened.
@@ -146,9 +170,12 @@ class Pipeline(Generic[R, K]):
         self._pid = _getpid()
         self.lock = threading.Lock()
         self.idle = threading.Condition(self.lock)  # flush() and close() wait here
-        self.buffer: GroupBuffer[K, R] = GroupBuffer(
-            codec.batch_size, options.flush_interval, keep_times=options.max_event_age is not None
+        limiter = (
+            None
+            if options.max_requests_per_second is None
+            else AdaptiveRateLimiter(options.max_requests_per_second)
         )
+        self.buffer: GroupBuffer[K, R] = _buffer(codec, options, limiter)
         self.inbox: Inbox[R] = Inbox(
             options.max_queue_size,
             self.buffer,
@@ -161,6 +188,7 @@ class Pipeline(Generic[R, K]):
             options.spool_path, codec.encode, codec.decode, in_child
         )
         self.ledger = Ledger(recovered=self.keeper.recovered)
+        self._add = _adder(self.buffer, codec, self.ledger.coalesce)
         self.wire: Wire[Batch[K, R]] = Wire()
         self.admission = Admission(
             self.lock,
@@ -173,11 +201,6 @@ class Pipeline(Generic[R, K]):
         )
         self.pool: SenderPool[Batch[K, R]] = SenderPool(
             self.lock, options.max_workers, self, self.inbox
-        )
-        limiter = (
-            None
-            if options.max_requests_per_second is None
-            else AdaptiveRateLimiter(options.max_requests_per_second)
         )
         policy = RetryPolicy(
             max_attempts=options.max_attempts,
@@ -198,8 +221,8 @@ class Pipeline(Generic[R, K]):
         return self.buffer.size + self.inbox.size + self.keeper.refilling
 
     def add(self, record: R) -> bool:
-        """Put ``record`` in its group (lock held); whether a batch became ready."""
-        return self.buffer.add(self.codec.key(record), record)
+        """Put ``record`` in its group (lock held; see ``_adder``); whether a batch is ready."""
+        return self._add(self.codec.key(record), record)
 
     def collect(self) -> None:
         """Take the inbox into the buffer, oldest first (lock held)."""
