@@ -253,7 +253,7 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
         self._expose(options)
         self._kinds = KindPipelines(
             options, tracking_id, arns, schemas,
-            ClientSource(client, session, region_name, endpoint_url, self._shared(transport)),
+            ClientSource(client, session, region_name, endpoint_url, *self._shared(transport)),
             dataset_requests_per_second, on_failure,
         )  # fmt: skip
         self._runtime = RuntimeClientSource(
@@ -281,9 +281,12 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
         self._plain = self._composer.plain  # no schema, no truncation: track()'s fast path
         self._default_source = self._composer.metric_attribution_source
 
-    def _shared(self, transport: EventTransport | None) -> Any:
-        """The PutEvents client the other kinds share until a fork (None with a transport)."""
-        return None if transport is not None else self._pipeline.client
+    def _shared(self, transport: EventTransport | str | None) -> tuple[Any, str | None]:
+        """The PutEvents client the other kinds share until a fork (None with a transport
+        object), and the transport's name ("lean", "boto3") or None."""
+        if isinstance(transport, str):
+            return self._pipeline.client, transport
+        return (None if transport is not None else self._pipeline.client), None
 
     def _kind_check_fork(self, pipeline: Pipeline[Any, str]) -> None:
         if self._fork_check:  # a fork that ran no Python hooks: reset before an id is drawn

@@ -97,7 +97,10 @@ class RecordingServer:
 CREDENTIALS = {"aws_access_key_id": "AKIDEXAMPLE", "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG"}
 
 
-def tracker_client(endpoint_url: str | None, region: str = "us-east-1") -> Any:
-    """The personalize-events client the Tracker builds, with dummy credentials."""
-    session = boto3.Session(region_name=region, **CREDENTIALS)
+def tracker_client(
+    endpoint_url: str | None, region: str = "us-east-1", token: str | None = None
+) -> Any:
+    """The personalize-events client the Tracker builds, with dummy credentials (temporary
+    ones with ``token``)."""
+    session = boto3.Session(region_name=region, aws_session_token=token, **CREDENTIALS)
     return build_client(session=session, region_name=None, endpoint_url=endpoint_url, max_workers=4)

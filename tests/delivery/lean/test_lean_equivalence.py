@@ -192,6 +192,17 @@ def test_the_lean_signature_verifies_with_botocores_signer(
     assert resign(tampered, recorder.url) != authorization(lean)["Signature"]
 
 
+def test_temporary_credentials_send_their_token_signed(recorder: RecordingServer) -> None:
+    client = tracker_client(recorder.url, token="FwoGZXIvYXdzEBYaDH+token/=")
+    records = [event(0)]
+    lean_put_events(client, "t").send(("u", "s-1"), records)
+    PutEventsTransport(client, "t").send(("u", "s-1"), records)
+    lean, boto = recorder.received
+    assert lean.headers["x-amz-security-token"] == boto.headers["x-amz-security-token"]
+    assert "x-amz-security-token" in authorization(lean)["SignedHeaders"].split(";")
+    assert authorization(lean)["SignedHeaders"] == authorization(boto)["SignedHeaders"]
+
+
 def outcome(transport: Any, key: GroupKey, records: list[Event]) -> tuple[Any, ...]:
     with pytest.raises(SendError) as caught:
         transport.send(key, records)

@@ -149,3 +149,25 @@ def test_a_forked_child_sends_lean_on_connections_of_its_own(
     tracker.close()
     sessions = [json.loads(r.body)["sessionId"] for r in recorder.received]
     assert sorted(sessions) == ["s-0", "s-child", "s-parent"]
+
+
+def test_the_other_kinds_deliver_through_either_transport(recorder: RecordingServer) -> None:
+    arn = "arn:aws:personalize:us-east-1:123456789012:dataset/shop/ITEMS"
+    session = boto3.Session(region_name="us-east-1", **CREDENTIALS)
+    user_agents = []
+    for name in ("lean", "boto3"):
+        with Tracker(
+            "t", session=session, endpoint_url=recorder.url, items_dataset_arn=arn, transport=name
+        ) as tracker:
+            tracker.put_item("i-1", {"genre": "comedy"})
+            assert tracker.flush(timeout=10)
+        (request,) = [r for r in recorder.received if r.path == "/items"]
+        recorder.received.clear()
+        assert json.loads(request.body) == {
+            "datasetArn": arn,
+            "items": [{"itemId": "i-1", "properties": '{"genre":"comedy"}'}],
+        }
+        user_agents.append(request.headers["user-agent"])
+    # botocore's own user agent lists the features of its call (m/...); the lean one is the
+    # dry run's: one and the same request otherwise (tests/delivery/lean/test_lean_kinds.py)
+    assert all("personalize-tracker" in agent for agent in user_agents)

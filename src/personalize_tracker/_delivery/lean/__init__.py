@@ -33,11 +33,12 @@ from ...typing import Transport
 from ..putevents import PutEventsTransport, send_error
 from .answer import Answers
 from .body import put_events_body
+from .datasets import lean_kind_parts
 from .endpoint import LeanUnsupported, capture, foreign_hooks, mock_switch
 from .signing import Signer
 from .wire import Wire
 
-__all__ = ["LeanTransport", "LeanUnsupported", "lean_put_events"]
+__all__ = ["LeanTransport", "LeanUnsupported", "lean_kind", "lean_put_events"]
 
 R = TypeVar("R")
 K = TypeVar("K")
@@ -157,3 +158,15 @@ def lean_put_events(client: Any, tracking_id: str) -> LeanTransport[Event, Group
 
     fallback = PutEventsTransport(client, tracking_id)
     return LeanTransport(client, "PutEvents", body, fallback, _SAMPLE_EVENTS, tracking_id)
+
+
+def lean_kind(client: Any, kind: str) -> LeanTransport[Any, str]:
+    """The lean transport of a record kind other than events (``"items"``, ``"users"``,
+    ``"actions"``, ``"action_interactions"``): the request its boto3 transport
+    (``putdatasets.py``) would have the client send.
+
+    Raises:
+        LeanUnsupported: see :class:`LeanTransport`.
+    """
+    operation, body, fallback, sample = lean_kind_parts(client, kind)
+    return LeanTransport(client, operation, body, fallback, sample)

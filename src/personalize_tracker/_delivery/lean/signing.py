@@ -12,6 +12,16 @@ from botocore.awsrequest import AWSRequest
 __all__ = ["Signer"]
 
 
+class _Request(AWSRequest):
+    """An ``AWSRequest`` whose body is its bytes as given. ``AWSRequest.body`` prepares the
+    whole request (URL, headers, body: ~20 µs) each time the signer reads it, to return the
+    same bytes for a ``bytes`` body (``AWSRequestPreparer._prepare_body``)."""
+
+    @property
+    def body(self) -> Any:  # bytes (botocore-stubs say str, as for another data)
+        return self.data
+
+
 class Signer:
     """Signs one request as botocore's ``RequestSigner`` does for the client: ``SigV4Auth`` with
     the credentials frozen at that moment (``get_frozen_credentials()`` refreshes refreshable
@@ -34,7 +44,8 @@ class Signer:
     def sign(self, url: str, headers: Mapping[str, str], body: bytes) -> dict[str, str]:
         """The headers of a signed ``POST`` of ``body`` to ``url``: ``headers`` plus
         ``X-Amz-Date``, ``Authorization`` and, with temporary credentials,
-        ``X-Amz-Security-Token``.
+        ``X-Amz-Security-Token`` (the headers ``SigV4Auth.add_auth`` sets, read back one by
+        one: listing all of botocore's email-based headers costs more).
 
         Raises:
             botocore.exceptions.NoCredentialsError: the session has no credentials (as the
@@ -43,7 +54,13 @@ class Signer:
         """
         if self.credentials is None:
             raise botocore.exceptions.NoCredentialsError()
-        request = AWSRequest(method="POST", url=url, headers=dict(headers), data=body)
+        request = _Request(method="POST", url=url, headers=headers, data=body)
         frozen = self.credentials.get_frozen_credentials()
         SigV4Auth(frozen, self.signing_name, self.region).add_auth(request)
-        return dict(request.headers.items())
+        signed = dict(headers)
+        added = request.headers
+        signed["X-Amz-Date"] = added["X-Amz-Date"]
+        signed["Authorization"] = added["Authorization"]
+        if frozen.token:
+            signed["X-Amz-Security-Token"] = added["X-Amz-Security-Token"]
+        return signed
