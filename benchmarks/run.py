@@ -125,6 +125,23 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     )
     lat = _get(r, "latency", "tracker", "rates", "500", "add_p50_us")
     add("added p50 latency at 500 req/s", lat, "<= 20 us", lat is not None and lat <= 20, "us")
+    p99 = _get(r, "latency", "tracker", "rates", "2000", "add_p99_us")
+    seg_p99 = _get(r, "latency", "segment", "rates", "2000", "add_p99_us")
+    add(
+        "added p99 latency at 2,000 req/s",
+        p99,
+        f"<= Segment's ({seg_p99:,.0f} us)" if seg_p99 is not None else "<= Segment's",
+        p99 is not None and seg_p99 is not None and p99 <= seg_p99,
+        "us",
+    )
+    behind = _get(r, "latency", "tracker", "rates", "2000", "behind")
+    add(
+        "blocks behind at 2,000 req/s (p99 > 10 ms over the no-tracking blocks)",
+        None if behind is None else len(behind),
+        "0",
+        behind is not None and not behind,
+        "blocks",
+    )
     d = _get(r, "delivery", "tracker_default")
     bare = _get(r, "delivery", "bare_plain")
     rate = d and d["events_per_s"]
@@ -212,6 +229,23 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _behind(x: dict[str, Any]) -> str:
+    """How many blocks fell behind, and what the library's threads did per block."""
+    if "behind" not in x:
+        return "-"
+    blocks = x["blocks"]["lib"]
+    text = f"{len(x['behind'])} of {len(blocks)}"
+    if blocks and "threads_cpu_ms" in blocks[0]:
+        cpu = sorted(b["threads_cpu_ms"] for b in blocks)[len(blocks) // 2]
+        wake = sorted(b["threads_wakeups"] for b in blocks)[len(blocks) // 2]
+        threads = sorted(b["threads"] for b in blocks)[len(blocks) // 2]
+        extra = f"{cpu:.0f} ms, {wake} wake-ups, {threads} threads"
+        if "calls" in blocks[0]:
+            extra += f", {sorted(b['calls'] for b in blocks)[len(blocks) // 2]} calls"
+        text += f" ({extra})"
+    return text
+
+
 def markdown(doc: dict[str, Any]) -> str:
     r = doc["results"]
     m = doc["machine"]
@@ -267,6 +301,7 @@ def markdown(doc: dict[str, Any]) -> str:
                         _n(x["none_p99_us"]),
                         _n(x["add_p99_us"]),
                         _rng(x["add_p99_spread_us"]),
+                        _behind(x),
                     ]
                 )
         parts += [
@@ -281,9 +316,13 @@ def markdown(doc: dict[str, Any]) -> str:
                     "p99 without",
                     "added p99",
                     "(spread)",
+                    "blocks behind",
                 ],
                 rows,
             ),
+            "A block is behind when its p99 exceeds the no-tracking blocks' p99 by more than "
+            "10 ms; in brackets, the library's threads per block (median: CPU, wake-ups, "
+            "threads; the Tracker's calls).",
         ]
     if "delivery" in r:
         rows = []

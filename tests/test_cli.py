@@ -133,6 +133,53 @@ def test_the_demo_delivers_2000_ratings_exactly_once_to_the_local_endpoint() -> 
     assert (check["unexpected"], check["mismatched"]) == (0, 0)
     assert check["put_events_calls"] == summary["put_events_calls"]
     assert check["rejected_calls"] == 0
+    # Before the ratings, the movies they rate went through PutItems, 10 a call.
+    catalog = summary["catalog"]
+    assert catalog["items_read"] == catalog["delivered"] == catalog["received"] == 1331
+    assert catalog["put_items_calls"] == catalog["calls_floor"] == 134
+    assert (catalog["failed"], catalog["dropped"], catalog["pending"]) == (0, 0, 0)
+
+
+def test_the_catalogue_goes_through_put_items_before_the_ratings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dummy_credentials(monkeypatch)
+    items = "arn:aws:personalize:us-east-1:123456789012:dataset/movielens/ITEMS"
+    with serve_personalize_events() as endpoint:
+        code, summary = run_json(
+            "--limit", "5", "--endpoint-url", str(endpoint.endpoint_url), "--tracking-id", "t-1",
+            "--items-dataset-arn", items,
+        )  # fmt: skip
+        operations = [request.operation for request in endpoint.requests]
+        movies = {item.item_id: item for item in endpoint.items}
+    assert code == 0, summary["problems"]
+    assert operations.index("PutEvents") > max(
+        i for i, operation in enumerate(operations) if operation == "PutItems"
+    )
+    assert summary["catalog"]["items_dataset_arn"] == items
+    assert summary["catalog"]["received"] is None  # a given endpoint: not looked at
+    # The first five ratings (user 1) rate movies 31, 1029, 1061, 1129 and 1172.
+    assert sorted(movies) == ["1029", "1061", "1129", "1172", "31"]
+    assert movies["31"].properties == '{"title":"Dangerous Minds (1995)","genres":"Drama"}'
+    assert movies["1029"].properties == (
+        '{"title":"Dumbo (1941)","genres":"Animation|Children|Drama|Musical"}'
+    )
+    assert {item.dataset_arn for item in movies.values()} == {items}
+
+
+def test_a_given_endpoint_without_an_items_dataset_gets_no_catalogue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dummy_credentials(monkeypatch)
+    with serve_personalize_events() as endpoint:
+        result = run(
+            "demo", "--limit", "5", "--no-progress", "--tracking-id", "t-1",
+            "--endpoint-url", str(endpoint.endpoint_url),
+        )  # fmt: skip
+        assert endpoint.items == []
+    assert result.exit_code == 0, result.output
+    assert "catalogue        not sent" in result.stdout
+    assert result.stdout.splitlines()[-1] == "PASS: all 5 events delivered exactly once"
 
 
 def test_the_text_summary_says_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,7 +190,8 @@ def test_the_text_summary_says_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert result.exit_code == 0, result.output
     assert "Local PutEvents endpoint at http://127.0.0.1:" in result.stderr
     lines = result.stdout.splitlines()
-    assert lines[-1] == "PASS: all 50 events delivered exactly once"
+    # The first 50 ratings rate 50 distinct movies: the catalogue sent first holds those.
+    assert lines[-1] == "PASS: all 50 items and 50 events delivered exactly once"
     assert any(line.split()[:2] == ["delivered", "50"] for line in lines)
     assert any("endpoint check" in line and "PASS" in line for line in lines)
 

@@ -25,6 +25,7 @@ from personalize_tracker._tools.demo import (
     resolve_data_path,
     sessionize,
 )
+from personalize_tracker._tools.demo.movielens import Movie, iter_movies, movies_path
 from personalize_tracker.testing import RecordedEvent
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -315,3 +316,41 @@ def test_a_failure_is_quoted_alike_as_text_and_as_data() -> None:
         "error_code": "InvalidInputException",
         "message": "bad item",
     }
+
+
+# ------------------------------------------------------------------------------ the catalogue
+
+
+def test_the_catalogue_is_read_with_its_genres() -> None:
+    movies = movies_path(RATINGS)
+    assert movies.name == "movies.csv"
+    first = next(iter_movies(movies))
+    assert first == Movie(
+        "1", "Toy Story (1995)", ("Adventure", "Animation", "Children", "Comedy", "Fantasy")
+    )
+    assert sum(1 for _ in iter_movies(movies)) == 9125
+    assert [m.item_id for m in iter_movies(movies, {"31", "2"})] == ["2", "31"]
+
+
+def test_a_movie_without_genres_has_none(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "movies.csv",
+        'movieId,title,genres\n7,"Sabrina, again (1995)",(no genres listed)\n\n8,X,A|B\n',
+    )
+    assert list(iter_movies(path)) == [
+        Movie("7", "Sabrina, again (1995)", ()),
+        Movie("8", "X", ("A", "B")),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("movieId,name\n1,x\n", "the header lacks title, genres"),
+        ("movieId,title,genres\n,x,A\n", "movies.csv:2: expected movieId,title,genres"),
+    ],
+)
+def test_a_malformed_catalogue_names_the_line(tmp_path: Path, text: str, message: str) -> None:
+    path = write_csv(tmp_path / "movies.csv", text)
+    with pytest.raises(MovieLensFormatError, match=message):
+        list(iter_movies(path))

@@ -56,14 +56,18 @@ from django.contrib.auth import authenticate, login, logout  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from django.db import transaction  # noqa: E402
 from django.http import HttpRequest, HttpResponse, JsonResponse  # noqa: E402
 from django.test import AsyncClient, Client, override_settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from personalize_tracker import InvalidEventError  # noqa: E402
 from personalize_tracker.integrations.django import (  # noqa: E402
+    ModelSync,
     PersonalizeMiddleware,
     get_tracker,
     get_web_tracking,
+    sync_users,
 )
 from personalize_tracker.testing import PersonalizeEventsMock  # noqa: E402
 
@@ -307,3 +311,126 @@ def test_hostile_requests_never_fail_and_send_nothing_over_a_limit(
         [event] = received(personalize_events)
     assert event.session_id == issued
     assert event.properties == '{"deviceType":"other"}'
+
+
+# ---------------------------------------------------------------------------- sync_users
+
+
+class FakeTracker:
+    """What sync_users calls: put_user, recorded; refuses ids starting with "bad"."""
+
+    def __init__(self) -> None:
+        self.users: list[tuple[Any, dict[str, Any]]] = []
+
+    def put_user(self, user_id: Any, properties: dict[str, Any]) -> None:
+        if str(properties.get("USERNAME", "")).startswith("bad"):
+            raise InvalidEventError("properties.USERNAME", "is refused", "a test")
+        self.users.append((user_id, properties))
+
+
+@pytest.fixture
+def synced() -> Iterator[tuple[FakeTracker, ModelSync]]:
+    fake = FakeTracker()
+    link = sync_users(
+        User,
+        tracker=lambda: fake,  # type: ignore[arg-type,return-value]
+        fields={
+            "USERNAME": "username",
+            "STAFF": "is_staff",
+            "JOINED": "date_joined",
+            "GROUPS": lambda user: ["members", "beta"],
+            "EMAIL": "email",
+        },
+    )
+    try:
+        yield fake, link
+    finally:
+        link.disconnect()
+
+
+@pytest.mark.usefixtures("users")
+def test_a_save_puts_the_mapped_fields_once_committed(
+    synced: tuple[FakeTracker, ModelSync],
+) -> None:
+    fake, _ = synced
+    with transaction.atomic():
+        cleo = User.objects.create_user("cleo", password="pw", email="")
+        assert fake.users == []  # not before the commit
+    joined = int(cleo.date_joined.timestamp())
+    assert fake.users == [
+        (
+            cleo.pk,
+            {
+                "USERNAME": "cleo",
+                "STAFF": False,
+                "JOINED": joined,
+                "GROUPS": ["members", "beta"],
+                "EMAIL": "",
+            },
+        )
+    ]
+    cleo.is_staff = True
+    cleo.save()
+    assert fake.users[-1][1]["STAFF"] is True
+
+
+@pytest.mark.usefixtures("users")
+def test_what_sends_nothing(synced: tuple[FakeTracker, ModelSync]) -> None:
+    fake, link = synced
+
+    def roll_back() -> None:
+        with transaction.atomic():
+            User.objects.create_user("dora", password="pw")
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        roll_back()
+    assert fake.users == []
+    eve = User.objects.create_user("eve", password="pw")
+    User.objects.filter(pk=eve.pk).update(is_staff=True)  # no signal
+    User.objects.filter(pk=eve.pk).delete()  # PutUsers has no delete
+    assert [props["USERNAME"] for _, props in fake.users] == ["eve"]
+    assert link.send_all(User.objects.filter(username__in=["ada", "bob"])) == 2
+    assert sorted(props["USERNAME"] for _, props in fake.users) == ["ada", "bob", "eve"]
+
+
+@pytest.mark.usefixtures("users")
+def test_a_save_of_fields_not_mapped_sends_nothing(synced: tuple[FakeTracker, ModelSync]) -> None:
+    fake, _ = synced
+    # Connecting again for the same model replaces the fixture's link (no function this time).
+    named = sync_users(User, tracker=lambda: fake, fields={"USERNAME": "username"})  # type: ignore[arg-type,return-value]
+    try:
+        flo = User.objects.create_user("flo", password="pw")
+        flo.last_login = flo.date_joined
+        flo.save(update_fields=["last_login"])  # no mapped field touched
+        flo.username = "flora"
+        flo.save(update_fields=["username"])
+    finally:
+        named.disconnect()
+    assert fake.users == [(flo.pk, {"USERNAME": "flo"}), (flo.pk, {"USERNAME": "flora"})]
+
+
+@pytest.mark.usefixtures("users")
+def test_a_refused_record_is_logged_and_the_save_goes_on(
+    synced: tuple[FakeTracker, ModelSync], caplog: pytest.LogCaptureFixture
+) -> None:
+    fake, link = synced
+    caplog.set_level("WARNING", logger="personalize_tracker")
+    bad = User.objects.create_user("bad-fred", password="pw")
+    assert User.objects.filter(pk=bad.pk).exists()
+    assert (fake.users, link.errors) == ([], 1)
+    assert f"auth.User pk={bad.pk} was not sent to the Users dataset" in caplog.text
+    strict = sync_users(User, tracker=lambda: fake, fields={"USERNAME": "username"},  # type: ignore[arg-type,return-value]
+                        raise_errors=True)  # fmt: skip
+    try:
+        with pytest.raises(InvalidEventError, match=r"properties\.USERNAME"):
+            User.objects.create_user("bad-gus", password="pw")
+    finally:
+        strict.disconnect()
+
+
+def test_a_mapping_is_checked_when_it_is_made() -> None:
+    with pytest.raises(ImproperlyConfigured, match="'shoe_size', is not an attribute of User"):
+        sync_users(User, fields={"SIZE": "shoe_size"})
+    with pytest.raises(ImproperlyConfigured, match="must be an attribute name or a function"):
+        sync_users(User, fields={"SIZE": 3})  # type: ignore[dict-item]

@@ -6,9 +6,10 @@
 
 Without ``PERSONALIZE_ENDPOINT_URL`` it starts the testing extension's endpoint in this process
 (``pip install '.[django,testing]'``), recommending the shop's products, and
-prints each event it receives. It creates the SQLite database and the user ``demo`` (password
-``demo-password``) when missing. It prints ``shop: <url>`` once it listens; SIGTERM or Ctrl-C
-stops it after delivering the pending events.
+prints each event and item it receives. It creates the SQLite database, the user ``demo``
+(password ``demo-password``) and the admin ``admin`` (password ``admin-password``: adding a
+product at /admin/ sends it to the Items dataset) when missing. It prints ``shop: <url>`` once
+it listens; SIGTERM or Ctrl-C stops it after delivering the pending events.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ sys.path.insert(0, str(HERE))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop_site.settings")
 
 DEMO_USER = ("demo", "demo-password")
+ADMIN_USER = ("admin", "admin-password")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if not User.objects.filter(username=DEMO_USER[0]).exists():
             User.objects.create_user(DEMO_USER[0], password=DEMO_USER[1])
+        if not User.objects.filter(username=ADMIN_USER[0]).exists():
+            User.objects.create_superuser(ADMIN_USER[0], password=ADMIN_USER[1])
 
         from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
         from django.core.wsgi import get_wsgi_application
@@ -83,18 +87,21 @@ def start_local_endpoint(stack: contextlib.ExitStack) -> None:
     print(f"local Personalize endpoint: {endpoint.endpoint_url}", flush=True)
 
     def report() -> None:
-        seen = 0
+        seen = events_seen = items_seen = 0
         while True:
-            endpoint.wait_for_events(seen + 1, timeout=None)
-            events = endpoint.events
-            for event in events[seen:]:
+            endpoint.wait_for_requests(seen + 1, timeout=None)
+            seen = len(endpoint.requests)
+            events, items = endpoint.events, endpoint.items
+            for event in events[events_seen:]:
                 print(
                     f"  event {event.event_type} item={event.item_id} user={event.user_id} "
                     f"session={event.session_id[:8]}… rec={event.recommendation_id} "
                     f"{event.properties or ''}",
                     flush=True,
                 )
-            seen = len(events)
+            for item in items[items_seen:]:
+                print(f"  item {item.item_id} {item.properties or ''}", flush=True)
+            events_seen, items_seen = len(events), len(items)
 
     threading.Thread(target=report, name="event-report", daemon=True).start()
 

@@ -203,3 +203,58 @@ def test_groups_created_within_a_millisecond_are_due_together() -> None:
     assert buffer.take(11.0) is None  # 2 ms later: a deadline of its own
     assert buffer.seconds_until_due(11.0) == 1.0 + 10.002 - 11.0
     assert buffer.take(11.002) == Batch(("u", "c"), [3], [10.002])
+
+
+# A group of one record is kept as the record and its arrival (memory: one session per event);
+# it grows into a full group when more records come, a flush forces it or records are put back.
+
+
+def test_a_one_record_group_grows_in_its_place_in_the_order() -> None:
+    buffer: GroupBuffer[str, int] = GroupBuffer(batch_size=3, flush_interval=1.0)
+    buffer.add("a", 1, now=0.0)
+    buffer.add("b", 2, now=0.5)
+    assert buffer.add("a", 3, now=0.7) is False
+    assert buffer.seconds_until_due(0.8) == 1.0 - 0.8  # still "a"'s arrival at 0.0
+    assert taken(buffer, 1.0) == ("a", [1, 3])  # first: it was created first
+    assert taken(buffer, 1.5) == ("b", [2])
+    assert len(buffer) == 0
+
+
+def test_one_record_groups_forced_by_a_flush() -> None:
+    buffer: GroupBuffer[str, int] = GroupBuffer(batch_size=3, flush_interval=100.0)
+    buffer.add("a", 1, now=0.0)
+    buffer.add("b", 2, now=0.0)
+    assert buffer.force_pending() == 2
+    buffer.add("a", 3, now=1.0)  # joins the forced group; not forced itself
+    first = buffer.take(1.0)
+    assert first is not None
+    assert (first.key, first.records, first.forced) == ("a", [1, 3], True)
+    second = buffer.take(1.0)
+    assert second is not None
+    assert (second.key, second.records, second.forced) == ("b", [2], True)
+    assert buffer.forced == 0
+
+
+def test_a_stale_full_key_does_not_make_a_new_one_record_group_ready() -> None:
+    buffer: GroupBuffer[str, int] = GroupBuffer(batch_size=2, flush_interval=60.0)
+    buffer.add("a", 1, now=0.0)
+    buffer.add("a", 2, now=0.0)  # full: "a" is queued as full
+    buffer.force_pending()
+    assert taken(buffer, 0.0) == ("a", [1, 2])  # taken as forced, its full key left behind
+    buffer.add("a", 3, now=1.0)  # the same key, one record again
+    assert buffer.seconds_until_due(1.0) == 60.0
+    assert buffer.take(1.0) is None
+    assert taken(buffer, 61.0) == ("a", [3])
+
+
+def test_records_put_back_in_front_of_a_one_record_group() -> None:
+    buffer: GroupBuffer[str, int] = GroupBuffer(batch_size=2, flush_interval=60.0)
+    buffer.add("a", 1, now=0.0)
+    buffer.add("a", 2, now=0.0)
+    batch = buffer.take(0.0)
+    assert batch is not None
+    buffer.add("a", 3, now=1.0)  # arrives while the batch is out
+    buffer.requeue("a", batch.records)
+    assert taken(buffer, 1.0) == ("a", [1, 2])  # a full batch again, before 3
+    assert taken(buffer, 1.0) is None
+    assert taken(buffer, 0.0, force=True) == ("a", [3])

@@ -6,10 +6,10 @@ import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
 
-from .catalog import PRODUCTS
+from .models import Product
 
 logger = logging.getLogger(__name__)
 
@@ -24,22 +24,21 @@ def catalog(request: HttpRequest) -> HttpResponse:
         recs = request.personalize.get_recommendations(
             campaign_arn=settings.PERSONALIZE_CAMPAIGN_ARN, num_results=4
         )
-        recommended = [PRODUCTS[i] for i in recs.item_ids if i in PRODUCTS]
+        found = Product.objects.in_bulk(list(recs.item_ids))
+        recommended = [found[i] for i in recs.item_ids if i in found]
     except (BotoCoreError, ClientError):  # recommendations are a bonus: the page still works
         logger.warning("no recommendations", exc_info=True)
         recommended = []
     return render(
         request,
         "shop/catalog.html",
-        {"products": PRODUCTS.values(), "recommended": recommended},
+        {"products": Product.objects.all(), "recommended": recommended},
     )
 
 
 def item(request: HttpRequest, item_id: str) -> HttpResponse:
     """An item page: a ``click`` when reached from a recommendation, else a ``view``."""
-    product = PRODUCTS.get(item_id)
-    if product is None:
-        raise Http404("no such product")
+    product = get_object_or_404(Product, pk=item_id)
     event_type = "click" if request.GET.get("ref") == "recommended" else "view"
-    request.personalize.track(event_type, item_id=item_id)  # queued: no network wait
+    request.personalize.track(event_type, item_id=item_id)
     return render(request, "shop/item.html", {"product": product})

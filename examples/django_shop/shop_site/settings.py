@@ -1,8 +1,9 @@
 """Settings of the example shop. Everything that varies comes from the environment.
 
 ``PERSONALIZE_ENDPOINT_URL``: the Personalize endpoint (``serve.py`` starts a local one when it is
-unset); ``PERSONALIZE_TRACKING_ID``, ``PERSONALIZE_CAMPAIGN_ARN``, ``AWS_REGION``; ``SHOP_DB``: the
-SQLite file; ``SHOP_DEBUG=0`` for production-like cookies (``Secure``).
+unset); ``PERSONALIZE_TRACKING_ID``, ``PERSONALIZE_CAMPAIGN_ARN``,
+``PERSONALIZE_ITEMS_DATASET_ARN``, ``AWS_REGION``; ``SHOP_DB``: the SQLite file; ``SHOP_DEBUG=0``
+for production-like cookies (``Secure``).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ DEBUG = os.environ.get("SHOP_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.staticfiles",
     "shop",
 ]
 
@@ -62,6 +65,7 @@ DATABASES = {
     }
 }
 
+STATIC_URL = "static/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 USE_TZ = True
@@ -76,7 +80,14 @@ PERSONALIZE_TRACKER = {
     "TRACKING_ID": os.environ.get("PERSONALIZE_TRACKING_ID", "shop-demo"),
     "REGION": os.environ.get("AWS_REGION", "us-east-1"),
     "ENDPOINT_URL": os.environ.get("PERSONALIZE_ENDPOINT_URL") or None,
-    "OPTIONS": {"flush_interval": float(os.environ.get("PERSONALIZE_FLUSH_INTERVAL", "1.0"))},
+    "OPTIONS": {
+        "flush_interval": float(os.environ.get("PERSONALIZE_FLUSH_INTERVAL", "1.0")),
+        # The Items dataset the admin's product saves go to (shop/apps.py: sync_items).
+        "items_dataset_arn": os.environ.get(
+            "PERSONALIZE_ITEMS_DATASET_ARN",
+            "arn:aws:personalize:us-east-1:000000000000:dataset/shop/ITEMS",
+        ),
+    },
     "CONTEXT": [device_type()],  # DEVICE_TYPE from the User-Agent: mobile, desktop...
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -107,6 +108,7 @@ def bulk_tracker(
     on_failure: Callable[[Sequence[FailedEvent]], None],
     truncate_impressions: bool = False,
     target: Target | None = None,
+    **datasets: Any,
 ) -> Tracker:
     """Return the Tracker of a bulk command: ``overflow="block"``, so no event is dropped.
 
@@ -119,6 +121,8 @@ def bulk_tracker(
         truncate_impressions: the Tracker's ``truncate_impressions`` (``--truncate-impressions``).
         target: what the events train: each event is checked against it (warnings on logger
             ``personalize_tracker``), or None.
+        datasets: the Tracker's dataset options, e.g. ``items_dataset_arn=`` (``replay`` of an
+            Items, Users or Actions CSV).
 
     Raises:
         click.UsageError: the Tracker refused an argument, e.g. no region is configured (the
@@ -135,6 +139,7 @@ def bulk_tracker(
             on_failure=on_failure,
             truncate_impressions=truncate_impressions,
             target=target,
+            **datasets,
         )
     except ValueError as exc:  # no region: name the flag, not the Tracker's argument
         message = str(exc)

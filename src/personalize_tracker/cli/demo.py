@@ -4,7 +4,9 @@ PutEvents endpoint (or another endpoint) and check that every event arrived exac
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -27,6 +29,48 @@ from .fleet import add_fleet_option
 __all__ = ["demo"]
 
 
+#: --endpoint-url, --tracking-id, --items-dataset-arn and --region: where the demo sends.
+_WHERE = [
+    click.option(
+        "--endpoint-url",
+        default=None,
+        metavar="URL",
+        help=(
+            "Send to this PutEvents endpoint instead of starting a local one, using the default "
+            "AWS credential chain (for Amazon Personalize itself: "
+            "https://personalize-events.<region>.amazonaws.com). Needs --tracking-id. The check "
+            "of what the endpoint received is then skipped."
+        ),
+    ),
+    click.option(
+        "--tracking-id",
+        default=None,
+        help=(
+            f"The event tracker's tracking id. Required with --endpoint-url; locally "
+            f"'{DEFAULT_LOCAL_TRACKING_ID}'."
+        ),
+    ),
+    click.option(
+        "--items-dataset-arn",
+        default=None,
+        metavar="ARN",
+        help="The Items dataset the catalogue (movies.csv beside the ratings) is sent to with "
+        "PutItems. Locally a made-up one; with --endpoint-url, without it the catalogue is not "
+        "sent.",
+    ),
+    click.option(
+        "--region", default=DEFAULT_REGION, show_default=True, help="AWS region of the client."
+    ),
+]
+
+
+def _where(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of :data:`_WHERE`, in their order."""
+    for option in reversed(_WHERE):
+        command = option(command)
+    return command
+
+
 @click.command("demo")
 @click.option(
     "--data",
@@ -47,28 +91,7 @@ __all__ = ["demo"]
     metavar="N",
     help="Replay only the first N rows of the file.",
 )
-@click.option(
-    "--endpoint-url",
-    default=None,
-    metavar="URL",
-    help=(
-        "Send to this PutEvents endpoint instead of starting a local one, using the default AWS "
-        "credential chain (for Amazon Personalize itself: "
-        "https://personalize-events.<region>.amazonaws.com). Needs --tracking-id. The check of "
-        "what the endpoint received is then skipped."
-    ),
-)
-@click.option(
-    "--tracking-id",
-    default=None,
-    help=(
-        f"The event tracker's tracking id. Required with --endpoint-url; locally "
-        f"'{DEFAULT_LOCAL_TRACKING_ID}'."
-    ),
-)
-@click.option(
-    "--region", default=DEFAULT_REGION, show_default=True, help="AWS region of the client."
-)
+@_where
 @click.option(
     "--session-gap",
     type=click.FloatRange(min=0),
@@ -86,18 +109,23 @@ def demo(
     limit: int | None,
     endpoint_url: str | None,
     tracking_id: str | None,
+    items_dataset_arn: str | None,
     region: str,
     session_gap: float,
     no_progress: bool,
     as_json: bool,
 ) -> None:
-    """Replay the MovieLens ratings through a Tracker and check every event arrived.
+    """Send the MovieLens catalogue, replay its ratings through a Tracker, and check every item
+    and event arrived.
 
-    Each rating becomes a 'rating' event: userId -> user_id, movieId -> item_id, rating ->
-    event_value, timestamp -> sent_at, in sessions ml-<userId>-<n> cut at --session-gap minutes
-    of silence. By default a local PutEvents endpoint is started on 127.0.0.1, and the events it
-    received are compared with the events tracked (ids, no duplicates, fields). Prints a summary;
-    exits 1 when an event was dropped, failed, went missing or arrived twice.
+    First each movie of movies.csv (beside the ratings) is put to the Items dataset: movieId ->
+    item_id, title -> TITLE, genres -> GENRES (a categorical field, '|' between values); with
+    --limit, only the movies those ratings rate. Then each rating becomes a 'rating' event:
+    userId -> user_id, movieId -> item_id, rating -> event_value, timestamp -> sent_at, in
+    sessions ml-<userId>-<n> cut at --session-gap minutes of silence. By default a local
+    endpoint is started on 127.0.0.1, and the items and events it received are compared with
+    those sent. Prints a summary; exits 1 when an item or an event was dropped, failed, went
+    missing or arrived twice.
     """
     if endpoint_url is not None and not tracking_id:
         raise click.UsageError("--tracking-id is required with --endpoint-url")
@@ -110,6 +138,7 @@ def demo(
         region=region,
         session_gap_minutes=session_gap,
         progress=not no_progress,
+        items_dataset_arn=items_dataset_arn,
     )
     if as_json:
         click.echo(json.dumps(summary_dict(result), indent=2))
@@ -128,6 +157,7 @@ def _run(
     region: str,
     session_gap_minutes: float,
     progress: bool,
+    items_dataset_arn: str | None,
 ) -> DemoResult:
     """:func:`run_demo`, its errors turned into click's (each says what to do).
 
@@ -144,6 +174,7 @@ def _run(
             region=region,
             session_gap_minutes=session_gap_minutes,
             progress=progress,
+            items_dataset_arn=items_dataset_arn,
         )
     except FileNotFoundError as exc:
         raise click.BadParameter(str(exc), ctx=ctx, param_hint="'--data'") from None

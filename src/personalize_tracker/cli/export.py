@@ -19,6 +19,7 @@ from .._tools.bulk import (
     read_export_events,
     write_interactions_csv,
 )
+from ._export_datasets import KIND_CHOICES, export_dataset, export_kind
 
 __all__ = ["export"]
 
@@ -54,8 +55,14 @@ _PROBLEMS_SHOWN = 20
     "schema_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="The Interactions schema (Avro JSON): context columns take its fields' own names "
+    help="The dataset's schema (Avro JSON): property columns take its fields' own names "
     "(FEATURE0 stays FEATURE0, not FEATURE_0).",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(KIND_CHOICES),
+    default=None,
+    help="The CSV to write: the lines of this kind (default: the one kind the lines are of).",
 )
 @click.pass_context
 def export(
@@ -65,6 +72,7 @@ def export(
     exclude_invalid: bool,
     all_columns: bool,
     schema_file: Path | None,
+    kind: str | None,
 ) -> None:
     """Write the events of JSON Lines FILES as an Interactions CSV for a dataset import job.
 
@@ -73,10 +81,22 @@ def export(
     the columns USER_ID, ITEM_ID, TIMESTAMP (whole epoch seconds), EVENT_TYPE, then EVENT_VALUE,
     IMPRESSION ('|' between ids) and RECOMMENDATION_ID when used, then each property as an
     UPPER_SNAKE context column (deviceType -> DEVICE_TYPE, userFeature0 -> USER_FEATURE_0; with
-    --schema, the schema's own field names). Lines that cannot be exported (no userId, torn
-    JSON) are reported on stderr with their line numbers; exits 1 if there were any.
+    --schema, the schema's own field names).
+
+    Dead letters of items, users or actions (their "kind") become an Items, Users or Actions
+    CSV: ITEM_ID (USER_ID, ACTION_ID), then each property as an UPPER_SNAKE column; the last
+    line of an id wins. A CSV holds one kind: with several in FILES, pick one with --kind.
+    Lines that cannot be exported (no userId, another kind, torn JSON) are reported on stderr
+    with their line numbers; exits 1 if there were any.
     """
     names = _schema_names(schema_file)
+    try:
+        kind = export_kind(files, kind)
+    except OSError as exc:
+        raise click.ClickException(str(exc)) from None
+    if kind != "interactions":
+        export_dataset(ctx, files, kind, output, exclude_invalid=exclude_invalid, names=names)
+        return
     try:
         # First pass: the columns (the header comes first), and the problems.
         scan = _scan(files, exclude_invalid)
@@ -103,7 +123,7 @@ def _schema_names(path: Path | None) -> dict[str, str] | None:
     """``properties`` key -> the schema's field name, from ``--schema`` (``None``: not given).
 
     Raises:
-        click.BadParameter: the file cannot be read or is not an Interactions schema.
+        click.BadParameter: the file cannot be read or is not an Avro schema.
     """
     if path is None:
         return None

@@ -36,6 +36,12 @@ from ._common import (
     target_of,
     target_options,
 )
+from ._replay_datasets import (
+    dataset_file,
+    destination_options,
+    replay_dataset,
+    tracking_id_needed,
+)
 
 __all__ = ["replay"]
 
@@ -50,6 +56,20 @@ _CLI_ADVICE = {
 
 
 _WHAT_IS_SENT = [
+    click.option(
+        "--event-type",
+        default=None,
+        help="Event type of rows without one (a CSV without EVENT_TYPE needs it).",
+    ),
+    click.option(
+        "--session-gap",
+        type=click.FloatRange(min=0),
+        default=DEFAULT_SESSION_GAP_MINUTES,
+        show_default=True,
+        metavar="MINUTES",
+        help="A user's rows further apart than this many minutes are in different sessions "
+        "(rows with a sessionId keep it).",
+    ),
     click.option(
         "--truncate-impressions",
         is_flag=True,
@@ -80,7 +100,8 @@ _WHAT_IS_SENT = [
 
 
 def _what_is_sent(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--dead-letters``, ``--random-ids`` and ``--id-namespace``."""
+    """``--event-type``, ``--session-gap``, ``--truncate-impressions``, ``--dead-letters``,
+    ``--random-ids`` and ``--id-namespace``."""
     for option in reversed(_WHAT_IS_SENT):
         command = option(command)
     return command
@@ -95,7 +116,7 @@ def _what_is_sent(command: Callable[..., Any]) -> Callable[..., Any]:
     default=None,
     help="The file's format. Default: from the extension (.csv; .jsonl, .ndjson, .json).",
 )
-@click.option("--tracking-id", required=True, help="The event tracker's tracking id.")
+@destination_options
 @click.option(
     "--endpoint-url",
     default=None,
@@ -104,20 +125,6 @@ def _what_is_sent(command: Callable[..., Any]) -> Callable[..., Any]:
     "printed by 'personalize-tracker serve'.",
 )
 @REGION_OPTION
-@click.option(
-    "--event-type",
-    default=None,
-    help="Event type of rows without one (a CSV without EVENT_TYPE needs it).",
-)
-@click.option(
-    "--session-gap",
-    type=click.FloatRange(min=0),
-    default=DEFAULT_SESSION_GAP_MINUTES,
-    show_default=True,
-    metavar="MINUTES",
-    help="A user's rows further apart than this many minutes are in different sessions "
-    "(rows with a sessionId keep it).",
-)
 @click.option(
     "--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Replay N rows at most."
 )
@@ -131,7 +138,8 @@ def replay(
     /,
     file: Path,
     file_format: str | None,
-    tracking_id: str,
+    tracking_id: str | None,
+    dataset_arn: str | None,
     endpoint_url: str | None,
     region: str | None,
     event_type: str | None,
@@ -145,17 +153,30 @@ def replay(
     as_json: bool,
     **names: Any,  # --use-case, --recipe, --domain
 ) -> None:
-    """Send the interactions of a bulk FILE through PutEvents.
+    """Send the interactions of a bulk FILE through PutEvents, or the items, users or
+    actions of one through PutItems, PutUsers or PutActions.
 
     FILE is an Interactions CSV, as for a dataset import job (USER_ID, ITEM_ID, TIMESTAMP in
     epoch seconds, and optionally EVENT_TYPE, EVENT_VALUE, IMPRESSION with '|' between ids,
     RECOMMENDATION_ID; other columns are contextual metadata, sent as camelCase properties),
     or JSON Lines of events (dead letters, 'serve --record' recordings, PutEvents field names).
     Rows without a sessionId are cut into sessions per user at --session-gap minutes of
-    silence; rows without an eventId get a stable one, so a rerun is harmless. Bad rows are
-    reported with their line numbers and skipped. Uses the default AWS credential chain.
-    Prints a summary; exits 1 when a row was bad or an event failed.
+    silence; rows without an eventId get a stable one, so a rerun is harmless.
+
+    An Items, Users or Actions CSV (the header tells which: ITEM_ID, USER_ID or ACTION_ID and
+    no TIMESTAMP) goes to the dataset of --dataset-arn, one put_item (put_user, put_action) a
+    row: the other columns are its properties (camelCase; '|' between categorical values), an
+    empty cell left out; a later row of an id replaces a waiting one.
+
+    Bad rows are reported with their line numbers and skipped. Uses the default AWS credential
+    chain. Prints a summary; exits 1 when a row was bad or a record failed.
     """
+    dataset = dataset_file(ctx, file, file_format, tracking_id, dataset_arn)
+    if dataset is not None:
+        replay_dataset(ctx, file, dataset, dataset_arn, (endpoint_url, region, dead_letters),
+                       limit=limit, progress=not no_progress, as_json=as_json)  # fmt: skip
+        return
+    tracking_id = tracking_id_needed(ctx, tracking_id, dataset_arn)
     target = _Target(tracking_id, endpoint_url, region, dead_letters, truncate_impressions, names)
     failures = FailureLog()
     try:

@@ -19,6 +19,11 @@ In a view::
 
     request.personalize.track("click", item_id=item.pk)
 
+Keep the Items dataset in step with a model (``OPTIONS``: ``"items_dataset_arn"``), in your
+``AppConfig.ready()``::
+
+    sync_items(Product, item_id="sku", fields={"PRICE": "price"})
+
 See ``docs/integrations/django.md`` for every key. Requires the ``django`` extra: ``pip install
 '.[django]'`` in a clone of the repository.
 """
@@ -47,16 +52,27 @@ except ImportError as _error:  # pragma: no cover - tested in a subprocess witho
 from ..tracker import Tracker
 from ._config import web_tracking_from_config
 from ._cookie import new_session_id
+from ._django_models import (
+    ModelSync,
+    set_default_tracker,
+    sync_actions,
+    sync_items,
+    sync_users,
+)
 from ._request import RequestInfo
 from ._session import WebTrackingSession
 from ._tracking import WebTracking
 
 __all__ = [
     "SESSION_KEY",
+    "ModelSync",
     "PersonalizeMiddleware",
     "close_tracker",
     "get_tracker",
     "get_web_tracking",
+    "sync_actions",
+    "sync_items",
+    "sync_users",
 ]
 
 #: Key of the visitor's ``sessionId`` in ``request.session`` when ``USE_SESSION`` is on.
@@ -137,6 +153,7 @@ def _reset(*, setting: str, **kwargs: Any) -> None:
 
 
 setting_changed.connect(_reset, dispatch_uid="personalize_tracker.integrations.django.reset")
+set_default_tracker(get_tracker)  # sync_items() and the like, made without tracker=
 
 
 def _config() -> dict[str, Any]:

@@ -12,13 +12,22 @@ The pieces behind :func:`personalize_tracker.replay` and the ``personalize-track
   ``(line, record)`` pairs, a problem text standing in for a record that cannot be read.
 - :mod:`.export`: :func:`write_interactions_csv` writes events as an Interactions CSV for a
   dataset import job, and :func:`read_export_events` reads the events to write.
+- :mod:`.datasets`: Items, Users and Actions CSVs: :func:`dataset_kind_of` tells the dataset by
+  the header, :func:`dataset_row` reads a row as a ``put_item`` (``put_user``, ``put_action``).
 
 Nothing here imports pandas, tqdm or click.
 """
 
 from __future__ import annotations
 
-from .csv_reader import check_interactions_header, read_interactions_csv
+from .csv_reader import check_interactions_header, read_csv_rows, read_interactions_csv
+from .datasets import (
+    DATASET_KINDS,
+    DatasetKind,
+    check_dataset_header,
+    dataset_kind_of,
+    dataset_row,
+)
 from .export import (
     INTERACTIONS_COLUMNS,
     ExportLine,
@@ -34,18 +43,24 @@ from .values import RowError
 
 __all__ = [
     "CONTEXT_ALL",
+    "DATASET_KINDS",
     "FIELDS",
     "INTERACTIONS_COLUMNS",
     "BulkFormatError",
+    "DatasetKind",
     "ExportLine",
     "FieldMapping",
     "RowError",
     "RowFields",
+    "check_dataset_header",
     "check_interactions_header",
     "count_lines",
+    "dataset_kind_of",
+    "dataset_row",
     "detect_format",
     "export_rows",
     "flatten_record",
+    "read_csv_rows",
     "read_export_events",
     "read_interactions_csv",
     "read_json_lines",

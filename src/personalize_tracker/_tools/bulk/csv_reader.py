@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeAlias
 
 from .fields import normal_name
 from .formats import BulkFormatError
 
-__all__ = ["check_interactions_header", "read_interactions_csv"]
+__all__ = ["HeaderCheck", "check_interactions_header", "read_csv_rows", "read_interactions_csv"]
+
+#: ``check(path, header) -> column names``: checks a bulk CSV's header row (``None``: the file
+#: is empty), raising :class:`BulkFormatError` when it is not the expected file's.
+HeaderCheck: TypeAlias = Callable[[str | os.PathLike[str], list[str] | None], list[str]]
 
 # Delimiters a CSV from a spreadsheet or a database export may use instead of the comma.
 _OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
@@ -71,9 +76,31 @@ def read_interactions_csv(
         OSError: the file cannot be read.
         BulkFormatError: see :func:`check_interactions_header`.
     """
+    return read_csv_rows(path, check_interactions_header, limit=limit)
+
+
+def read_csv_rows(
+    path: str | os.PathLike[str], check_header: HeaderCheck, *, limit: int | None = None
+) -> Iterator[tuple[int, dict[str, str] | str]]:
+    """Stream a bulk CSV row by row (an Interactions CSV, or an Items, Users or Actions CSV).
+
+    Args:
+        path: the CSV file (UTF-8, a byte-order mark is ignored).
+        check_header: checks the header row and returns the column names.
+        limit: stop after this many data rows (``None``: all).
+
+    Yields:
+        ``(line, record)``: the 1-based line number where the row starts and column -> value
+        (strings; an empty cell is ``""``); or ``(line, problem)`` for a row with the wrong
+        number of fields. Blank lines are skipped.
+
+    Raises:
+        OSError: the file cannot be read.
+        BulkFormatError: what ``check_header`` raises.
+    """
     with Path(path).open(newline="", encoding="utf-8-sig") as stream:
         reader = csv.reader(stream)
-        names = check_interactions_header(path, next(reader, None))
+        names = check_header(path, next(reader, None))
         width = len(names)
         count = 0
         start = reader.line_num + 1

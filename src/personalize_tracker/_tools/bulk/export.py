@@ -21,12 +21,13 @@ import attrs
 from ... import Event
 from .fields import FieldMapping
 from .formats import BulkFormatError
-from .jsonl_reader import flatten_record, json_objects
+from .jsonl_reader import flatten_record, json_objects, line_kind
 from .values import RowError
 
 __all__ = [
     "INTERACTIONS_COLUMNS",
     "ExportLine",
+    "csv_cell",
     "export_line",
     "export_rows",
     "read_export_events",
@@ -72,6 +73,19 @@ def _csv_number(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
+def csv_cell(value: Any) -> str:
+    """A property's value as a bulk CSV cell: ``""`` for ``None``, ``true``/``false`` for a
+    bool, a whole float without ``.0``, anything else as its text (a multi-valued categorical
+    value is already ``|``-joined)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return _csv_number(value)
+    return str(value)
+
+
 def export_rows(
     events: Iterable[Event],
     context: Sequence[str],
@@ -103,16 +117,7 @@ def export_rows(
             "RECOMMENDATION_ID": event.recommendation_id or "",
         }
         for key in context:
-            value = properties.get(key)
-            if value is None:
-                text = ""
-            elif isinstance(value, bool):
-                text = "true" if value else "false"
-            elif isinstance(value, float):
-                text = _csv_number(value)
-            else:
-                text = str(value)
-            row[_column(key, names)] = text
+            row[_column(key, names)] = csv_cell(properties.get(key))
         yield row
 
 
@@ -185,7 +190,9 @@ def read_export_events(
     """Read the events of a JSON Lines file (dead letters or plain event dicts) for an export.
 
     Every event must have a user id, an event type and a time (an Interactions dataset row
-    needs ``USER_ID``, ``EVENT_TYPE`` and ``TIMESTAMP``) and pass the PutEvents checks.
+    needs ``USER_ID``, ``EVENT_TYPE`` and ``TIMESTAMP``) and pass the PutEvents checks; a dead
+    letter of an item, a user, an action or an action interaction (its ``kind``) is a problem
+    of its line.
 
     Args:
         path: the file (see :func:`flatten_record` for the accepted shapes).
@@ -206,6 +213,9 @@ def read_export_events(
         first = False
         if isinstance(record, str):
             yield number, record
+        elif line_kind(record) != "interactions":
+            kind = line_kind(record)
+            yield number, f"a line of {kind}, not of interactions (export --kind {kind})"
         else:
             yield export_line(number, record, fields)
 

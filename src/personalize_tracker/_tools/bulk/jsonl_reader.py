@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["flatten_record", "json_objects", "read_json_lines"]
+__all__ = ["flatten_record", "json_objects", "line_kind", "read_json_lines"]
 
 # Keys of a dead-letter line that describe the failure, not the event.
 _DEAD_LETTER_META = ("failedAt", "reason", "errorCode", "message", "trackingId")
@@ -46,6 +46,14 @@ def json_objects(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, 
                 yield number, record
             else:
                 yield number, f"a JSON {type(record).__name__}, not an object"
+
+
+def line_kind(record: Mapping[str, Any]) -> str:
+    """The kind of a JSON Lines record: its ``kind`` (``"items"``, ``"users"``, ``"actions"``,
+    ``"action_interactions"``: a dead letter of one of these) or ``"interactions"`` for an
+    event (a dead letter without a ``kind``, or a plain event dict)."""
+    kind = record.get("kind")
+    return kind if isinstance(kind, str) and kind else "interactions"
 
 
 def flatten_record(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The ``personalize-tracker demo`` command's engine: replay MovieLens ratings through a Tracker.
+"""The ``personalize-tracker demo`` command's engine: send the MovieLens catalogue through
+``put_item``, then replay its ratings through a Tracker.
 
 - :mod:`.movielens`: the data (:func:`resolve_data_path`, :func:`count_rows`,
   :func:`iter_movielens`, :func:`sessionize`), plain and small functions tested on their own.
@@ -29,10 +30,17 @@ from .movielens import (
     sessionize,
 )
 from .report import summary_dict, summary_text
-from .run import DEFAULT_LOCAL_TRACKING_ID, DEFAULT_REGION, DemoResult, run_demo
+from .run import (
+    DEFAULT_LOCAL_ITEMS_DATASET_ARN,
+    DEFAULT_LOCAL_TRACKING_ID,
+    DEFAULT_REGION,
+    DemoResult,
+    run_demo,
+)
 
 __all__ = [
     "DEFAULT_DATA_PATH",
+    "DEFAULT_LOCAL_ITEMS_DATASET_ARN",
     "DEFAULT_LOCAL_TRACKING_ID",
     "DEFAULT_REGION",
     "DEFAULT_SESSION_GAP_MINUTES",

@@ -20,11 +20,14 @@ __all__ = [
     "DEFAULT_DATA_PATH",
     "DEFAULT_SESSION_GAP_MINUTES",
     "EVENT_TYPE",
+    "Movie",
     "MovieLensFormatError",
     "Rating",
     "RatingEvent",
     "count_rows",
     "iter_movielens",
+    "iter_movies",
+    "movies_path",
     "resolve_data_path",
     "sessionize",
 ]
@@ -37,6 +40,9 @@ DEFAULT_SESSION_GAP_MINUTES = 30.0
 EVENT_TYPE = "rating"
 
 _COLUMNS = ("userId", "movieId", "rating", "timestamp")
+_MOVIE_COLUMNS = ("movieId", "title", "genres")
+#: The ``genres`` of a movie MovieLens gives none.
+_NO_GENRES = "(no genres listed)"
 
 
 class MovieLensFormatError(ValueError):
@@ -57,6 +63,21 @@ class Rating(NamedTuple):
     item_id: str
     rating: float
     timestamp: int
+
+
+class Movie(NamedTuple):
+    """One row of a MovieLens ``movies.csv``: an item of the Items dataset.
+
+    Attributes:
+        item_id: ``movieId`` (the ``ITEM_ID``, as the ratings' ``itemId``).
+        title: the title with its year, e.g. ``"Toy Story (1995)"`` (``TITLE``, a textual field).
+        genres: the genres, e.g. ``("Adventure", "Animation")`` (``GENRES``, a multi-valued
+            categorical field, sent ``|``-joined); empty for "(no genres listed)".
+    """
+
+    item_id: str
+    title: str
+    genres: tuple[str, ...]
 
 
 class RatingEvent(NamedTuple):
@@ -205,6 +226,52 @@ def iter_movielens(path: str | os.PathLike[str], limit: int | None = None) -> It
             count += 1
             if limit is not None and count >= limit:
                 return
+
+
+def movies_path(ratings: Path) -> Path:
+    """The catalogue beside a ratings file: ``movies.csv`` in its folder (it may not exist)."""
+    return ratings.with_name("movies.csv")
+
+
+def iter_movies(path: str | os.PathLike[str], only: set[str] | None = None) -> Iterator[Movie]:
+    """Stream the rows of a MovieLens ``movies.csv`` (``movieId,title,genres``).
+
+    Args:
+        path: the catalogue file.
+        only: yield only these movie ids (``None``: all).
+
+    Yields:
+        :class:`Movie` records, in file order.
+
+    Raises:
+        MovieLensFormatError: the header lacks a column, or a row has too few fields or an empty
+            movieId (the message names the file and line).
+        OSError: the file cannot be read.
+    """
+    where = Path(path)
+    with _open_csv(where) as stream:
+        reader = csv.reader(stream)
+        names = [name.strip().lstrip("\ufeff") for name in next(reader, None) or []]
+        missing = [column for column in _MOVIE_COLUMNS if column not in names]
+        if missing:
+            raise MovieLensFormatError(
+                f"{where}:1: the header lacks {', '.join(missing)}; expected "
+                f"{','.join(_MOVIE_COLUMNS)}, got {','.join(names)}"
+            )
+        m, t, g = (names.index(column) for column in _MOVIE_COLUMNS)
+        width = max(m, t, g) + 1
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) < width or not row[m].strip():
+                raise MovieLensFormatError(
+                    f"{where}:{reader.line_num}: expected movieId,title,genres with a movieId"
+                )
+            item_id = row[m].strip()
+            if only is not None and item_id not in only:
+                continue
+            genres = () if row[g].strip() == _NO_GENRES else tuple(row[g].split("|"))
+            yield Movie(item_id, row[t].strip(), tuple(x for x in genres if x))
 
 
 def sessionize(rows: Iterable[Rating], gap_seconds: float) -> Iterator[RatingEvent]:

@@ -61,7 +61,50 @@ def summary_dict(result: DemoResult) -> dict[str, Any]:
             "samples": list(check.samples),
         },
         "readiness": None if result.readiness is None else result.readiness.to_dict(),
+        "catalog": _catalog_dict(result),
     }
+
+
+def _catalog_dict(result: DemoResult) -> dict[str, Any] | None:
+    """The catalogue's part of the JSON summary (``None``: not sent)."""
+    items = result.item_stats
+    if result.items_dataset_arn is None or items is None:
+        return None
+    return {
+        "items_dataset_arn": result.items_dataset_arn,
+        "items_read": result.items_read,
+        "delivered": items.delivered,
+        "failed": items.failed,
+        "dropped": items.dropped,
+        "coalesced": items.coalesced,
+        "pending": items.pending,
+        "put_items_calls": items.requests,
+        "retried_calls": items.retried,
+        "calls_floor": -(-result.items_read // 10),
+        "received": result.items_received,
+        "wall_seconds": round(result.catalog_seconds, 3),
+    }
+
+
+def _catalog_rows(result: DemoResult) -> list[tuple[str, str]]:
+    """The catalogue's lines of the text summary."""
+    items = result.item_stats
+    if result.items_dataset_arn is None or items is None:
+        return [("catalogue", "not sent (no movies.csv beside the ratings, or no Items dataset)")]
+    received = "" if result.items_received is None else f", {result.items_received:,} received"
+    return [
+        (
+            "catalogue",
+            f"{result.items_read:,} movies read, {items.delivered:,} items delivered"
+            f"{received}, {items.failed:,} failed",
+        ),
+        (
+            "PutItems calls",
+            f"{items.requests:,} ({items.retried:,} retried; floor "
+            f"{-(-result.items_read // 10):,}: 10 items a call), "
+            f"{result.catalog_seconds:.2f} s",
+        ),
+    ]
 
 
 def summary_text(result: DemoResult) -> str:
@@ -78,6 +121,7 @@ def summary_text(result: DemoResult) -> str:
     rows: list[tuple[str, str]] = [
         ("data", str(result.data_path)),
         ("endpoint", f"{result.endpoint_url} ({'local' if result.local else 'given'})"),
+        *_catalog_rows(result),
         (
             "events read",
             f"{result.events_read:,} ({result.users:,} users, {result.sessions:,} sessions)",
@@ -120,7 +164,13 @@ def summary_text(result: DemoResult) -> str:
     if result.readiness is not None:
         lines.extend(f"  {line}" for line in str(result.readiness).splitlines())
     if result.passed:
-        lines.append(f"PASS: all {result.events_read:,} events delivered exactly once")
+        items = f"{result.items_read:,} items and " if result.item_stats is not None else ""
+        lines.append(f"PASS: all {items}{result.events_read:,} events delivered exactly once")
     else:
         lines.append("FAIL: " + "; ".join(result.problems))
-    return "\n".join(["personalize-tracker demo: MovieLens ratings through PutEvents", *lines])
+    title = (
+        "the MovieLens catalogue through PutItems, its ratings through PutEvents"
+        if result.item_stats is not None
+        else "MovieLens ratings through PutEvents"
+    )
+    return "\n".join([f"personalize-tracker demo: {title}", *lines])

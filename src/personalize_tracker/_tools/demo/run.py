@@ -32,14 +32,26 @@ from .movielens import (
     RatingEvent,
     count_rows,
     iter_movielens,
+    iter_movies,
+    movies_path,
     resolve_data_path,
     sessionize,
 )
 
-__all__ = ["DEFAULT_LOCAL_TRACKING_ID", "DEFAULT_REGION", "DemoResult", "run_demo"]
+__all__ = [
+    "DEFAULT_LOCAL_ITEMS_DATASET_ARN",
+    "DEFAULT_LOCAL_TRACKING_ID",
+    "DEFAULT_REGION",
+    "DemoResult",
+    "run_demo",
+]
 
 #: Tracking id used against the local endpoint, which accepts any.
 DEFAULT_LOCAL_TRACKING_ID = "demo-tracking-id"
+#: The Items dataset the catalogue goes to on the local endpoint, which accepts any.
+DEFAULT_LOCAL_ITEMS_DATASET_ARN = (
+    "arn:aws:personalize:us-east-1:000000000000:dataset/movielens/ITEMS"
+)
 DEFAULT_REGION = "us-east-1"
 
 #: What the demo's readiness report checks the replay against: every VIDEO_ON_DEMAND use case,
@@ -74,6 +86,13 @@ class DemoResult:
         check: the comparison of tracked and received events; ``None`` when another endpoint
             was used (the demo cannot see what it received).
         readiness: what the delivered ratings are enough for (:data:`DEMO_TARGET`).
+        items_dataset_arn: where the catalogue went, or ``None`` when it was not sent (no
+            ``movies.csv`` beside the ratings, or another endpoint without an Items dataset).
+        items_read: movies read from ``movies.csv`` and put (those the ratings replayed rate,
+            with ``limit``).
+        item_stats: the counters of the items (``stats().kinds["items"]``), or ``None``.
+        catalog_seconds: seconds from the first ``put_item`` until the catalogue was flushed.
+        items_received: distinct items the local endpoint received, or ``None``.
     """
 
     data_path: Path
@@ -90,6 +109,11 @@ class DemoResult:
     failures: tuple[FailedEvent, ...] = ()
     check: DeliveryCheck | None = None
     readiness: Readiness | None = None
+    items_dataset_arn: str | None = None
+    items_read: int = 0
+    item_stats: TrackerStats | None = None
+    items_received: int | None = None
+    catalog_seconds: float = 0.0
 
     @property
     def events_per_second(self) -> float:
@@ -118,6 +142,11 @@ class DemoResult:
             found.append(f"delivered {stats.delivered} of {stats.tracked} tracked events")
         if self.check is not None and not self.check.passed:
             found.append("the endpoint did not receive exactly the tracked events")
+        items = self.item_stats
+        if items is not None and items.delivered != self.items_read:
+            found.append(f"delivered {items.delivered} of {self.items_read} items")
+        if self.items_received is not None and self.items_received != self.items_read:
+            found.append(f"the endpoint received {self.items_received} of {self.items_read} items")
         return found
 
     @property
@@ -136,12 +165,18 @@ def run_demo(
     session_gap_minutes: float = DEFAULT_SESSION_GAP_MINUTES,
     progress: bool = True,
     log: Any = None,
+    items_dataset_arn: str | None = None,
 ) -> DemoResult:
-    """Replay MovieLens ratings through a Tracker and account for every event.
+    """Send the MovieLens catalogue and replay its ratings through a Tracker, accounting for
+    every item and event.
 
-    Without ``endpoint_url`` a local PutEvents endpoint is started on 127.0.0.1 (needs the
-    ``testing`` extra) and the events it received are compared with those tracked. With one, the
-    Tracker sends there with the default AWS credential chain, and no comparison is made.
+    First the movies of ``movies.csv`` (beside the ratings file) go to the Items dataset
+    through ``put_item`` (``TITLE``, and ``GENRES`` as a multi-valued categorical field), and
+    are flushed; then the ratings are tracked. Without ``endpoint_url`` a local endpoint is
+    started on 127.0.0.1 (needs the ``testing`` extra), the catalogue goes there unthrottled
+    (no quota to respect), and the events it received are compared with those tracked. With
+    one, the Tracker sends there with the default AWS credential chain, the catalogue only with
+    ``items_dataset_arn`` (under the default PutItems rate limit), and no comparison is made.
 
     Args:
         data: the ratings file (see :func:`resolve_data_path`; ``None``: the default path).
@@ -154,6 +189,9 @@ def run_demo(
         progress: show a tqdm progress bar on stderr when it is a terminal (tqdm decides);
             ``False`` never shows it.
         log: a text stream for progress notes (default: ``sys.stderr``).
+        items_dataset_arn: the Items dataset of the catalogue; default
+            :data:`DEFAULT_LOCAL_ITEMS_DATASET_ARN` locally, none (no catalogue) with
+            ``endpoint_url``.
 
     Returns:
         The :class:`DemoResult`; ``result.passed`` says whether every event arrived.
@@ -172,6 +210,9 @@ def run_demo(
     _check_arguments(endpoint_url, tracking_id, session_gap_minutes, limit)
     path = resolve_data_path(data)
     total = count_rows(path, limit)
+    if endpoint_url is None and items_dataset_arn is None:
+        items_dataset_arn = DEFAULT_LOCAL_ITEMS_DATASET_ARN
+    movies = movies_path(path)
     plan = _Plan(
         path=path,
         limit=limit,
@@ -179,6 +220,9 @@ def run_demo(
         region=region,
         session_gap_minutes=session_gap_minutes,
         local=endpoint_url is None,
+        items_dataset_arn=items_dataset_arn if movies.is_file() else None,
+        movies=movies,
+        progress=progress,
         progress_bar=functools.partial(
             tqdm,
             total=total,
@@ -219,6 +263,9 @@ class _Plan:
     region: str
     session_gap_minutes: float
     local: bool  # against the local endpoint, whose records the demo checks
+    items_dataset_arn: str | None  # where the catalogue goes (None: not sent)
+    movies: Path  # the catalogue (movies.csv beside the ratings)
+    progress: bool
     progress_bar: Callable[[], Any]  # makes the (tqdm) bar, when the replay starts
 
 
@@ -238,7 +285,11 @@ def _run_local(plan: _Plan, stream: Any) -> DemoResult:
         # Every delivered call was answered, so its events are recorded; the wait is a guard.
         handle.wait_for_events(result.stats.delivered, timeout=5.0)
         check = check_delivery(plan.tracking_id, tracked, handle.events, handle.requests)
-    return attrs.evolve(result, check=check)
+        received = None
+        if result.item_stats is not None:
+            handle.wait_for_items(result.item_stats.delivered, timeout=5.0)
+            received = len({item.item_id for item in handle.items})
+    return attrs.evolve(result, check=check, items_received=received)
 
 
 @attrs.define
@@ -273,7 +324,15 @@ def _replay(plan: _Plan, url: str | None, session: Any) -> tuple[DemoResult, dic
         endpoint_url=url,
         on_failure=failures,
         target=DEMO_TARGET,
+        **_catalog_options(plan),
     )
+    catalog_start = time.perf_counter()
+    try:
+        items_read = _send_catalog(tracker, plan)
+    except BaseException:
+        tracker.close(timeout=_ABORT_CLOSE_TIMEOUT)
+        raise
+    catalog_seconds = time.perf_counter() - catalog_start
     tally = _Tally(keep=plan.local)
     bar = plan.progress_bar()
 
@@ -308,8 +367,50 @@ def _replay(plan: _Plan, url: str | None, session: Any) -> tuple[DemoResult, dic
         wall_seconds=wall,
         failures=tuple(failures.samples),
         readiness=tracker.readiness(),
+        items_dataset_arn=plan.items_dataset_arn,
+        items_read=items_read,
+        item_stats=tracker.stats().kinds.get("items"),
+        catalog_seconds=catalog_seconds,
     )
     return result, tally.tracked
+
+
+def _catalog_options(plan: _Plan) -> dict[str, Any]:
+    """The Tracker's options for the catalogue: its Items dataset; locally no rate limit (the
+    local endpoint has no quota: 9,125 movies would take 100 s at the default 9 calls/s)."""
+    if plan.items_dataset_arn is None:
+        return {}
+    options: dict[str, Any] = {"items_dataset_arn": plan.items_dataset_arn}
+    if plan.local:
+        options["dataset_requests_per_second"] = None
+    return options
+
+
+def _send_catalog(tracker: Tracker, plan: _Plan) -> int:
+    """Put every movie (those the replayed ratings rate, with a limit) and flush; return how
+    many were put."""
+    if plan.items_dataset_arn is None:
+        return 0
+    rated = None
+    if plan.limit is not None:
+        rated = {rating.item_id for rating in iter_movielens(plan.path, plan.limit)}
+    from tqdm import tqdm
+
+    count, high = 0, int(tracker.max_queue_size * PACE_HIGH)
+    with tqdm(unit="item", desc="catalogue", file=sys.stderr, disable=None if plan.progress
+              else True, mininterval=0.25) as bar:  # fmt: skip
+        for movie in iter_movies(plan.movies, rated):
+            properties: dict[str, Any] = {"TITLE": movie.title}
+            if movie.genres:
+                properties["GENRES"] = list(movie.genres)
+            tracker.put_item(movie.item_id, properties)
+            count += 1
+            bar.update()
+            if count % PACE_CHECK_EVERY == 0:  # paced on the queue, as the ratings are
+                while tracker.stats().kinds["items"].pending >= high:
+                    time.sleep(PACE_POLL)
+        tracker.flush()  # the catalogue before the ratings
+    return count
 
 
 def _track_paced(

@@ -24,7 +24,15 @@ from .ids import stable_event_id
 from .rows import BadRows, Prepared, RowReader, cut_sessions, input_rows
 from .summary import ReplaySample, ReplaySummary
 
-__all__ = ["DEFAULT_SESSION_GAP_MINUTES", "replay", "replay_rows"]
+__all__ = [
+    "DEFAULT_SESSION_GAP_MINUTES",
+    "Counters",
+    "Pacer",
+    "Progress",
+    "flush_counting",
+    "replay",
+    "replay_rows",
+]
 
 #: Minutes of silence after which a user's next row starts a new session.
 DEFAULT_SESSION_GAP_MINUTES = 30.0
@@ -33,12 +41,25 @@ _MAX_SAMPLES = 2000  # then every other sample is dropped and the interval doubl
 _FLUSH_STEP = 0.25  # seconds per flush() call while the last events are delivered
 
 
-class _Counters:
-    """Baseline-relative counters and the timeline."""
+class Counters:
+    """Baseline-relative counters and the timeline.
 
-    def __init__(self, tracker: Tracker, on_progress: Callable[[TrackerStats], None]) -> None:
+    Args:
+        tracker: the Tracker replayed through.
+        on_progress: called with the counters at each look (the progress bar).
+        read: how to take the counters (default ``tracker.stats``; a dataset replay reads its
+            kind's).
+    """
+
+    def __init__(
+        self,
+        tracker: Tracker,
+        on_progress: Callable[[TrackerStats], None],
+        read: Callable[[], TrackerStats] | None = None,
+    ) -> None:
         self.tracker = tracker
-        self.base = tracker.stats()
+        self.read = tracker.stats if read is None else read
+        self.base = self.read()
         self.start = time.monotonic()
         self.samples: list[ReplaySample] = [ReplaySample(0.0, 0, 0, 0, 0, 0)]
         self.interval = _SAMPLE_INTERVAL
@@ -65,7 +86,7 @@ class _Counters:
 
     def look(self, force: bool = False) -> TrackerStats:
         """Take the stats; add a timeline sample when one is due; report progress."""
-        stats = self.delta(self.tracker.stats())
+        stats = self.delta(self.read())
         now = time.monotonic()
         if force or now >= self.next_sample:
             self.samples.append(
@@ -216,15 +237,15 @@ def replay_rows(
         fields.event_type = event_type
     rows, total = input_rows(data, fields, located=located, total=total, limit=limit)
     bad = BadRows(advice)
-    bar = _Progress(progress, total, progress_file, bad)
-    counters = _Counters(tracker, bar.show)
+    bar = Progress(progress, total, progress_file, bad)
+    counters = Counters(tracker, bar.show)
     reader = RowReader(rows, fields, bad)
     tally = _Tally()
     try:
         sessions = cut_sessions(reader, session_gap_minutes * 60.0, session_prefix)
         ids = _Ids(id_namespace) if stable_ids else None
         _track_paced(tracker, sessions, counters, bad, tally, ids)
-        final = _flush(tracker, counters, flush_timeout)
+        final = flush_counting(tracker, counters, flush_timeout)
     finally:
         bar.close()
     bad.kept.sort(key=lambda b: b.row)
@@ -248,7 +269,7 @@ def replay_rows(
     )
 
 
-class _Progress:
+class Progress:
     """The progress bar (``tqdm.auto``), when asked for and tqdm is installed: rows done
     (delivered, failed, dropped or bad) out of the total."""
 
@@ -301,10 +322,40 @@ class _Ids:
         return row.fields.event_id or stable_event_id(self.namespace, row.position, row.fields)
 
 
+class Pacer:
+    """Keeps a replay from filling the Tracker's queue: :meth:`tick` after each record put
+    looks at the counters now and then and, while the queue is nearly full, waits (flushes
+    instead with ``sync=True``)."""
+
+    def __init__(self, tracker: Tracker, counters: Counters) -> None:
+        self.tracker, self.counters = tracker, counters
+        size = tracker.max_queue_size
+        self.high = max(1, int(size * PACE_HIGH))
+        self.low = min(self.high - 1, int(size * PACE_LOW))
+        # Look at the queue often enough that it cannot fill between two looks.
+        self.check_every = max(1, min(PACE_CHECK_EVERY, size - self.high))
+        self.since_check = 0
+
+    def tick(self) -> None:
+        """Count one record put; pause while too many are pending."""
+        self.since_check += 1
+        if self.since_check < self.check_every:
+            return
+        self.since_check = 0
+        stats = self.counters.look()
+        if stats.pending >= self.high:
+            if self.tracker.sync:
+                self.tracker.flush()  # no sender threads: make room on this thread
+            else:
+                while stats.pending > self.low:
+                    time.sleep(PACE_POLL)
+                    stats = self.counters.look()
+
+
 def _track_paced(
     tracker: Tracker,
     sessions: Iterable[tuple[Prepared, str | int]],
-    counters: _Counters,
+    counters: Counters,
     bad: BadRows,
     tally: _Tally,
     ids: _Ids | None,
@@ -313,12 +364,7 @@ def _track_paced(
 
     A row that ``track()`` refuses (a value breaking a PutEvents rule) goes to ``bad``.
     """
-    size = tracker.max_queue_size
-    high = max(1, int(size * PACE_HIGH))
-    low = min(high - 1, int(size * PACE_LOW))
-    # Look at the queue often enough that it cannot fill between two looks.
-    check_every = max(1, min(PACE_CHECK_EVERY, size - high))
-    since_check = 0
+    pacer = Pacer(tracker, counters)
     for row, session_id in sessions:
         f = row.fields
         try:
@@ -339,20 +385,12 @@ def _track_paced(
             bad.reject(row.position, row.line, str(exc))
             continue
         tally.add(f.user_id, session_id)
-        since_check += 1
-        if since_check >= check_every:
-            since_check = 0
-            stats = counters.look()
-            if stats.pending >= high:
-                if tracker.sync:
-                    tracker.flush()  # no sender threads: make room on this thread
-                else:
-                    while stats.pending > low:
-                        time.sleep(PACE_POLL)
-                        stats = counters.look()
+        pacer.tick()
 
 
-def _flush(tracker: Tracker, counters: _Counters, flush_timeout: float | None) -> TrackerStats:
+def flush_counting(
+    tracker: Tracker, counters: Counters, flush_timeout: float | None
+) -> TrackerStats:
     """Flush the Tracker (until ``flush_timeout`` seconds passed, if given), updating progress
     meanwhile; return the final counters."""
     deadline = None if flush_timeout is None else time.monotonic() + flush_timeout

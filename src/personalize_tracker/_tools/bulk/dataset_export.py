@@ -1,0 +1,146 @@
+"""Dead letters of items, users and actions written back as an Items, Users or Actions bulk CSV
+(``personalize-tracker export``), for a dataset import job.
+
+A dead-letter line of these kinds (``Tracker(dead_letter_path=...)``) is::
+
+    {"failedAt": ..., "reason": "invalid", "errorCode": ..., "message": ..., "kind": "items",
+     "datasetArn": "arn:...", "record": {"itemId": "i-9", "properties": "{\\"genres\\":...}"}}
+
+:func:`line_kind` says which kind a line is; :func:`read_dataset_letters` reads the lines of one
+kind; :func:`write_dataset_csv` writes them: the id column (``ITEM_ID``...) then one column per
+property, named in UPPER_SNAKE (``genres`` -> ``GENRES``) or as the schema names it, ``|``
+between the values of a categorical field as the service received them. When an id has several
+lines, the last one is written: the dataset keeps the last write.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from typing import IO, Any
+
+import attrs
+
+from .datasets import DatasetKind
+from .export import csv_cell, to_upper_snake
+from .jsonl_reader import json_objects, line_kind
+
+__all__ = [
+    "DatasetLetter",
+    "letters_of",
+    "read_dataset_letters",
+    "write_dataset_csv",
+]
+
+
+@attrs.frozen
+class DatasetLetter:
+    """One dead letter of an item, a user or an action.
+
+    Attributes:
+        line: 1-based line number in its file.
+        record_id: the id (``itemId``, ``userId``, ``actionId``).
+        properties: the decoded ``properties`` (camelCase keys), ``{}`` when it had none.
+        reason: the failure reason (``"invalid"``...), or ``None``.
+    """
+
+    line: int
+    record_id: str
+    properties: Mapping[str, Any]
+    reason: str | None
+
+
+def read_dataset_letters(
+    path: str | os.PathLike[str], kind: DatasetKind
+) -> Iterator[DatasetLetter | tuple[int, str]]:
+    """Read the dead letters of ``kind`` in a JSON Lines file.
+
+    Args:
+        path: the file (UTF-8).
+        kind: the dataset whose records to read.
+
+    Yields:
+        A :class:`DatasetLetter` per usable line, or ``(line, problem)`` for one that is not:
+        not a JSON object, of another kind (said so), without the id, or whose ``properties``
+        is not a JSON object string.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    for number, record in json_objects(path):
+        if isinstance(record, str):
+            yield number, record
+            continue
+        found = line_kind(record)
+        if found != kind.name:
+            yield number, f"a line of {found}, not of {kind.name}"
+            continue
+        entry = record.get("record")
+        entry = entry if isinstance(entry, Mapping) else {}
+        record_id = entry.get(kind.id_key)
+        if not isinstance(record_id, str) or not record_id:
+            yield number, f"no record.{kind.id_key}"
+            continue
+        try:
+            properties = json.loads(entry.get("properties") or "{}")
+        except (TypeError, json.JSONDecodeError):
+            properties = None
+        if not isinstance(properties, dict):
+            yield number, "record.properties is not a JSON object string"
+            continue
+        reason = record.get("reason")
+        yield DatasetLetter(number, record_id, properties, None if reason is None else str(reason))
+
+
+def write_dataset_csv(
+    stream: IO[str],
+    kind: DatasetKind,
+    letters: Iterable[DatasetLetter],
+    *,
+    names: Mapping[str, str] | None = None,
+) -> int:
+    """Write dead letters as ``kind``'s bulk CSV: the last line of each id, in the order the ids
+    first appear.
+
+    Args:
+        stream: a text stream opened with ``newline=""``.
+        kind: the dataset.
+        letters: the records to write.
+        names: ``properties`` key -> column name (the dataset schema's field names); other keys
+            are named by :func:`~.export.to_upper_snake`.
+
+    Returns:
+        The number of rows written (the header excluded): the distinct ids.
+    """
+    latest: dict[str, Mapping[str, Any]] = {}
+    for letter in letters:
+        latest[letter.record_id] = letter.properties
+    keys: dict[str, None] = {}
+    for properties in latest.values():
+        keys.update(dict.fromkeys(properties))
+    columns = _columns(keys, names)
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow([kind.id_column, *columns.values()])
+    for record_id, properties in latest.items():
+        writer.writerow([record_id, *(csv_cell(properties.get(key)) for key in columns)])
+    return len(latest)
+
+
+def _columns(keys: Iterable[str], names: Mapping[str, str] | None) -> dict[str, str]:
+    """``properties`` key -> column name, in the order the keys were first seen."""
+    given = names or {}
+    return {key: given.get(key) or to_upper_snake(key) for key in keys}
+
+
+def letters_of(
+    items: Iterable[DatasetLetter | tuple[int, str]], problems: list[str], where: str
+) -> Iterator[DatasetLetter]:
+    """The usable lines of ``items``; each problem goes to ``problems`` as
+    ``"<where>:<line>: <problem>"``."""
+    for item in items:
+        if isinstance(item, DatasetLetter):
+            yield item
+        else:
+            problems.append(f"{where}:{item[0]}: {item[1]}")

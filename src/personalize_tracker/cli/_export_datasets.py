@@ -1,0 +1,101 @@
+"""``personalize-tracker export`` of dead letters of items, users or actions: an Items, Users or
+Actions bulk CSV for a dataset import job (docs/items-users-actions.md)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import click
+
+from .._tools.bulk import DATASET_KINDS, DatasetKind
+from .._tools.bulk.dataset_export import (
+    DatasetLetter,
+    letters_of,
+    read_dataset_letters,
+    write_dataset_csv,
+)
+from .._tools.bulk.jsonl_reader import json_objects, line_kind
+
+__all__ = ["KIND_CHOICES", "export_dataset", "export_kind"]
+
+#: ``--kind``: what the CSV holds.
+KIND_CHOICES = ("interactions", "items", "users", "actions")
+
+
+def export_kind(files: Sequence[Path], given: str | None) -> str:
+    """The kind of CSV to write: ``given`` (``--kind``), else the one kind the files' lines
+    are of (``"interactions"`` for files without a readable line).
+
+    Raises:
+        click.ClickException: the files hold lines of several kinds, or only of action
+            interactions (no bulk CSV of theirs is written).
+        OSError: a file cannot be read.
+    """
+    if given is not None:
+        return given
+    found: dict[str, None] = {}
+    for path in files:
+        for _, record in json_objects(path):
+            if not isinstance(record, str):
+                found[line_kind(record)] = None
+    kinds = list(found) or ["interactions"]
+    if len(kinds) > 1:
+        raise click.ClickException(
+            f"the files hold lines of {', '.join(kinds)}: a CSV is of one kind; pass --kind "
+            f"({', '.join(k for k in kinds if k in KIND_CHOICES)})"
+        )
+    if kinds[0] not in KIND_CHOICES:
+        raise click.ClickException(
+            f"the files hold {kinds[0]}: export writes an Interactions, Items, Users or Actions CSV"
+        )
+    return kinds[0]
+
+
+def export_dataset(
+    ctx: click.Context,
+    files: Sequence[Path],
+    kind_name: str,
+    output: Path,
+    *,
+    exclude_invalid: bool,
+    names: Mapping[str, str] | None,
+) -> None:
+    """Write the dead letters of ``kind_name`` in ``files`` as its bulk CSV to ``output``
+    (``-``: stdout), report the lines skipped on stderr, and exit (1 if any was).
+
+    Raises:
+        click.ClickException: a file cannot be read or the output written.
+    """
+    kind = DATASET_KINDS[kind_name]
+    problems: list[str] = []
+    try:
+        letters = _letters(files, kind, exclude_invalid, problems)
+        if str(output) == "-":
+            written = write_dataset_csv(sys.stdout, kind, letters, names=names)
+        else:
+            with output.open("w", newline="", encoding="utf-8") as stream:
+                written = write_dataset_csv(stream, kind, letters, names=names)
+    except OSError as exc:
+        raise click.ClickException(str(exc)) from None
+    where = "stdout" if str(output) == "-" else str(output)
+    click.echo(
+        f"personalize-tracker export: {written:,} {kind.name} to {where} ({kind.label} CSV), "
+        f"{len(problems):,} line(s) skipped",
+        err=True,
+    )
+    for problem in problems[:20]:
+        click.echo(f"  {problem}", err=True)
+    if len(problems) > 20:
+        click.echo(f"  ... and {len(problems) - 20:,} more", err=True)
+    ctx.exit(1 if problems else 0)
+
+
+def _letters(
+    files: Sequence[Path], kind: DatasetKind, exclude_invalid: bool, problems: list[str]
+) -> Iterator[DatasetLetter]:
+    for path in files:
+        for letter in letters_of(read_dataset_letters(path, kind), problems, str(path)):
+            if not (exclude_invalid and letter.reason == "invalid"):
+                yield letter
