@@ -654,6 +654,33 @@ def test_serve_prints_the_url_counts_and_records_events(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_serve_counts_items_users_and_actions_too() -> None:
+    process, url, _ = start_serve()
+    try:
+        session = boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        )
+        arn = "arn:aws:personalize:us-east-1:123456789012:dataset/dev/ITEMS"
+        with Tracker("dev", session=session, endpoint_url=url, items_dataset_arn=arn,
+                     users_dataset_arn=arn.replace("ITEMS", "USERS")) as tracker:  # fmt: skip
+            for n in range(12):
+                tracker.put_item(f"i-{n}", {"GENRES": ["a", "b"]})
+            tracker.put_user("u-1")
+        assert process.stdout is not None
+        for line in process.stdout:  # within a second of the calls
+            if "12 items, 1 user" in line:
+                break
+        process.send_signal(signal.SIGINT)
+        output = rest_of_output(process)
+    finally:
+        process.kill()
+    assert process.returncode == 0, output
+    assert "stopped: received 0 events in 0 PutEvents calls (0 rejected); 12 items, 1 user" in (
+        output
+    )
+
+
+@pytest.mark.slow
 def test_serve_stops_cleanly_on_ctrl_c() -> None:
     process, url, _ = start_serve()
     try:

@@ -419,7 +419,12 @@ def test_a_refused_record_is_logged_and_the_save_goes_on(
     bad = User.objects.create_user("bad-fred", password="pw")
     assert User.objects.filter(pk=bad.pk).exists()
     assert (fake.users, link.errors) == ([], 1)
-    assert f"auth.User pk={bad.pk} was not sent to the Users dataset" in caplog.text
+    # No user id (the pk, by default) in the log line.
+    assert [record.getMessage() for record in caplog.records] == [
+        "personalize-tracker: auth.User was not sent to the Users dataset (InvalidEventError: "
+        "properties.USERNAME: is refused (limit: a test))"
+    ]
+    assert (link.send_all([bad]), link.errors) == (0, 2)  # refused again: not counted as put
     strict = sync_users(User, tracker=lambda: fake, fields={"USERNAME": "username"},  # type: ignore[arg-type,return-value]
                         raise_errors=True)  # fmt: skip
     try:

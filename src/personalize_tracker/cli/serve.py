@@ -159,13 +159,30 @@ class _Monitor:
             say(f"  recording to  {record}")
 
     def counts(self) -> str:
-        """``received N events in M PutEvents calls (R rejected)``."""
+        """``received N events in M PutEvents calls (R rejected)``, then the items, users,
+        actions and action interactions received, if any (``; 12 items, 1 user``)."""
         calls = [r for r in self.handle.requests if r.operation == "PutEvents"]
         rejected = sum(1 for r in calls if not r.accepted)
+        others = [
+            f"{count:,} {name}{'' if count == 1 else 's'}"
+            for name, count in self.others().items()
+            if count
+        ]
         return (
             f"received {self.seen:,} events in {len(calls):,} PutEvents calls "
-            f"({rejected:,} rejected)"
+            f"({rejected:,} rejected)" + ("; " + ", ".join(others) if others else "")
         )
+
+    def others(self) -> dict[str, int]:
+        """The records of PutItems, PutUsers, PutActions and PutActionInteractions received, by
+        the name of one (``"item"``...)."""
+        handle = self.handle
+        return {
+            "item": len(handle.items),
+            "user": len(handle.users),
+            "action": len(handle.actions),
+            "action interaction": len(handle.action_interactions),
+        }
 
     def run(
         self, record: Path | None, exit_after_events: int | None, deadline: float | None
@@ -190,15 +207,16 @@ class _Monitor:
         self, recording: IO[str] | None, exit_after_events: int | None, deadline: float | None
     ) -> None:
         interval = 0.2 if self.live else 0.5  # seconds between two updates of the count, at least
-        shown = -1
+        shown: tuple[int, int] = (-1, -1)
         while True:
-            if self.seen != shown:
+            now_seen = (self.seen, sum(self.others().values()))
+            if now_seen != shown:
                 if self.live:
                     self.out.write("\r  " + self.counts())
                     self.out.flush()
                 else:
                     self.say("  " + self.counts())
-                shown = self.seen
+                shown = now_seen
             now = time.monotonic()
             if (exit_after_events is not None and self.seen >= exit_after_events) or (
                 deadline is not None and now >= deadline
@@ -207,7 +225,8 @@ class _Monitor:
                 # reach their clients before the server stops.
                 time.sleep(_SERVE_EXIT_GRACE)
                 return
-            # Wake at the next event (or after a second, or at the deadline).
+            # Wake at the next event (or after a second, or at the deadline: other records are
+            # counted then).
             self.handle.wait_for_events(
                 self.seen + 1, timeout=1.0 if deadline is None else min(1.0, deadline - now)
             )

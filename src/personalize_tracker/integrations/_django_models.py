@@ -169,8 +169,8 @@ class ModelSync:
     def _read(instance: Any, source: FieldSource) -> Any:
         return _plain(source(instance) if callable(source) else _attribute(instance, source))
 
-    def send(self, instance: Any) -> None:
-        """Put ``instance``'s record now (not waiting for a commit).
+    def send(self, instance: Any) -> bool:
+        """Put ``instance``'s record now (not waiting for a commit); return whether it was put.
 
         Raises:
             Exception: a mapping that fails, or the Tracker's refusal (``InvalidEventError``,
@@ -181,18 +181,14 @@ class ModelSync:
             record_id, properties = self.record_of(instance)
         except Exception as exc:
             self._failed(instance, exc)
-            return
-        self._put(instance, record_id, properties)
+            return False
+        return self._put(instance, record_id, properties)
 
     def send_all(self, instances: Iterable[Any]) -> int:
         """Put the record of each instance, e.g. ``sync.send_all(Product.objects.all())``
         after a ``queryset.update()``, a ``bulk_create()`` or a ``loaddata``; returns how many
         were put (refused ones are logged and counted)."""
-        before, count = self.errors, 0
-        for instance in instances:
-            self.send(instance)
-            count += 1
-        return count - (self.errors - before)
+        return sum(1 for instance in instances if self.send(instance))
 
     def _resolve(self) -> Tracker:
         tracker = self._tracker if self._tracker is not None else _default_tracker
@@ -208,11 +204,13 @@ class ModelSync:
             self.errors += 1
         if self._raise:
             raise exc
-        # InvalidEventError names the field and the limit, never the value.
+        # InvalidEventError names the field and the limit, never the value; a user's pk (the
+        # userId by default) is not logged, as the Tracker's own log lines leave user ids out.
+        which = "" if self.kind == "users" else f" pk={getattr(instance, 'pk', None)}"
         logger.warning(
-            "personalize-tracker: %s pk=%s was not sent to the %s dataset (%s: %s)",
+            "personalize-tracker: %s%s was not sent to the %s dataset (%s: %s)",
             self.model._meta.label,
-            getattr(instance, "pk", None),
+            which,
             self.kind.capitalize(),
             type(exc).__name__,
             exc,
@@ -244,11 +242,13 @@ class ModelSync:
             return
         transaction.on_commit(lambda: self._put(instance, record_id, properties), using=using)
 
-    def _put(self, instance: Any, record_id: Any, properties: dict[str, Any]) -> None:
+    def _put(self, instance: Any, record_id: Any, properties: dict[str, Any]) -> bool:
         try:
             getattr(self._resolve(), self._call)(record_id, properties)
         except (InvalidEventError, ValueError, TrackerClosedError) as exc:
             self._failed(instance, exc)
+            return False
+        return True
 
 
 def _sync(
