@@ -142,8 +142,9 @@ def capture(client: Any, operation: str, params: Mapping[str, Any]) -> Captured:
         params: any parameters of that operation (the body is not kept).
 
     Raises:
-        LeanUnsupported: the call did not reach the point where it would be sent, or botocore
-            chose a signer other than SigV4.
+        LeanUnsupported: the call did not reach the point where it would be sent (it raised:
+            the client's own calls will raise it too), or botocore chose a signer other than
+            SigV4.
     """
     prefix = client.meta.service_model.endpoint_prefix
     events = client.meta.events
@@ -175,6 +176,8 @@ def capture(client: Any, operation: str, params: Mapping[str, Any]) -> Captured:
         getattr(client, botocore.xform_name(operation))(**params)
     except _DryRun:
         pass
+    except Exception as exc:  # e.g. no endpoint for the region: the client's calls will say so
+        raise LeanUnsupported(f"the dry run of {operation} failed: {exc!r}") from None
     finally:
         for name, handler in hooks:
             events.unregister(name, handler, unique_id=f"personalize_tracker.dry_run.{name}")
