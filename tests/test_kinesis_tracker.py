@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -211,3 +213,17 @@ def test_a_forked_child_writes_its_own_events_with_a_client_of_its_own(
     finally:
         server.stop()
     assert sorted(written[1:]) == sorted(parent_ids + child["ids"])  # each once, nothing resent
+
+
+def test_the_kinesis_transport_is_imported_only_by_the_fleets_facade() -> None:
+    # A Tracker that calls PutEvents does not pay for it at import (issue 18).
+    code = (
+        "import sys, personalize_tracker;"
+        "print('personalize_tracker._delivery.kinesis' in sys.modules);"
+        "from personalize_tracker.kinesis import KinesisTransport;"
+        "print(KinesisTransport.__module__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["False", "personalize_tracker._delivery.kinesis"]

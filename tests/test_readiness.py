@@ -7,6 +7,7 @@ import csv
 import importlib.util
 import json
 import logging
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -296,3 +297,17 @@ def test_open_bandit_clicks_and_views_against_an_ecommerce_target(
         "1000 more `View` events (not counted, spelled otherwise: 1196 `view`)"
     )
     assert "'view' is not 'View'" in caplog.text
+
+
+def test_the_package_imports_the_readiness_rules_on_first_use() -> None:
+    # A Tracker without a target never needs them (issue 18: import time).
+    code = (
+        "import sys, personalize_tracker;"
+        "print(sorted(m for m in ('personalize_tracker.readiness', 'personalize_tracker._rules')"
+        " if m in sys.modules));"
+        "print(personalize_tracker.Target.__module__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split("\n")[:2] == ["[]", "personalize_tracker.readiness"]

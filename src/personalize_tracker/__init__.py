@@ -15,7 +15,7 @@ See ``Tracker`` for the options, and ``personalize_tracker.testing`` for a local
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import InvalidEventError, TrackerClosedError
 from ._failure import FailedEvent, FailureReason
@@ -24,12 +24,14 @@ from ._pipeline import TrackerStats
 from ._record.catalog import Action, ActionInteraction, Item, User
 from ._record.event import Event
 from ._record.properties import to_camel_case
-from .readiness import Readiness, Target
 from .recommendations import Recommendations
 from .schema import DatasetSchema, InteractionsSchema, SchemaField
 from .serverless import flush_after
 from .session import TrackingSession
 from .tracker import Tracker
+
+if TYPE_CHECKING:  # imported on first use (see _LAZY): the readiness rules and reports
+    from .readiness import Readiness, Target
 
 __version__ = "0.1.0"
 
@@ -43,6 +45,10 @@ _LAZY = {
     "ReplaySummary": "._tools.replay.summary",
     "replay": "._tools.replay.loop",
     "check_interactions": "._tools.check",
+    # Readiness and Target: the rules and reports of Tracker(target=...) and check_interactions,
+    # ~4 attrs classes and the rule table that a Tracker without a target never needs.
+    "Readiness": ".readiness",
+    "Target": ".readiness",
 }
 
 

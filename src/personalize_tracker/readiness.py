@@ -18,7 +18,7 @@ import attrs
 from . import _rules
 from ._html import html_table
 
-__all__ = ["Counts", "Readiness", "ReadinessCalls", "Target", "Verdict"]
+__all__ = ["Counts", "Readiness", "Target", "Verdict"]
 
 
 class Counts(Protocol):
@@ -347,55 +347,3 @@ class Readiness:
     def to_json(self) -> str:
         """The report as a JSON object string (see :meth:`to_dict`)."""
         return json.dumps(self.to_dict(), ensure_ascii=False)
-
-
-class _TargetCheck(Protocol):
-    @property
-    def rules(self) -> Any: ...
-    @property
-    def counts(self) -> Mapping[str, int]: ...
-
-
-class _Tally(Protocol):
-    def snapshot(self) -> Counts: ...
-
-
-class _Observed(Protocol):
-    """What :class:`ReadinessCalls` reads of a Tracker's pipeline."""
-
-    @property
-    def tally(self) -> _Tally | None: ...
-    @property
-    def target_check(self) -> _TargetCheck | None: ...
-
-
-class ReadinessCalls:
-    """The readiness side of a :class:`~personalize_tracker.Tracker` (its base class): the
-    target it was given and the report on what it delivered. A subclass sets ``_pipeline``
-    (its tally of delivered events and its target check)."""
-
-    _pipeline: _Observed
-
-    @property
-    def target(self) -> Target | None:
-        """The ``target`` the Tracker was given, or None."""
-        check = self._pipeline.target_check
-        return None if check is None else check.rules
-
-    def readiness(self) -> Readiness:
-        """Report whether the events delivered so far are enough for each use case or recipe
-        of the ``target`` (interactions, users with two or more, events per type...; see
-        :class:`Readiness`), with the warnings counted at ``track()``.
-
-        Counts are of this Tracker's deliveries (a forked child starts with its parent's);
-        users and items are remembered up to 100,000 each, past which the report gives lower
-        bounds (``counts.capped``).
-
-        Raises:
-            ValueError: the Tracker has no ``target``.
-        """
-        check, tally = self._pipeline.target_check, self._pipeline.tally
-        if check is None or tally is None:
-            raise ValueError("readiness() needs a target: Tracker(..., target=Target.domain(...))")
-        target: Target = check.rules
-        return target.evaluate(tally.snapshot(), dict(check.counts))

@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 
@@ -27,6 +27,7 @@ from ._limits import LIMITS
 from ._pipeline import EventPipeline, event_pipeline
 from ._pipeline.datasets import ClientSource
 from ._pipeline.pipeline import Pipeline
+from ._readiness_calls import ReadinessCalls
 from ._record.compose import EventComposer
 from ._record.event import Event, new_event
 from ._record.fields import (
@@ -41,11 +42,13 @@ from ._record.fields import (
 from ._record.ids import event_ids
 from ._record.properties import encode_properties
 from ._record.shared import GroupKey
-from .readiness import ReadinessCalls, Target
 from .recommendations import RecommendationCalls, RuntimeClientSource
 from .schema import DatasetSchema, InteractionsSchema
 from .session import DEFAULT_RECOMMENDATION_MEMORY, DEFAULT_RECOMMENDATION_TTL, TrackingSession
 from .typing import Composer, EventTransport, FailureHandler, PropertiesInput, SentAtInput
+
+if TYPE_CHECKING:
+    from .readiness import Target
 
 __all__ = [
     "DEFAULT_EXIT_TIMEOUT",

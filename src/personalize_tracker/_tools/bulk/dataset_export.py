@@ -6,11 +6,11 @@ A dead-letter line of these kinds (``Tracker(dead_letter_path=...)``) is::
     {"failedAt": ..., "reason": "invalid", "errorCode": ..., "message": ..., "kind": "items",
      "datasetArn": "arn:...", "record": {"itemId": "i-9", "properties": "{\\"genres\\":...}"}}
 
-:func:`line_kind` says which kind a line is; :func:`read_dataset_letters` reads the lines of one
-kind; :func:`write_dataset_csv` writes them: the id column (``ITEM_ID``...) then one column per
-property, named in UPPER_SNAKE (``genres`` -> ``GENRES``) or as the schema names it, ``|``
-between the values of a categorical field as the service received them. When an id has several
-lines, the last one is written: the dataset keeps the last write.
+:func:`~.jsonl_reader.line_kind` says which kind a line is; :func:`read_dataset_letters` reads
+the lines of one kind; :func:`write_dataset_csv` writes them: the id column (``ITEM_ID``...)
+then one column per property, named in UPPER_SNAKE (``genres`` -> ``GENRES``) or as the schema
+names it, ``|`` between the values of a categorical field as the service received them. When an
+id has several lines, the last one is written: the dataset keeps the last write.
 """
 
 from __future__ import annotations
