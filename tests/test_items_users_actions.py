@@ -149,6 +149,13 @@ def test_under_the_rate_limit_a_burst_of_updates_takes_one_call_per_ten_items(
     assert (items.delivered, items.coalesced, items.requests) == (25, 975, 3)
 
 
+def test_with_fork_check_every_call_still_goes_through(endpoint: PersonalizeEventsMock) -> None:
+    with Tracker("tid", region_name="us-east-1", fork_check=True, **ARNS) as tracker:
+        send_one_of_each(tracker)
+        assert tracker.flush(10)
+    check_one_of_each(endpoint)
+
+
 def test_a_call_without_its_dataset_arn_names_the_option(endpoint: PersonalizeEventsMock) -> None:
     with Tracker("tid", region_name="us-east-1") as tracker:
         for call, option in (

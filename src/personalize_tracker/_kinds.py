@@ -36,9 +36,8 @@ from .typing import PropertiesInput, SentAtInput
 
 __all__ = ["DatasetCalls", "KindPipelines", "check_kinds"]
 
-_OPTIONS = {"items": "items_dataset_arn", "users": "users_dataset_arn"}
-_OPTIONS["actions"] = "actions_dataset_arn"
 _DATASETS = ("items", "users", "actions")
+_OPTIONS = {kind: f"{kind}_dataset_arn" for kind in _DATASETS}
 _CALLS = {"items": "put_item", "users": "put_user", "actions": "put_action"}
 
 
@@ -209,6 +208,7 @@ class DatasetCalls:
     close and stats, which cover the event pipeline and every kind's."""
 
     _kinds: KindPipelines
+    _fork_check: bool  # see Tracker's fork_check
     _pipeline: Any  # the event pipeline (an EventPipeline)
     _composer: Any  # the event composer (an EventComposer)
 
@@ -288,9 +288,11 @@ class DatasetCalls:
             ValueError: the Tracker has no ``items_dataset_arn``.
             TrackerClosedError: the Tracker was closed.
         """
-        pipeline = self._kinds.pipeline("items")
-        self._kind_check_fork(pipeline)
-        item = build_item(item_id, properties, self._kinds.checks.get("items"))
+        kinds = self._kinds
+        pipeline = kinds.pipelines.get("items") or kinds.pipeline("items")
+        if self._fork_check:
+            self._kind_check_fork(pipeline)
+        item = build_item(item_id, properties, kinds.checks.get("items"))
         pipeline.put(item)
         return item
 
@@ -306,9 +308,11 @@ class DatasetCalls:
             ValueError: the Tracker has no ``users_dataset_arn``.
             TrackerClosedError: the Tracker was closed.
         """
-        pipeline = self._kinds.pipeline("users")
-        self._kind_check_fork(pipeline)
-        user = build_user(user_id, properties, self._kinds.checks.get("users"))
+        kinds = self._kinds
+        pipeline = kinds.pipelines.get("users") or kinds.pipeline("users")
+        if self._fork_check:
+            self._kind_check_fork(pipeline)
+        user = build_user(user_id, properties, kinds.checks.get("users"))
         pipeline.put(user)
         return user
 
@@ -324,9 +328,11 @@ class DatasetCalls:
             ValueError: the Tracker has no ``actions_dataset_arn``.
             TrackerClosedError: the Tracker was closed.
         """
-        pipeline = self._kinds.pipeline("actions")
-        self._kind_check_fork(pipeline)
-        action = build_action(action_id, properties, self._kinds.checks.get("actions"))
+        kinds = self._kinds
+        pipeline = kinds.pipelines.get("actions") or kinds.pipeline("actions")
+        if self._fork_check:
+            self._kind_check_fork(pipeline)
+        action = build_action(action_id, properties, kinds.checks.get("actions"))
         pipeline.put(action)
         return action
 
@@ -366,7 +372,8 @@ class DatasetCalls:
             TrackerClosedError: the Tracker was closed.
         """
         pipeline = self._kinds.pipeline("action_interactions")
-        self._kind_check_fork(pipeline)  # before the event id is drawn
+        if self._fork_check:
+            self._kind_check_fork(pipeline)  # before the event id is drawn
         interaction = build_action_interaction(
             event_type, action_id, session_id, user_id, sent_at, event_id, properties,
             recommendation_id, impression,

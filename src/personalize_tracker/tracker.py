@@ -287,9 +287,8 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
         return None if transport is not None else self._pipeline.client
 
     def _kind_check_fork(self, pipeline: Pipeline[Any, str]) -> None:
-        if self._fork_check:  # a fork that ran no Python hooks: reset before an id is drawn
-            self._pipeline.check_fork()
-            pipeline.check_fork()
+        self._pipeline.check_fork()  # a fork that ran no Python hooks: reset before an id
+        pipeline.check_fork()  # is drawn
 
     # ---------------------------------------------------------------------------------------
     # public API

@@ -175,3 +175,24 @@ def test_records_are_frozen() -> None:
         action.action_id = "a2"  # type: ignore[misc]
     assert action == Action("a1")
     assert action.record_id == "a1"
+
+
+def test_a_multi_valued_value_is_a_categorical_value_of_at_most_1000_characters() -> None:
+    assert build_item("i1", {"TAGS": ["x" * 1000]}).properties == '{"tags":"' + "x" * 1000 + '"}'
+    with pytest.raises(InvalidEventError) as caught:
+        build_item("i1", {"TAGS": ["a", "x" * 1001]})
+    assert caught.value.field == "properties.TAGS"
+    assert "1000" in str(caught.value)
+
+
+def test_keys_are_checked_once_per_kind() -> None:
+    build_item("i1", {"USER_ID": "u"})  # a field of an Items dataset
+    with pytest.raises(InvalidEventError):
+        build_user("u1", {"USER_ID": "u"})  # the user's own id: refused for users only
+    build_item("i2", {"USER_ID": "u"})
+
+
+def test_non_ascii_text_is_kept_as_is_not_escaped() -> None:
+    assert build_item("i1", {"TITLE": "Amélie"}).properties == '{"title":"Amélie"}'
+    with pytest.raises(InvalidEventError, match="surrogate"):
+        build_item("i1", {"TITLE": "\ud800"})

@@ -21,7 +21,8 @@ from .._limits import DATASET_LIMITS, LIMITS
 from ..typing import PropertiesInput, SentAtInput
 from .fields import MAX_SESSION_ID, check_id, check_impression, check_sent_at, check_text
 from .ids import event_ids
-from .properties import encode_dataset_properties, encode_properties
+from .metadata import encode_dataset_properties
+from .properties import encode_properties
 
 __all__ = [
     "ACTION_INTERACTION_EVENT_TYPES",
@@ -43,6 +44,9 @@ __all__ = [
 ACTION_INTERACTION_EVENT_TYPES = ("Viewed", "Taken", "Not Taken")
 _EVENT_TYPES_BY_CASE = {t.lower().replace(" ", ""): t for t in ACTION_INTERACTION_EVENT_TYPES}
 _LIMITS = DATASET_LIMITS
+_ITEM_ID_MAX, _ITEM_PROPERTIES_MAX = _LIMITS.item_id_max, _LIMITS.item_properties_max
+_USER_ID_MAX, _USER_PROPERTIES_MAX = _LIMITS.user_id_max, _LIMITS.user_properties_max
+_ACTION_ID_MAX, _ACTION_PROPERTIES_MAX = _LIMITS.action_id_max, _LIMITS.action_properties_max
 
 
 def _entry(id_key: str, record_id: str, properties: str | None) -> dict[str, Any]:
@@ -255,9 +259,7 @@ def _properties(
     properties: PropertiesInput, id_argument: str, maximum: int, api: str, check: FieldsCheck | None
 ) -> str | None:
     if properties is None:
-        properties = {}
-        if check is None:
-            return None
+        properties = {}  # a schema may require fields
     return encode_dataset_properties(
         properties, id_argument=id_argument, maximum=maximum, api=api, check=check
     )
@@ -273,9 +275,15 @@ def build_item(
             properties break a rule of :func:`encode_dataset_properties` (32,000 characters) or
             of ``check`` (a dataset schema's, which also sees an absent ``properties`` as {}).
     """
-    checked = check_id(item_id, "item_id", _LIMITS.item_id_max)
+    checked = (
+        item_id
+        if type(item_id) is str and 0 < len(item_id) <= _ITEM_ID_MAX and item_id.isascii()
+        else check_id(item_id, "item_id", _ITEM_ID_MAX)
+    )  # an ASCII str of the right length: valid as is (check_id's common case, inline)
+    if properties is None and check is None:
+        return Item(checked)
     return Item(
-        checked, _properties(properties, "item_id", _LIMITS.item_properties_max, "PutItems", check)
+        checked, _properties(properties, "item_id", _ITEM_PROPERTIES_MAX, "PutItems", check)
     )
 
 
@@ -288,9 +296,15 @@ def build_user(
         InvalidEventError: ``user_id`` is not a str, int or UUID of 1-256 characters, or the
             properties break a rule of :func:`encode_dataset_properties` (24,000 characters).
     """
-    checked = check_id(user_id, "user_id", _LIMITS.user_id_max)
+    checked = (
+        user_id
+        if type(user_id) is str and 0 < len(user_id) <= _USER_ID_MAX and user_id.isascii()
+        else check_id(user_id, "user_id", _USER_ID_MAX)
+    )  # an ASCII str of the right length: valid as is (check_id's common case, inline)
+    if properties is None and check is None:
+        return User(checked)
     return User(
-        checked, _properties(properties, "user_id", _LIMITS.user_properties_max, "PutUsers", check)
+        checked, _properties(properties, "user_id", _USER_PROPERTIES_MAX, "PutUsers", check)
     )
 
 
@@ -303,10 +317,15 @@ def build_action(
         InvalidEventError: ``action_id`` is not a str, int or UUID of 1-256 characters, or the
             properties break a rule of :func:`encode_dataset_properties` (32,000 characters).
     """
-    checked = check_id(action_id, "action_id", _LIMITS.action_id_max)
+    checked = (
+        action_id
+        if type(action_id) is str and 0 < len(action_id) <= _ACTION_ID_MAX and action_id.isascii()
+        else check_id(action_id, "action_id", _ACTION_ID_MAX)
+    )  # an ASCII str of the right length: valid as is (check_id's common case, inline)
+    if properties is None and check is None:
+        return Action(checked)
     return Action(
-        checked,
-        _properties(properties, "action_id", _LIMITS.action_properties_max, "PutActions", check),
+        checked, _properties(properties, "action_id", _ACTION_PROPERTIES_MAX, "PutActions", check)
     )
 
 

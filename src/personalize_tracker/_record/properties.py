@@ -17,7 +17,6 @@ from .._limits import LIMITS
 
 __all__ = [
     "MAX_CATEGORY_LENGTH",
-    "encode_dataset_properties",
     "encode_normalised",
     "encode_properties",
     "normalise_properties",
@@ -379,86 +378,3 @@ _ENCODED_MAX = 512
 
 def _strings_only(items: tuple[tuple[Any, Any], ...]) -> bool:
     return all(type(key) is str and type(value) is str for key, value in items)
-
-
-def _dataset_value(key: str, value: object) -> str | int | float | bool:
-    """A value of an Items, Users or Actions field: as :func:`_property_value`, without the
-    1000-character cap (a textual field holds up to 20,000; the whole object is capped), and a
-    multi-valued field's values may not hold ``"|"``, its separator."""
-    if type(value) is str or type(value) is int or type(value) is bool:
-        return value
-    if isinstance(value, (list, tuple, set, frozenset)):
-        for part in value:
-            if isinstance(part, str) and "|" in part:
-                raise InvalidEventError(
-                    f"properties.{key}",
-                    "has a value holding '|'",
-                    "'|' separates the values of a multi-valued categorical field "
-                    "(Personalize datasets)",
-                )
-    if isinstance(value, str):
-        return str(value)
-    return _property_value(key, value)
-
-
-def encode_dataset_properties(
-    properties: Mapping[str, Any] | str,
-    *,
-    id_argument: str,
-    maximum: int,
-    api: str,
-    check: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-) -> str | None:
-    """Validate the metadata of an item, a user or an action and encode it as the ``properties``
-    string of PutItems, PutUsers or PutActions.
-
-    Args:
-        properties: a mapping of schema field names (``GENRES``, ``genres``; sent as camelCase)
-            to str, int, float or bool (a list, tuple or set is a multi-valued categorical field,
-            joined with ``"|"``; ``None`` leaves the field out), or a JSON object string.
-        id_argument: the record's id argument (``"item_id"``): its camelCase name may not be a
-            key.
-        maximum: the longest encoding, in characters (the service model's ``properties`` max).
-        api: the operation, for messages (``"PutItems"``).
-        check: a dataset schema's check of the camelCase fields (``DatasetSchema.check``),
-            which may raise and may coerce values, or None.
-
-    Returns:
-        A compact JSON object with camelCase keys, or ``None`` when nothing is left to send.
-
-    Raises:
-        InvalidEventError: not a JSON object; a key that is not a non-empty str, is the record's
-            id, or is the same field as another once in camelCase; an unsupported value, NaN or
-            infinity; a multi-valued field's value holding ``"|"``; an encoding longer than
-            ``maximum`` characters.
-    """
-    reserved = to_camel_case(id_argument)
-    result: dict[str, Any] = {}
-    for key, value in _as_mapping(properties).items():
-        if not isinstance(key, str) or not key:
-            raise InvalidEventError("properties", f"has a key {key!r} that is not a non-empty str")
-        name = to_camel_case(key)
-        if name.lower() == reserved.lower():
-            raise InvalidEventError(
-                f"properties.{key}",
-                f"is the record's id; pass it as {id_argument}= instead",
-                f"properties may not hold {reserved} ({api} API)",
-            )
-        if name in result:
-            raise InvalidEventError(
-                f"properties.{key}", f"is the field {name!r} a second time once in camelCase"
-            )
-        if value is not None:
-            result[name] = _dataset_value(key, value)
-    if check is not None:
-        result = check(result)
-    if not result:
-        return None
-    encoded = _encode_json(result)
-    if len(encoded) > maximum:
-        raise InvalidEventError(
-            "properties",
-            f"encodes to {len(encoded)} characters",
-            f"at most {maximum} characters of JSON ({api} API)",
-        )
-    return encoded
