@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -557,3 +560,49 @@ def test_stats_snapshots_compare_counters_not_the_sender_gauge(fake_client: Fake
         stats = tracker.stats()
         assert stats == attrs.evolve(stats, senders=stats.senders + 5)
         assert stats != attrs.evolve(stats, tracked=1)
+
+
+_DEFERRED = (
+    "personalize_tracker._delivery.putdatasets",
+    "personalize_tracker._pipeline.datasets",
+    "personalize_tracker._record.catalog",
+    "personalize_tracker.recommendations",
+    "personalize_tracker.schema",
+    "personalize_tracker.session",
+)
+_COMMON_PATH = f"""
+import sys
+from personalize_tracker import Tracker
+tracker = Tracker("t", region_name="us-east-1", endpoint_url="http://127.0.0.1:9",
+                  on_failure=lambda failed: None)
+tracker.track("click", session_id="s-1", user_id="u-1", item_id="i-1")
+tracker.stats()
+print(sorted(m for m in {_DEFERRED!r} if m in sys.modules))
+tracker.session(user_id="u-2").track("click", item_id="i-2")
+print(sorted(m for m in {_DEFERRED!r} if m in sys.modules))
+tracker.close(timeout=0)
+import personalize_tracker as package
+print([getattr(package, name).__module__ for name in
+       ("Item", "User", "Action", "ActionInteraction", "DatasetSchema", "InteractionsSchema",
+        "SchemaField", "Recommendations", "TrackingSession")])
+"""
+
+
+def test_tracking_alone_imports_no_other_kind_schema_session_or_recommendations() -> None:
+    # Issue 18 (import time): what Tracker(...) + track() never needs is imported on first use
+    # (session() brings the session and recommendations modules), and the public names resolve.
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    done = subprocess.run(
+        [sys.executable, "-c", _COMMON_PATH],
+        capture_output=True, text=True, timeout=60, check=True, env=env,
+    )  # fmt: skip
+    common, with_session, modules = done.stdout.splitlines()
+    assert common == "[]"
+    assert with_session == str(
+        ["personalize_tracker.recommendations", "personalize_tracker.session"]
+    )
+    catalog, schema = "personalize_tracker._record.catalog", "personalize_tracker.schema"
+    assert modules == str([catalog] * 4 + [schema] * 3 + [
+        "personalize_tracker.recommendations", "personalize_tracker.session"
+    ])  # fmt: skip

@@ -21,17 +21,17 @@ from ._errors import InvalidEventError, TrackerClosedError
 from ._failure import FailedEvent, FailureReason
 from ._limits import LIMITS, PutEventsLimits
 from ._pipeline import TrackerStats
-from ._record.catalog import Action, ActionInteraction, Item, User
 from ._record.event import Event
 from ._record.properties import to_camel_case
-from .recommendations import Recommendations
-from .schema import DatasetSchema, InteractionsSchema, SchemaField
 from .serverless import flush_after
-from .session import TrackingSession
 from .tracker import Tracker
 
-if TYPE_CHECKING:  # imported on first use (see _LAZY): the readiness rules and reports
+if TYPE_CHECKING:  # imported on first use (see _LAZY)
+    from ._record.catalog import Action, ActionInteraction, Item, User
     from .readiness import Readiness, Target
+    from .recommendations import Recommendations
+    from .schema import DatasetSchema, InteractionsSchema, SchemaField
+    from .session import TrackingSession
 
 __version__ = "0.1.0"
 
@@ -49,6 +49,18 @@ _LAZY = {
     # ~4 attrs classes and the rule table that a Tracker without a target never needs.
     "Readiness": ".readiness",
     "Target": ".readiness",
+    # What a Tracker that only tracks events never needs (issue 18: import time): the other
+    # record kinds (with their pipelines, imported when a Tracker gets a dataset ARN), schemas
+    # (when one is built), sessions and recommendations (at the first session() or call).
+    "Action": "._record.catalog",
+    "ActionInteraction": "._record.catalog",
+    "Item": "._record.catalog",
+    "User": "._record.catalog",
+    "DatasetSchema": ".schema",
+    "InteractionsSchema": ".schema",
+    "SchemaField": ".schema",
+    "Recommendations": ".recommendations",
+    "TrackingSession": ".session",
 }
 
 

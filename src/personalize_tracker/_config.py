@@ -18,6 +18,8 @@ __all__ = [
     "DEFAULT_EXIT_TIMEOUT",
     "DEFAULT_MAX_REQUESTS_PER_SECOND",
     "DEFAULT_MAX_WORKERS",
+    "DEFAULT_RECOMMENDATION_MEMORY",
+    "DEFAULT_RECOMMENDATION_TTL",
     "Options",
     "OverflowPolicy",
 ]
@@ -35,6 +37,10 @@ DEFAULT_MAX_REQUESTS_PER_SECOND = 950.0
 DEFAULT_DATASET_REQUESTS_PER_SECOND = 9.0
 #: Sender threads at most by default (see Tracker's max_workers).
 DEFAULT_MAX_WORKERS = 32
+#: Recommendation lists a session remembers by default (the most recent ones).
+DEFAULT_RECOMMENDATION_MEMORY = 10
+#: Seconds a remembered list stays usable by default: 30 minutes, the usual session gap.
+DEFAULT_RECOMMENDATION_TTL = 1800.0
 
 #: What to do with an event that does not fit in the queue (see ``Tracker``).
 OverflowPolicy = Literal["drop", "block", "spill"]

@@ -7,10 +7,11 @@ queues it (``put_item``, ``put_user``, ``put_action``, ``track_action``).
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -18,23 +19,30 @@ from ._config import Options
 from ._errors import TrackerClosedError
 from ._failure import FailedEvent
 from ._pipeline import TrackerStats
-from ._pipeline.datasets import ClientSource, dataset_pipeline, kind_stats
+from ._pipeline.clients import ClientSource
 from ._pipeline.pipeline import Pipeline
-from ._record.catalog import (
-    Action,
-    ActionInteraction,
-    FieldsCheck,
-    Item,
-    User,
-    build_action,
-    build_action_interaction,
-    build_item,
-    build_user,
-    check_dataset_arn,
-)
 from .typing import PropertiesInput, SentAtInput
 
+if TYPE_CHECKING:  # imported with the first pipeline of another kind (see _load)
+    from ._pipeline import datasets
+    from ._record import catalog
+    from ._record.catalog import Action, ActionInteraction, FieldsCheck, Item, User
+
 __all__ = ["DatasetCalls", "KindPipelines", "check_kinds"]
+
+
+def _load() -> None:
+    """Import the records of the other kinds and their pipelines (``catalog``, ``datasets``), as
+    the module globals of those names: when a Tracker gets a dataset ARN or its first
+    ``track_action``. A Tracker that only tracks events never needs them (issue 18: import
+    time); every use below comes after a pipeline of those kinds was built, or a check of an
+    ARN, each of which calls this first.
+    """
+    names = globals()
+    if "catalog" not in names:
+        names["datasets"] = importlib.import_module("._pipeline.datasets", __package__)
+        names["catalog"] = importlib.import_module("._record.catalog", __package__)
+
 
 _DATASETS = ("items", "users", "actions")
 _OPTIONS = {kind: f"{kind}_dataset_arn" for kind in _DATASETS}
@@ -89,8 +97,10 @@ def check_kinds(
                 f"got {type(schema).__name__} of kind {getattr(schema, 'kind', None)!r}"
             )
         checks[kind] = None if schema is None else schema.check
+    if any(arn is not None for arn in arns):
+        _load()
     checked = {
-        kind: check_dataset_arn(arn, _OPTIONS[kind])
+        kind: catalog.check_dataset_arn(arn, _OPTIONS[kind])
         for kind, arn in zip(_DATASETS, arns, strict=True)
         if arn is not None
     }
@@ -142,7 +152,8 @@ class KindPipelines:
         }
 
     def _build(self, kind: str, key: str) -> Pipeline[Any, str]:
-        return dataset_pipeline(
+        _load()
+        return datasets.dataset_pipeline(
             self._options,
             kind,
             key,
@@ -200,7 +211,7 @@ class KindPipelines:
         """Kind → its ``TrackerStats``, for the kinds with a pipeline."""
         with self._lock:
             pipelines = dict(self.pipelines)
-        return kind_stats(pipelines)
+        return datasets.kind_stats(pipelines) if pipelines else {}
 
 
 class DatasetCalls:
@@ -292,7 +303,7 @@ class DatasetCalls:
         pipeline = kinds.pipelines.get("items") or kinds.pipeline("items")
         if self._fork_check:
             self._kind_check_fork(pipeline)
-        item = build_item(item_id, properties, kinds.checks.get("items"))
+        item = catalog.build_item(item_id, properties, kinds.checks.get("items"))
         pipeline.put(item)
         return item
 
@@ -312,7 +323,7 @@ class DatasetCalls:
         pipeline = kinds.pipelines.get("users") or kinds.pipeline("users")
         if self._fork_check:
             self._kind_check_fork(pipeline)
-        user = build_user(user_id, properties, kinds.checks.get("users"))
+        user = catalog.build_user(user_id, properties, kinds.checks.get("users"))
         pipeline.put(user)
         return user
 
@@ -332,7 +343,7 @@ class DatasetCalls:
         pipeline = kinds.pipelines.get("actions") or kinds.pipeline("actions")
         if self._fork_check:
             self._kind_check_fork(pipeline)
-        action = build_action(action_id, properties, kinds.checks.get("actions"))
+        action = catalog.build_action(action_id, properties, kinds.checks.get("actions"))
         pipeline.put(action)
         return action
 
@@ -374,7 +385,7 @@ class DatasetCalls:
         pipeline = self._kinds.pipeline("action_interactions")
         if self._fork_check:
             self._kind_check_fork(pipeline)  # before the event id is drawn
-        interaction = build_action_interaction(
+        interaction = catalog.build_action_interaction(
             event_type, action_id, session_id, user_id, sent_at, event_id, properties,
             recommendation_id, impression,
         )  # fmt: skip

@@ -9,6 +9,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from ._config import DEFAULT_RECOMMENDATION_MEMORY, DEFAULT_RECOMMENDATION_TTL
 from ._limits import LIMITS
 from ._record.event import Event
 from ._record.fields import check_attribution_source, check_id, check_placeholder
@@ -20,11 +21,6 @@ __all__ = [
     "DEFAULT_RECOMMENDATION_TTL",
     "TrackingSession",
 ]
-
-#: Recommendation lists a session remembers by default (the most recent ones).
-DEFAULT_RECOMMENDATION_MEMORY = 10
-#: Seconds a remembered list stays usable by default: 30 minutes, the usual session gap.
-DEFAULT_RECOMMENDATION_TTL = 1800.0
 
 
 class _Remembered:

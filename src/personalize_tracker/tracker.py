@@ -19,15 +19,18 @@ from ._config import (
     DEFAULT_EXIT_TIMEOUT,
     DEFAULT_MAX_REQUESTS_PER_SECOND,
     DEFAULT_MAX_WORKERS,
+    DEFAULT_RECOMMENDATION_MEMORY,
+    DEFAULT_RECOMMENDATION_TTL,
     Options,
     OverflowPolicy,
 )
 from ._kinds import DatasetCalls, KindPipelines, check_kinds
 from ._limits import LIMITS
 from ._pipeline import EventPipeline, event_pipeline
-from ._pipeline.datasets import ClientSource
+from ._pipeline.clients import ClientSource
 from ._pipeline.pipeline import Pipeline
 from ._readiness_calls import ReadinessCalls
+from ._recommendation_calls import RecommendationCalls, RuntimeClientSource
 from ._record.compose import EventComposer
 from ._record.event import Event, new_event
 from ._record.fields import (
@@ -42,13 +45,12 @@ from ._record.fields import (
 from ._record.ids import event_ids
 from ._record.properties import encode_properties
 from ._record.shared import GroupKey
-from .recommendations import RecommendationCalls, RuntimeClientSource
-from .schema import DatasetSchema, InteractionsSchema
-from .session import DEFAULT_RECOMMENDATION_MEMORY, DEFAULT_RECOMMENDATION_TTL, TrackingSession
 from .typing import Composer, EventTransport, FailureHandler, PropertiesInput, SentAtInput
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported on first use: a Tracker that only tracks never needs them
     from .readiness import Target
+    from .schema import DatasetSchema, InteractionsSchema
+    from .session import TrackingSession
 
 __all__ = [
     "DEFAULT_EXIT_TIMEOUT",
@@ -74,13 +76,28 @@ def _check_arguments(client: Any, session: Any, endpoint_url: Any, schema: Any) 
     """
     if client is not None and (session is not None or endpoint_url is not None):
         raise ValueError("pass either client= or session=/endpoint_url=, not both")
-    if schema is not None and (
-        not isinstance(schema, InteractionsSchema) or isinstance(schema, DatasetSchema)
-    ):
+    if schema is None:
+        return
+    from .schema import DatasetSchema, InteractionsSchema  # a schema was built: imported
+
+    if not isinstance(schema, InteractionsSchema) or isinstance(schema, DatasetSchema):
         raise ValueError(
             f"schema must be an InteractionsSchema, got {type(schema).__name__} "
             "(use InteractionsSchema.from_json or .from_arn)"
         )
+
+
+_new_session: type[TrackingSession] | None = None
+
+
+def _load_session() -> type[TrackingSession]:
+    """The :class:`TrackingSession` class, imported at the first ``Tracker.session()`` (it brings
+    the recommendations module: ~2 attrs classes a Tracker that only tracks never needs)."""
+    global _new_session
+    from .session import TrackingSession
+
+    _new_session = TrackingSession
+    return TrackingSession
 
 
 class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
@@ -417,7 +434,8 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
             InvalidEventError: an id, the context or the source breaks a PutEvents or schema rule.
             ValueError: ``max_recommendations`` or ``recommendation_ttl`` is out of range.
         """
-        return TrackingSession(
+        new_session = _new_session or _load_session()
+        return new_session(
             self,
             user_id,
             session_id,

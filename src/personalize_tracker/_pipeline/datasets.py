@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
-import boto3
 
 from .._config import Options
 from .._delivery.lean import LeanUnsupported, lean_kind
@@ -25,11 +24,11 @@ from .._delivery.putdatasets import (
     PutActionInteractionsTransport,
     PutDatasetTransport,
 )
-from .._delivery.putevents import build_client
 from .._failure import FailedEvent
 from .._limits import DATASET_LIMITS
 from .._record.catalog import Action, ActionInteraction, Item, User, user_log_id
 from ..typing import Transport
+from .clients import ClientSource
 from .pipeline import Codec, Pipeline
 
 __all__ = ["KINDS", "ClientSource", "dataset_pipeline", "kind_letter", "kind_stats"]
@@ -71,34 +70,6 @@ def _codec(kind: str, key: str) -> Codec[Any, str]:
         record_id=user_log_id if kind == "users" else operator.attrgetter("record_id"),
         identity=None if kind == "action_interactions" else operator.attrgetter("record_id"),
     )
-
-
-@attrs.frozen
-class ClientSource:
-    """Where the kinds' ``personalize-events`` client comes from: the Tracker's ``client`` (used
-    as is, also in a forked child), or one built from ``session``, ``region_name`` and
-    ``endpoint_url`` (``shared``: the event pipeline's, used until a fork; each pipeline then
-    builds its own)."""
-
-    client: Any = None
-    session: boto3.Session | None = None
-    region_name: str | None = None
-    endpoint_url: str | None = None
-    shared: Any = None
-    transport: str | None = None  # the Tracker's transport name ("boto3": no lean path)
-
-    def build(self, max_workers: int) -> Any:
-        """A new client (see ``putevents.build_client``).
-
-        Raises:
-            ValueError: no AWS region is known.
-        """
-        return build_client(
-            session=self.session,
-            region_name=self.region_name,
-            endpoint_url=self.endpoint_url,
-            max_workers=max_workers,
-        )
 
 
 def _kind_options(options: Options, kind: str, rate: float | None) -> Options:

@@ -33,7 +33,6 @@ from ...typing import Transport
 from ..putevents import PutEventsTransport, send_error
 from .answer import Answers
 from .body import put_events_body
-from .datasets import lean_kind_parts
 from .endpoint import LeanUnsupported, capture, foreign_hooks, mock_switch
 from .signing import Signer
 from .wire import Wire
@@ -168,5 +167,7 @@ def lean_kind(client: Any, kind: str) -> LeanTransport[Any, str]:
     Raises:
         LeanUnsupported: see :class:`LeanTransport`.
     """
+    from .datasets import lean_kind_parts  # with the first pipeline of another kind
+
     operation, body, fallback, sample = lean_kind_parts(client, kind)
     return LeanTransport(client, operation, body, fallback, sample)
