@@ -87,16 +87,15 @@ def _check_arguments(client: Any, session: Any, endpoint_url: Any, schema: Any) 
         )
 
 
-_new_session: type[TrackingSession] | None = None
+_session_class: type[TrackingSession] | None = None
 
 
-def _load_session() -> type[TrackingSession]:
-    """The :class:`TrackingSession` class, imported at the first ``Tracker.session()`` (it brings
-    the recommendations module: ~2 attrs classes a Tracker that only tracks never needs)."""
-    global _new_session
+def _load_session_class() -> type[TrackingSession]:
+    """TrackingSession, imported at the first ``session()`` (with recommendations.py)."""
+    global _session_class
     from .session import TrackingSession
 
-    _new_session = TrackingSession
+    _session_class = TrackingSession
     return TrackingSession
 
 
@@ -434,8 +433,7 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
             InvalidEventError: an id, the context or the source breaks a PutEvents or schema rule.
             ValueError: ``max_recommendations`` or ``recommendation_ttl`` is out of range.
         """
-        new_session = _new_session or _load_session()
-        return new_session(
+        return (_session_class or _load_session_class())(
             self,
             user_id,
             session_id,
