@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from personalize_tracker._intake.buffer import Batch, GroupBuffer
 from personalize_tracker._record.shared import GroupKey
 
@@ -264,3 +266,25 @@ def test_batches_of_one_keep_arrival_times_when_asked() -> None:
     buffer: GroupBuffer[str, int] = GroupBuffer(batch_size=1, flush_interval=60.0, keep_times=True)
     assert buffer.add("a", 1, now=5.0, tracked_at=2.0) is True
     assert buffer.take(5.0) == Batch("a", [1], [2.0])
+
+
+def test_the_next_group_due_is_the_oldest_held_after_groups_left_out_of_order() -> None:
+    # Groups are kept in a plain dict, their creation order beside it (issue 18: memory): a
+    # group taken from the middle, or taken and created again under the same key, must not
+    # make a younger group look older, nor hide the oldest one.
+    buffer: GroupBuffer[str, int] = GroupBuffer(batch_size=10, flush_interval=1.0)
+    buffer.add("a", 0, now=100.0)
+    for n in range(10):
+        buffer.add("b", n, now=100.5)
+    assert taken(buffer, 100.6) == ("b", list(range(10)))  # full: taken before "a" is due
+    buffer.add("b", 99, now=100.9)  # "b" again: a new group, younger than "a"
+    buffer.add("c", 7, now=100.95)
+    assert buffer.seconds_until_due(100.9) == pytest.approx(0.1)  # "a"'s: 101.0 - 100.9
+    assert taken(buffer, 101.0) == ("a", [0])
+    assert buffer.seconds_until_due(101.0) == pytest.approx(0.9)  # the new "b"'s: 101.9 - 101
+    assert taken(buffer, 101.9) == ("b", [99])
+    assert taken(buffer, 101.9) is None  # "c" is due at 101.95
+    assert taken(buffer, 101.95) == ("c", [7])
+    assert buffer.seconds_until_due(102.0) is None
+    buffer.add("a", 1, now=200.0)  # after the buffer emptied
+    assert taken(buffer, 201.0) == ("a", [1])
