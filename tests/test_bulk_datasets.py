@@ -435,7 +435,7 @@ def test_an_items_csv_goes_through_put_items_and_its_dead_letters_come_back(
     assert result.exit_code == 1, result.output
     assert f"personalize-tracker replay: {path} (Items CSV) -> {ITEMS_ARN}" in result.output
     assert "line 27: no item id: the ITEM_ID column is empty" in result.output
-    assert "failure: item poison: invalid (InvalidInputException:" in result.output
+    assert "failure: item poison (line 28): invalid (InvalidInputException:" in result.output
     assert "FAIL: 1 bad row(s) skipped; 1 items failed" in result.output
     sent = {item.item_id: item for item in endpoint.items}
     assert len(sent) == 24  # m0..m23, m3 once or twice (a later row replaces a waiting one)
@@ -450,6 +450,29 @@ def test_an_items_csv_goes_through_put_items_and_its_dead_letters_come_back(
     exported = CliRunner().invoke(cli, ["export", str(letters)])
     assert exported.exit_code == 0, exported.output
     assert exported.stdout.splitlines() == ["ITEM_ID,TITLE,GENRES,YEAR", "poison,Bad,Drama,2001"]
+
+
+def test_a_failed_record_is_named_by_its_lines_and_a_long_id_shortened(
+    endpoint: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    long_id = "é" * 250
+    path = tmp_path / "people.csv"
+    path.write_text("USER_ID,MEMBERSHIP\nu1,gold\nu2,gold\nu1,silver\n")
+    endpoint.reject_users(lambda user: user.user_id == "u1", message="bad user")
+    result = run(*dataset_args(endpoint, path, ITEMS_ARN.replace("ITEMS", "USERS")))
+    assert result.exit_code == 1, result.output
+    assert "failure: user (lines 2, 4): invalid (InvalidInputException:" in result.output
+
+    path = tmp_path / "long.csv"
+    path.write_text(f"ITEM_ID,GENRES\n{long_id},Drama\nm1,Drama\n")
+    endpoint.reject_items(lambda item: item.item_id == long_id, message="bad item")
+    result = run(*dataset_args(endpoint, path, ITEMS_ARN))
+    assert result.exit_code == 1, result.output
+    shown = f"failure: item {'é' * 40}… (250 characters) (line 2): invalid"
+    assert shown in result.output
+    assert long_id not in result.output  # nor in the service's message quoting it
+    as_json = json.loads(run(*dataset_args(endpoint, path, ITEMS_ARN, "--json")).output)
+    assert [(f["id"], f["lines"]) for f in as_json["failures"]] == [(long_id, [2])]
 
 
 @pytest.mark.parametrize(
