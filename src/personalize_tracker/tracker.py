@@ -128,8 +128,10 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
             with reason ``expired``; ``None``: no limit.
         sync: deliver on the caller's thread (scripts, notebooks, AWS Lambda); no threads.
         on_failure: called with each group of events that failed or were dropped (a sequence
-            of :class:`FailedEvent`), on the thread where it happened; exceptions it raises are
-            logged. It must not call ``flush()`` or ``close()``. Default: a WARNING log line
+            of :class:`FailedEvent`; items, users, actions and action interactions come to it
+            too, ``FailedEvent.event`` then an ``Item``, ``User``...), on the thread where it
+            happened; exceptions it raises are logged. It must not call ``flush()`` or
+            ``close()``. Default: a WARNING log line
             (event ids, reason and AWS error; never user ids or properties).
         schema: an :class:`InteractionsSchema` every event is also checked against.
         truncate_impressions: keep the first 25 distinct ids of a longer ``impression`` instead
