@@ -176,8 +176,10 @@ def replay_dataset(
             )
         finally:
             tracker.close(timeout=_CLOSE_TIMEOUT)
-        # The lines of the records that failed in the background (a second pass, few ids).
-        lines = row_lines(file, kind, {_raw_id(f) for f in failures.samples}, limit=limit)
+        # The lines of the records that failed in the background: a second pass over the file
+        # for their few ids, only when some failed.
+        failed_ids = {_raw_id(f) for f in failures.samples}
+        lines = row_lines(file, kind, failed_ids, limit=limit) if failed_ids else {}
     except (OSError, ValueError) as exc:  # BulkFormatError is a ValueError
         raise click.ClickException(f"{exc}") from None
     if as_json:
