@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 
@@ -143,6 +143,8 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
             no Python hooks (uWSGI without ``py-call-osafterfork``); ``None``: on under uWSGI.
         transport: where events go instead of PutEvents (not with ``client``), e.g. a
             ``kinesis.KinesisTransport`` (``docs/fleet.md``); ``delivered``: accepted by it.
+            Or ``"lean"`` (the default for the client it builds: the same request, built without
+            botocore's per-call machinery, ``docs/performance.md``) or ``"boto3"``.
         allow_placeholder_ids: accept a ``user_id``, ``session_id`` or ``item_id`` that is the
             text of a missing value (``"null"``, ``"None"``, ``"undefined"``, ``"nan"``, any
             case, or blank), which ``track()`` refuses by default: PutEvents accepts them and the
@@ -203,7 +205,7 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
         runtime_client: Any = None,
         exit_timeout: float = DEFAULT_EXIT_TIMEOUT,
         fork_check: bool | None = None,
-        transport: EventTransport | None = None,
+        transport: EventTransport | Literal["lean", "boto3"] | None = None,
         allow_placeholder_ids: bool = False,
         target: Target | None = None,
         strict: bool = False,
@@ -254,7 +256,7 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
         self._expose(options)
         self._kinds = KindPipelines(
             options, tracking_id, arns, schemas,
-            ClientSource(client, session, region_name, endpoint_url, self._shared(transport)),
+            ClientSource(client, session, region_name, endpoint_url, *self._shared(transport)),
             dataset_requests_per_second, on_failure,
         )  # fmt: skip
         self._runtime = RuntimeClientSource(
@@ -282,9 +284,12 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
         self._plain = self._composer.plain  # no schema, no truncation: track()'s fast path
         self._default_source = self._composer.metric_attribution_source
 
-    def _shared(self, transport: EventTransport | None) -> Any:
-        """The PutEvents client the other kinds share until a fork (None with a transport)."""
-        return None if transport is not None else self._pipeline.client
+    def _shared(self, transport: EventTransport | str | None) -> tuple[Any, str | None]:
+        """The PutEvents client the other kinds share until a fork (None with a transport
+        object), and the transport's name ("lean", "boto3") or None."""
+        if isinstance(transport, str):
+            return self._pipeline.client, transport
+        return (None if transport is not None else self._pipeline.client), None
 
     def _kind_check_fork(self, pipeline: Pipeline[Any, str]) -> None:
         self._pipeline.check_fork()  # a fork that ran no Python hooks: reset before an id
@@ -459,7 +464,8 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
 
     @property
     def client(self) -> Any:
-        """The boto3 ``personalize-events`` client in use."""
+        """The boto3 ``personalize-events`` client in use (with the lean transport, handlers
+        registered on it later do not run: ``transport="boto3"``; ``docs/performance.md``)."""
         return self._pipeline.client
 
     def __enter__(self) -> Tracker:

@@ -6,7 +6,7 @@ the ``personalize-events`` client the Tracker builds for itself.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import boto3
@@ -19,7 +19,7 @@ from .._errors import SendError
 from .._record.event import Event
 from .._record.shared import GroupKey
 
-__all__ = ["PutEventsTransport", "build_client", "send_error"]
+__all__ = ["PutEventsTransport", "build_client", "put_events_params", "send_error"]
 
 # Error codes retried whatever their HTTP status.
 _THROTTLING_CODES = frozenset(
@@ -93,6 +93,23 @@ def send_error(exc: BaseException) -> SendError:
     return SendError(type(exc).__name__, str(exc), retryable=retryable, invalid=invalid)
 
 
+def put_events_params(
+    tracking_id: str,
+    key: GroupKey,
+    records: Sequence[Event],
+    entry: Callable[[Event], dict[str, Any]] = Event.to_put_events,
+) -> dict[str, Any]:
+    """The parameters of one PutEvents call, in the order both transports send them:
+    ``trackingId``, ``sessionId``, ``userId`` (left out for an anonymous visitor, a None user
+    id), ``eventList`` (``entry`` of each record; boto3's parameter form by default)."""
+    user_id, session_id = key
+    params: dict[str, Any] = {"trackingId": tracking_id, "sessionId": session_id}
+    if user_id is not None:
+        params["userId"] = user_id
+    params["eventList"] = [entry(event) for event in records]
+    return params
+
+
 class PutEventsTransport:
     """Sends one batch of events through ``put_events`` of a boto3 ``personalize-events`` client.
 
@@ -116,11 +133,7 @@ class PutEventsTransport:
         Raises:
             SendError: the call failed (see :func:`send_error`).
         """
-        user_id, session_id = key
-        params: dict[str, Any] = {"trackingId": self.tracking_id, "sessionId": session_id}
-        if user_id is not None:
-            params["userId"] = user_id
-        params["eventList"] = [event.to_put_events() for event in records]
+        params = put_events_params(self.tracking_id, key, records)
         try:
             self.client.put_events(**params)
         except Exception as exc:

@@ -8,6 +8,7 @@ record kind or a transport").
 from __future__ import annotations
 
 import functools
+import logging
 import operator
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -17,6 +18,7 @@ import attrs
 import boto3
 
 from .._config import Options
+from .._delivery.lean import LeanUnsupported, lean_kind
 from .._delivery.putdatasets import (
     DATASET_OPERATIONS,
     DatasetKind,
@@ -31,6 +33,8 @@ from ..typing import Transport
 from .pipeline import Codec, Pipeline
 
 __all__ = ["KINDS", "ClientSource", "dataset_pipeline", "kind_letter", "kind_stats"]
+
+_log = logging.getLogger("personalize_tracker")
 
 #: The record kinds besides events, in the order ``stats().kinds`` lists them.
 KINDS = ("items", "users", "actions", "action_interactions")
@@ -81,6 +85,7 @@ class ClientSource:
     region_name: str | None = None
     endpoint_url: str | None = None
     shared: Any = None
+    transport: str | None = None  # the Tracker's transport name ("boto3": no lean path)
 
     def build(self, max_workers: int) -> Any:
         """A new client (see ``putevents.build_client``).
@@ -132,6 +137,11 @@ def dataset_pipeline(
         client = build()
 
     def transport(of: Any) -> Transport[Any, str]:
+        if clients.client is None and clients.transport != "boto3":  # a client built here
+            try:
+                return lean_kind(of, kind)
+            except LeanUnsupported as exc:
+                _log.info("%s through the boto3 client, not the lean transport: %s", kind, exc)
         if kind == "action_interactions":
             return PutActionInteractionsTransport(of)
         dataset: DatasetKind = kind  # type: ignore[assignment]

@@ -4,6 +4,7 @@ boto3 ``personalize-events`` client (the user's, or one built here)."""
 from __future__ import annotations
 
 import functools
+import logging
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 import boto3
 
 from .._config import Options
+from .._delivery.lean import LeanUnsupported, lean_put_events
 from .._delivery.putevents import PutEventsTransport, build_client
 from .._failure import FailedEvent
 from .._limits import LIMITS
@@ -25,7 +27,14 @@ if TYPE_CHECKING:  # imported when a Tracker has a target (~3 ms at import other
     from .._outcomes.tally import DeliveredTally
     from .._record.target import TargetCheck
 
-__all__ = ["EventPipeline", "event_letter", "event_pipeline"]
+__all__ = ["TRANSPORT_NAMES", "EventPipeline", "event_letter", "event_pipeline"]
+
+_log = logging.getLogger("personalize_tracker")
+
+#: What ``transport=`` accepts as a string: the PutEvents transport to use with the client the
+#: Tracker builds ("lean": the lean request, or an error saying why it cannot be used;
+#: "boto3": the client's own ``put_events``).
+TRANSPORT_NAMES = ("lean", "boto3")
 
 
 class EventPipeline(Pipeline[Event, GroupKey]):
@@ -38,7 +47,8 @@ class EventPipeline(Pipeline[Event, GroupKey]):
 
     @property
     def client(self) -> Any:
-        """The boto3 ``personalize-events`` client in use."""
+        """The boto3 ``personalize-events`` client in use (the lean transport's too: it sends
+        what this client would send)."""
         return cast(PutEventsTransport, self.transport).client
 
 
@@ -75,7 +85,7 @@ def event_pipeline(
     endpoint_url: str | None,
     on_failure: Callable[[Sequence[FailedEvent]], None] | None,
     composing: _Composing = (None, False, None, None, False),
-    transport: EventTransport | None = None,
+    transport: EventTransport | str | None = None,
 ) -> tuple[EventPipeline, EventComposer]:
     """Compose the pipeline of one Tracker, and the composer its events are built with.
 
@@ -90,14 +100,19 @@ def event_pipeline(
             (``allow_placeholder_ids`` is in ``options``).
         transport: a transport to use instead of PutEvents (e.g. ``KinesisTransport``): its
             ``group_key`` and ``batch_size`` replace the (user, session) groups of 10, and its
-            ``renewed()`` replaces it in a forked child; ``client`` is then unused.
+            ``renewed()`` replaces it in a forked child; ``client`` is then unused. Or one of
+            :data:`TRANSPORT_NAMES`: ``"lean"`` sends the client the pipeline builds through
+            the lean transport (``_delivery/lean``), ``"boto3"`` through its ``put_events``;
+            None: lean when the pipeline builds the client and nothing hooked into it would be
+            skipped (else boto3, logged), a given ``client`` as is.
 
     Both share one :class:`SharedIds`: the composer shares the id strings of the events it
     builds, and its session table gives the pipeline its group keys.
 
     Raises:
         ValueError: no AWS region is known for the client built here; both ``client`` and
-            ``transport`` given.
+            ``transport`` given; an unknown transport name; ``"lean"`` when it cannot be used
+            (the message says why).
         InvalidEventError: the ``metric_attribution_source`` breaks the PutEvents pattern.
         OSError: the spool cannot be opened.
     """
@@ -119,6 +134,7 @@ def event_pipeline(
     )
     check, tally = _target_parts(target, strict)
     on_delivered = None if tally is None else tally.add
+    mode, transport = _transport_mode(transport, client)
     if transport is not None:
         if client is not None:
             raise ValueError("pass either client= (PutEvents) or transport=, not both")
@@ -126,7 +142,30 @@ def event_pipeline(
             options, transport, ids, tracking_id, on_failure, composer, on_delivered
         )
         return _attach(pipeline, composer, check, tally), composer
-    sender = PutEventsTransport(client if client is not None else build(), tracking_id)
+
+    def built() -> Transport[Event, GroupKey]:  # also a forked child's
+        return _built_transport(build(), tracking_id, mode)
+
+    sender = PutEventsTransport(client, tracking_id) if client is not None else built()
+    rebuild = built if client is None else None
+    reports = (on_failure, on_delivered)
+    pipeline = _put_events_pipeline(options, sender, rebuild, ids, tracking_id, reports)
+    return _attach(pipeline, composer, check, tally), composer
+
+
+def _put_events_pipeline(
+    options: Options,
+    sender: Transport[Event, GroupKey],
+    rebuild: Callable[[], Transport[Event, GroupKey]] | None,
+    ids: SharedIds,
+    tracking_id: str,
+    reports: tuple[
+        Callable[[Sequence[FailedEvent]], None] | None, Callable[[Sequence[Event]], None] | None
+    ],
+) -> EventPipeline:
+    """The PutEvents pipeline of ``sender``: events grouped by (user, session), 10 to a call;
+    ``rebuild`` makes the transport of a forked child (None: ``sender`` is kept); ``reports``
+    are the pipeline's ``on_failure`` and ``on_delivered``."""
     codec: Codec[Event, GroupKey] = Codec(
         key=ids.key_of,
         batch_size=LIMITS.max_events_per_call,
@@ -137,24 +176,58 @@ def event_pipeline(
         forget=ids.forget,
     )
 
-    def rebuild() -> PutEventsTransport:
-        return PutEventsTransport(build(), tracking_id)
-
     def on_fork() -> None:
         renew_event_ids_after_fork()  # before any id is drawn in the child
         ids.clear()
 
-    pipeline = EventPipeline(
+    return EventPipeline(
         options,
         sender,
         codec,
-        on_failure=on_failure,
+        on_failure=reports[0],
         name="PutEvents",
-        rebuild_transport=rebuild if client is None else None,
+        rebuild_transport=rebuild,
         on_fork=on_fork,
-        on_delivered=on_delivered,
+        on_delivered=reports[1],
     )
-    return _attach(pipeline, composer, check, tally), composer
+
+
+def _transport_mode(
+    transport: EventTransport | str | None, client: Any
+) -> tuple[str | None, EventTransport | None]:
+    """``transport=`` split into a transport name (or None) and a transport object (or None).
+
+    Raises:
+        ValueError: a string that is not in :data:`TRANSPORT_NAMES`; a name with ``client``.
+    """
+    if not isinstance(transport, str):
+        return None, transport
+    if transport not in TRANSPORT_NAMES:
+        raise ValueError(
+            f"transport={transport!r} is not a transport: pass one of {TRANSPORT_NAMES} or a "
+            "transport object (e.g. kinesis.KinesisTransport)"
+        )
+    if client is not None:
+        raise ValueError(
+            f"transport={transport!r} chooses how the client the Tracker builds is used; a "
+            "client= is used as is (its put_events): pass one or the other"
+        )
+    return transport, None
+
+
+def _built_transport(client: Any, tracking_id: str, mode: str | None) -> Transport[Event, GroupKey]:
+    """The PutEvents transport of the client the pipeline built: lean unless ``mode`` is
+    ``"boto3"``, or the lean path cannot honour the client (then boto3, logged; or, when
+    ``mode`` is ``"lean"``, a ``ValueError`` saying why)."""
+    if mode == "boto3":
+        return PutEventsTransport(client, tracking_id)
+    try:
+        return lean_put_events(client, tracking_id)
+    except LeanUnsupported as exc:
+        if mode == "lean":
+            raise ValueError(f"transport='lean' cannot be used: {exc}") from None
+        _log.info("PutEvents through the boto3 client, not the lean transport: %s", exc)
+        return PutEventsTransport(client, tracking_id)
 
 
 def _target_parts(

@@ -1,0 +1,109 @@
+"""The HTTP part: one keep-alive urllib3 connection pool, botocore's own.
+
+The pool is the one the boto3 client would send through (``client._endpoint.http_session``,
+botocore's ``URLLib3Session``): its CA bundle (``AWS_CA_BUNDLE``, the config's ``ca_bundle``,
+certifi), client certificate, proxies (the config's and ``HTTP(S)_PROXY``/``NO_PROXY``) and
+proxy settings, connect and read timeouts, socket options (TCP keep-alive) and pool size. A
+request is sent as ``URLLib3Session.send`` sends it, and urllib3's errors become the botocore
+exceptions that method raises, so that they classify the same (``putevents.send_error``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+import botocore.exceptions as bce
+from botocore.httpsession import mask_proxy_url
+from urllib3.exceptions import ConnectTimeoutError as _ConnectTimeout
+from urllib3.exceptions import NewConnectionError, ProtocolError, ProxyError
+from urllib3.exceptions import ReadTimeoutError as _ReadTimeout
+from urllib3.exceptions import SSLError as _SSLError
+from urllib3.util.retry import Retry
+
+from .endpoint import LeanUnsupported
+
+__all__ = ["Wire"]
+
+_NO_RETRY = Retry(False)  # retries are ours (tenacity), as for the client
+
+
+class Wire:
+    """POSTs to one URL through the connection pool of a boto3 client.
+
+    Args:
+        client: the boto3 client whose HTTP session (pool, TLS, proxies, timeouts) is used.
+        url: the full URL requests go to.
+
+    Raises:
+        LeanUnsupported: the client's HTTP session is not botocore's ``URLLib3Session`` as this
+            reads it, or an option asks for what only that session does per request.
+    """
+
+    __slots__ = ("_manager", "_pool", "_setup", "proxy_url", "target", "url")
+
+    def __init__(self, client: Any, url: str) -> None:
+        if os.environ.get("BOTO_EXPERIMENTAL__ADD_PROXY_HOST_HEADER", "").lower() == "true":
+            raise LeanUnsupported("BOTO_EXPERIMENTAL__ADD_PROXY_HOST_HEADER is set")
+        try:
+            session = client._endpoint.http_session
+            self.proxy_url = session._proxy_config.proxy_url_for(url)
+            self._manager = session._get_connection_manager(url, self.proxy_url)
+            self.target = session._get_request_target(url, self.proxy_url)
+            self._pool = self._manager.connection_from_url(url)
+            session._setup_ssl_cert(self._pool, url, session._verify)
+            self._setup = (session, session._verify)
+        except AttributeError as exc:
+            raise LeanUnsupported(f"cannot read the client's HTTP session ({exc})") from None
+        self.url = url
+
+    def _current_pool(self) -> Any:
+        pool = self._pool
+        if pool.pool is None:  # closed: evicted from the manager or closed with it
+            session, verify = self._setup
+            pool = self._pool = self._manager.connection_from_url(self.url)
+            session._setup_ssl_cert(pool, self.url, verify)
+        return pool
+
+    def post(self, headers: Mapping[str, str], body: bytes) -> tuple[int, Any, bytes]:
+        """Send one ``POST`` and read the whole answer.
+
+        Returns:
+            tuple: the status, the answer's headers (case-insensitive) and its body.
+
+        Raises:
+            botocore.exceptions.SSLError, EndpointConnectionError, ProxyConnectionError,
+            ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError, HTTPClientError: as
+                ``URLLib3Session.send`` raises them for the same urllib3 error.
+        """
+        url = self.url
+        try:
+            response = self._current_pool().urlopen(
+                method="POST",
+                url=self.target,
+                body=body,
+                headers=headers,
+                retries=_NO_RETRY,
+                assert_same_host=False,
+                preload_content=True,
+                decode_content=False,
+                chunked=False,
+                enforce_content_length=False,
+            )
+            return response.status, response.headers, response.data
+        except _SSLError as e:
+            raise bce.SSLError(endpoint_url=url, error=e) from e
+        except (NewConnectionError, socket.gaierror) as e:
+            raise bce.EndpointConnectionError(endpoint_url=url, error=e) from e
+        except ProxyError as e:
+            raise bce.ProxyConnectionError(proxy_url=mask_proxy_url(self.proxy_url), error=e) from e
+        except _ConnectTimeout as e:
+            raise bce.ConnectTimeoutError(endpoint_url=url, error=e) from e
+        except _ReadTimeout as e:
+            raise bce.ReadTimeoutError(endpoint_url=url, error=e) from e
+        except ProtocolError as e:
+            raise bce.ConnectionClosedError(error=e, request=None, endpoint_url=url) from e
+        except Exception as e:
+            raise bce.HTTPClientError(error=e) from e
