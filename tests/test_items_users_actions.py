@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from personalize_tracker import (
     DatasetSchema,
@@ -147,6 +149,45 @@ def test_under_the_rate_limit_a_burst_of_updates_takes_one_call_per_ten_items(
         items = tracker.stats().kinds["items"]
     assert len(calls(endpoint, "PutItems")) == 3
     assert (items.delivered, items.coalesced, items.requests) == (25, 975, 3)
+
+
+class _SlowThenThrottled:
+    """A client whose first PutItems call waits for ``release``, then is throttled."""
+
+    def __init__(self) -> None:
+        self.applied: list[tuple[str, int]] = []
+        self.calls = 0
+        self.first = threading.Event()
+        self.release = threading.Event()
+
+    def put_events(self, **kwargs: Any) -> None:
+        pass
+
+    def put_items(self, datasetArn: str, items: list[dict[str, str]]) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            self.first.set()
+            assert self.release.wait(10)
+            error = {"Error": {"Code": "ThrottlingException", "Message": "slow"}}
+            raise ClientError(error, "PutItems")  # type: ignore[arg-type]
+        for item in items:
+            self.applied.append((item["itemId"], json.loads(item["properties"])["v"]))
+
+
+def test_the_latest_write_wins_when_an_earlier_one_was_on_the_wire() -> None:
+    # Finding 1 of the review of issue 13: version 1's call is throttled and retried while
+    # version 2 waits; version 2 must land last (PutItems keeps the last write).
+    fake = _SlowThenThrottled()
+    t = Tracker("tid", client=fake, items_dataset_arn=ITEMS, flush_interval=0.05, max_backoff=0.2)
+    t.put_item("A", {"v": 1})
+    assert fake.first.wait(10)
+    t.put_item("A", {"v": 2})
+    assert not t.flush(0.3)  # version 1 is still held: other senders had their chance
+    assert t.stats().kinds["items"].senders == 1
+    fake.release.set()
+    assert t.flush(10)
+    t.close(5)
+    assert fake.applied == [("A", 1), ("A", 2)]
 
 
 def test_with_fork_check_every_call_still_goes_through(endpoint: PersonalizeEventsMock) -> None:
