@@ -21,10 +21,29 @@ from .._tools.bulk.dataset_export import (
 from .._tools.bulk.export import uncertain_columns
 from .._tools.bulk.jsonl_reader import json_objects, line_kind
 
-__all__ = ["KIND_CHOICES", "export_dataset", "export_kind"]
+__all__ = ["KIND_CHOICES", "echo_skipped", "export_dataset", "export_kind"]
 
 #: ``--kind``: what the CSV holds.
 KIND_CHOICES = ("interactions", "items", "users", "actions")
+
+# Unusable lines quoted on stderr; the others are counted.
+_PROBLEMS_SHOWN = 20
+
+
+def echo_skipped(problems: Sequence[str], other_kinds: Mapping[str, int]) -> None:
+    """On stderr: the lines skipped (the first 20 quoted), and how many lines of other kinds
+    ``--kind`` left out (not a failure: the file holds several kinds)."""
+    for problem in problems[:_PROBLEMS_SHOWN]:
+        click.echo(f"  {problem}", err=True)
+    if len(problems) > _PROBLEMS_SHOWN:
+        click.echo(f"  ... and {len(problems) - _PROBLEMS_SHOWN:,} more", err=True)
+    if other_kinds:
+        counts = ", ".join(f"{kind}: {count:,}" for kind, count in other_kinds.items())
+        click.echo(
+            f"  left out: {sum(other_kinds.values()):,} line(s) of other kinds ({counts}), "
+            "for another --kind",
+            err=True,
+        )
 
 
 def export_kind(files: Sequence[Path], given: str | None) -> str:
@@ -75,8 +94,9 @@ def export_dataset(
     """
     kind = DATASET_KINDS[kind_name]
     problems: list[str] = []
+    other_kinds: dict[str, int] = {}
     try:
-        letters = _letters(files, kind, exclude_invalid, problems)
+        letters = _letters(files, kind, exclude_invalid, problems, other_kinds)
         if str(output) == "-":
             written = write_dataset_csv(sys.stdout, kind, letters, names=names)
         else:
@@ -92,10 +112,7 @@ def export_dataset(
     )
     for caution in _cautions(written, names):
         click.echo(f"  caution: {caution}", err=True)
-    for problem in problems[:20]:
-        click.echo(f"  {problem}", err=True)
-    if len(problems) > 20:
-        click.echo(f"  ... and {len(problems) - 20:,} more", err=True)
+    echo_skipped(problems, other_kinds)
     ctx.exit(1 if problems else 0)
 
 
@@ -125,9 +142,14 @@ def _utc(epoch: float) -> str:
 
 
 def _letters(
-    files: Sequence[Path], kind: DatasetKind, exclude_invalid: bool, problems: list[str]
+    files: Sequence[Path],
+    kind: DatasetKind,
+    exclude_invalid: bool,
+    problems: list[str],
+    other_kinds: dict[str, int],
 ) -> Iterator[DatasetLetter]:
     for path in files:
-        for letter in letters_of(read_dataset_letters(path, kind), problems, str(path)):
+        read = read_dataset_letters(path, kind, other_kinds=other_kinds)
+        for letter in letters_of(read, problems, str(path)):
             if not (exclude_invalid and letter.reason == "invalid"):
                 yield letter

@@ -77,13 +77,18 @@ class DatasetExport:
 
 
 def read_dataset_letters(
-    path: str | os.PathLike[str], kind: DatasetKind
+    path: str | os.PathLike[str],
+    kind: DatasetKind,
+    *,
+    other_kinds: dict[str, int] | None = None,
 ) -> Iterator[DatasetLetter | tuple[int, str]]:
     """Read the dead letters of ``kind`` in a JSON Lines file.
 
     Args:
         path: the file (UTF-8).
         kind: the dataset whose records to read.
+        other_kinds: where to count the lines of other kinds, by kind, instead of yielding
+            them as problems (``export --kind`` picks one kind of a mixed file).
 
     Yields:
         A :class:`DatasetLetter` per usable line, or ``(line, problem)`` for one that is not:
@@ -98,6 +103,9 @@ def read_dataset_letters(
             yield number, record
             continue
         found = line_kind(record)
+        if found != kind.name and other_kinds is not None:
+            other_kinds[found] = other_kinds.get(found, 0) + 1
+            continue
         if found != kind.name:
             yield number, f"a line of {found}, not of {kind.name}"
             continue

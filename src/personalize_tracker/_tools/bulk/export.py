@@ -204,6 +204,8 @@ class ExportLine:
 
 def read_export_events(
     path: str | os.PathLike[str],
+    *,
+    other_kinds: dict[str, int] | None = None,
 ) -> Iterator[ExportLine | tuple[int, str]]:
     """Read the events of a JSON Lines file (dead letters or plain event dicts) for an export.
 
@@ -214,6 +216,8 @@ def read_export_events(
 
     Args:
         path: the file (see :func:`flatten_record` for the accepted shapes).
+        other_kinds: where to count the dead letters of other kinds, by kind, instead of
+            yielding them as problems (``export --kind interactions`` of a mixed file).
 
     Yields:
         An :class:`ExportLine` per usable line, or ``(line, problem)`` for one that is not.
@@ -233,7 +237,10 @@ def read_export_events(
             yield number, record
         elif line_kind(record) != "interactions":
             kind = line_kind(record)
-            yield number, f"a line of {kind}, not of interactions (export --kind {kind})"
+            if other_kinds is not None:
+                other_kinds[kind] = other_kinds.get(kind, 0) + 1
+            else:
+                yield number, f"a line of {kind}, not of interactions (export --kind {kind})"
         else:
             yield export_line(number, record, fields)
 
