@@ -137,7 +137,8 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
         metric_attribution_source: default ``eventAttributionSource`` of every event.
         runtime_client: a boto3 ``personalize-runtime`` client for :meth:`get_recommendations`
             (default: built at first use from ``session``, ``region_name``, ``endpoint_url``).
-        exit_timeout: seconds (>= 0) the flush at interpreter exit may take.
+        exit_timeout: seconds (>= 0) the flush at interpreter exit may take (all record kinds
+            together).
         target: a :class:`Target` each event is checked against (``strict``: raise); readiness().
         fork_check: compare the process id on every ``track()`` (~0.2 µs), for a fork that runs
             no Python hooks (uWSGI without ``py-call-osafterfork``); ``None``: on under uWSGI.
@@ -257,7 +258,7 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
         self._kinds = KindPipelines(
             options, tracking_id, arns, schemas,
             ClientSource(client, session, region_name, endpoint_url, *self._shared(transport)),
-            dataset_requests_per_second, on_failure,
+            dataset_requests_per_second, on_failure, self._pipeline,
         )  # fmt: skip
         self._runtime = RuntimeClientSource(
             runtime_client,
