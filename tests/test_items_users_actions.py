@@ -190,6 +190,23 @@ def test_the_latest_write_wins_when_an_earlier_one_was_on_the_wire() -> None:
     assert fake.applied == [("A", 1), ("A", 2)]
 
 
+def test_astral_text_at_the_limit_is_delivered_and_over_it_refused_at_the_call(
+    endpoint: PersonalizeEventsMock,
+) -> None:
+    # Finding 5 of the review of issue 13: the service (and the local endpoint) counts UTF-16
+    # code units; an emoji is two. At the limit: delivered; over it: refused at the call.
+    emoji = "\U0001f600"
+    with Tracker("tid", region_name="us-east-1", items_dataset_arn=ITEMS) as tracker:
+        tracker.put_item(emoji * 128, {"TITLE": emoji * 15_994})  # 256 and 32,000 units
+        with pytest.raises(InvalidEventError, match="item_id"):
+            tracker.put_item(emoji * 129)
+        with pytest.raises(InvalidEventError, match="properties"):
+            tracker.put_item("i1", {"TITLE": emoji * 15_995})
+        assert tracker.flush(10)
+        items = tracker.stats().kinds["items"]
+    assert (items.tracked, items.delivered, items.failed) == (1, 1, 0)
+
+
 def test_with_fork_check_every_call_still_goes_through(endpoint: PersonalizeEventsMock) -> None:
     with Tracker("tid", region_name="us-east-1", fork_check=True, **ARNS) as tracker:
         send_one_of_each(tracker)

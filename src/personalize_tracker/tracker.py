@@ -37,7 +37,6 @@ from ._record.fields import (
     check_number,
     check_sent_at,
     check_text,
-    check_unicode,
 )
 from ._record.ids import event_ids
 from ._record.properties import encode_properties
@@ -362,8 +361,8 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
         # less per queued event); shared ids were checked when first seen.
         if type(event_type) is not str or not 0 < len(event_type) <= MAX_EVENT_TYPE:
             event_type = check_text(event_type, "event_type", MAX_EVENT_TYPE)
-        elif not event_type.isascii():  # text UTF-8 cannot carry (a lone surrogate) is refused
-            check_unicode(event_type, "event_type")
+        elif not event_type.isascii():  # counted in UTF-16 units; a lone surrogate is refused
+            check_text(event_type, "event_type", MAX_EVENT_TYPE)
         known = self._keys.get(session_id) if type(session_id) is str else None
         if known is not None and (
             known[0] is user_id or (type(user_id) is str and known[0] == user_id)
