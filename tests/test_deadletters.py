@@ -13,6 +13,7 @@ from personalize_tracker import Event
 from personalize_tracker._tools.deadletters import (
     BadLine,
     DeadLetter,
+    OtherKind,
     file_kind,
     read_dead_letter,
     read_dead_letters,
@@ -166,3 +167,11 @@ def test_file_kind_tells_dead_letters_from_other_files(
     path = tmp_path / "f.jsonl"
     path.write_text(text)
     assert file_kind(path) == kind
+
+
+def test_a_dead_letter_of_another_kind_is_named_not_a_bad_line(tmp_path: Path) -> None:
+    item = {"reason": "invalid", "kind": "items", "record": {"itemId": "i-9"}}
+    path = write_lines(tmp_path / "dead.jsonl", json.dumps(item))
+
+    assert list(read_dead_letters(path)) == [OtherKind(line=1, kind="items")]
+    assert file_kind(path) == "dead letters"

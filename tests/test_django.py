@@ -53,7 +53,7 @@ if not settings.configured:  # this module is the only one configuring Django in
     django.setup()
 
 from django.contrib.auth import authenticate, login, logout  # noqa: E402
-from django.contrib.auth.models import User  # noqa: E402
+from django.contrib.auth.models import Group, User  # noqa: E402
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
@@ -408,6 +408,40 @@ def test_a_save_of_fields_not_mapped_sends_nothing(synced: tuple[FakeTracker, Mo
     finally:
         named.disconnect()
     assert fake.users == [(flo.pk, {"USERNAME": "flo"}), (flo.pk, {"USERNAME": "flora"})]
+
+
+@pytest.mark.usefixtures("users")
+def test_a_many_to_many_set_in_the_same_transaction_is_sent() -> None:
+    fake = FakeTracker()
+    names = {"GROUPS": lambda user: [g.name for g in user.groups.all()]}
+    groups = sync_users(User, tracker=lambda: fake, fields=names)  # type: ignore[arg-type,return-value]
+    try:
+        gold = Group.objects.create(name="gold")
+        with transaction.atomic():  # as the admin saves: the object, then its many-to-many
+            ann = User.objects.create_user("ann", password="pw")
+            ann.groups.set([gold])
+        with transaction.atomic():  # created, then deleted before the commit: nothing to put
+            gone = User.objects.create_user("gone", password="pw")
+            gone.delete()
+    finally:
+        groups.disconnect()
+    assert fake.users == [(ann.pk, {"GROUPS": ["gold"]})]
+
+
+@pytest.mark.usefixtures("users")
+def test_a_mapped_property_follows_the_field_it_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        User, "full", property(lambda u: f"{u.first_name} {u.last_name}".strip()), raising=False
+    )
+    fake = FakeTracker()
+    named = sync_users(User, tracker=lambda: fake, fields={"NAME": "full"})  # type: ignore[arg-type,return-value]
+    try:
+        bea = User.objects.create_user("bea", password="pw", first_name="Bea")
+        bea.first_name = "Beatrix"
+        bea.save(update_fields=["first_name"])
+    finally:
+        named.disconnect()
+    assert fake.users == [(bea.pk, {"NAME": "Bea"}), (bea.pk, {"NAME": "Beatrix"})]
 
 
 @pytest.mark.usefixtures("users")

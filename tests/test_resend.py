@@ -196,3 +196,57 @@ def test_a_file_that_is_not_dead_letters_is_named_so(tmp_path: Path) -> None:
         assert refused.exit_code == 2
         assert "not a dead-letter file" in refused.output or "is empty" in refused.output
         assert "tracking ids" not in refused.output
+
+
+ITEMS = "arn:aws:personalize:us-east-1:123456789012:dataset/shop/ITEMS"
+
+
+def item_letter(item_id: str) -> str:
+    """A dead letter of an item, as the Tracker writes it in the same dead_letter_path."""
+    record = {
+        "failedAt": 1.0,
+        "reason": "retries_exhausted",
+        "kind": "items",
+        "datasetArn": ITEMS,
+        "record": {"itemId": item_id, "properties": '{"price":9.5}'},
+    }
+    return json.dumps(record) + "\n"
+
+
+def closed_letter(event_id: str) -> str:
+    record = {
+        "reason": "closed",
+        "trackingId": "tracking-1",
+        "sessionId": "s",
+        "event": {"eventId": event_id, "eventType": "click", "sentAt": 1714564800.0},
+    }
+    return json.dumps(record) + "\n"
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_dead_letters_of_items_are_left_to_export_not_counted_unreadable(
+    personalize_events: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    path = tmp_path / "dead.jsonl"
+    path.write_text(item_letter("i-9") + closed_letter("e-1") + item_letter("i-10"))
+    result = CliRunner().invoke(cli, ["resend", str(path), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert [e.event_id for e in personalize_events.events] == ["e-1"]
+    assert personalize_events.items == []
+    assert "resent           1" in result.output
+    assert "unreadable lines 0" in result.output
+    assert "KeyError" not in result.output
+    assert (
+        f"not resent       2 items: 'personalize-tracker export --kind items {path} -o "
+        "items.csv', then 'personalize-tracker replay items.csv --dataset-arn ARN'"
+    ) in result.output
+
+
+def test_a_file_of_item_dead_letters_only_says_how_to_send_them(tmp_path: Path) -> None:
+    path = tmp_path / "dead.jsonl"
+    path.write_text(item_letter("i-9"))
+    result = CliRunner().invoke(cli, ["resend", str(path)])
+    assert result.exit_code == 2
+    assert "not a dead-letter file" not in result.output
+    assert "holds no dead letters of events, only of items (1)" in result.output
+    assert f"personalize-tracker export --kind items {path}" in result.output

@@ -258,3 +258,9 @@ def test_records_put_back_in_front_of_a_one_record_group() -> None:
     assert taken(buffer, 1.0) == ("a", [1, 2])  # a full batch again, before 3
     assert taken(buffer, 1.0) is None
     assert taken(buffer, 0.0, force=True) == ("a", [3])
+
+
+def test_batches_of_one_keep_arrival_times_when_asked() -> None:
+    buffer: GroupBuffer[str, int] = GroupBuffer(batch_size=1, flush_interval=60.0, keep_times=True)
+    assert buffer.add("a", 1, now=5.0, tracked_at=2.0) is True
+    assert buffer.take(5.0) == Batch("a", [1], [2.0])

@@ -152,14 +152,13 @@ class GroupBuffer(Generic[K, T]):
             else:
                 since = self._since = arrived
             self.size += 1
-            if self.batch_size == 1:
-                self.groups[key] = _Group(record, since, False, since)
-                return self._mark_full(key)
-            if self.keep_times:
-                tracked = arrived if tracked_at is None else tracked_at
-                self.groups[key] = _Group(record, since, True, tracked)
+            tracked = arrived if tracked_at is None else tracked_at
+            if self.batch_size == 1 or self.keep_times:
+                self.groups[key] = _Group(record, since, self.keep_times, tracked)
             else:
                 self.groups[key] = _One(record, since)
+            if self.batch_size == 1:
+                return self._mark_full(key)
             return first
         if type(group) is _One:
             group = self._grown(key)

@@ -7,7 +7,9 @@ Each line is a JSON object::
      "event": {"eventId": "...", "eventType": "...", "sentAt": 1714564800.123, ...}}
 
 ``event`` is the PutEvents event as it was (or would have been) sent; with ``sessionId`` and
-``userId`` it is :meth:`Event.to_dict`'s shape, read back with :meth:`Event.from_dict`. The
+``userId`` it is :meth:`Event.to_dict`'s shape, read back with :meth:`Event.from_dict`. The same
+file holds the dead letters of items, users, actions and action interactions (a line with a
+``kind``, see ``docs/items-users-actions.md``): read as :class:`OtherKind`, not as events. The
 Tracker appends lines with one ``write`` system call each (``Tracker(dead_letter_path=...)``): a
 crash loses at most the line being written, and this reader reports a torn last line as a
 :class:`BadLine` instead of stopping.
@@ -26,7 +28,7 @@ import attrs
 
 from .. import Event, FailureReason
 
-__all__ = ["BadLine", "DeadLetter", "FileKind", "file_kind", "read_dead_letters"]
+__all__ = ["BadLine", "DeadLetter", "FileKind", "OtherKind", "file_kind", "read_dead_letters"]
 
 #: What :func:`file_kind` finds: dead letters, plain events (``serve --record``, the spool, an
 #: export's input), an empty file, or something else.
@@ -78,7 +80,24 @@ class BadLine:
     problem: str
 
 
-def read_dead_letters(path: str | os.PathLike[str]) -> Iterator[DeadLetter | BadLine]:
+@attrs.frozen
+class OtherKind:
+    """A dead letter of an item, a user, an action or an action interaction: a line with a
+    ``kind`` (``"items"``...), written to the same file as the events'. Not an event: the bulk
+    path sends it again (``personalize-tracker export --kind items``, then ``replay``).
+
+    Attributes:
+        line: 1-based line number.
+        kind: the line's ``kind``.
+    """
+
+    line: int
+    kind: str
+
+
+def read_dead_letters(
+    path: str | os.PathLike[str],
+) -> Iterator[DeadLetter | OtherKind | BadLine]:
     """Read a dead-letter file line by line (streaming; memory stays small).
 
     Blank lines are skipped.
@@ -87,8 +106,9 @@ def read_dead_letters(path: str | os.PathLike[str]) -> Iterator[DeadLetter | Bad
         path: the file (UTF-8 JSON Lines, as written by ``Tracker(dead_letter_path=...)``).
 
     Yields:
-        A :class:`DeadLetter` per readable line and a :class:`BadLine` per line that is not (a
-        torn last line after a crash, an edited line that no longer validates), in file order.
+        A :class:`DeadLetter` per readable line of an event, an :class:`OtherKind` per line of
+        another kind, and a :class:`BadLine` per line that is not readable (a torn last line
+        after a crash, an edited line that no longer validates), in file order.
 
     Raises:
         OSError: the file cannot be opened or read.
@@ -103,10 +123,11 @@ def file_kind(path: str | os.PathLike[str]) -> FileKind:
     """Tell what a JSON Lines file holds, from its first readable lines (a few at most).
 
     Returns:
-        ``"dead letters"`` when a line has an ``event`` object (``Tracker(dead_letter_path=...)``
-        writes them); ``"events"`` when lines are events themselves (an ``eventType`` key: a
-        ``serve --record`` recording, the spool); ``"empty"`` for no non-blank line; ``"other"``
-        when the first lines are neither (not JSON, a CSV, other objects).
+        ``"dead letters"`` when a line has an ``event`` object, or a ``kind`` and a ``record``
+        object (``Tracker(dead_letter_path=...)`` writes them); ``"events"`` when lines are
+        events themselves (an ``eventType`` key: a ``serve --record`` recording, the spool);
+        ``"empty"`` for no non-blank line; ``"other"`` when the first lines are neither (not
+        JSON, a CSV, other objects).
 
     Raises:
         OSError: the file cannot be read.
@@ -125,14 +146,22 @@ def file_kind(path: str | os.PathLike[str]) -> FileKind:
                 continue
             if not isinstance(record, dict):
                 continue
-            if isinstance(record.get("event"), Mapping):
+            if isinstance(record.get("event"), Mapping) or _other_kind(record) is not None:
                 return "dead letters"
             if "eventType" in record or "event_type" in record or "EVENT_TYPE" in record:
                 return "events"
     return "empty" if seen == 0 else "other"
 
 
-def read_dead_letter(number: int, text: str) -> DeadLetter | BadLine:
+def _other_kind(record: Mapping[str, Any]) -> str | None:
+    """The ``kind`` of a dead letter of an item, a user...; ``None`` for an event's line."""
+    kind = record.get("kind")
+    if isinstance(kind, str) and kind and isinstance(record.get("record"), Mapping):
+        return kind
+    return None
+
+
+def read_dead_letter(number: int, text: str) -> DeadLetter | OtherKind | BadLine:
     """Read one line of a dead-letter file.
 
     Args:
@@ -140,12 +169,16 @@ def read_dead_letter(number: int, text: str) -> DeadLetter | BadLine:
         text: the line (a JSON object, see the module docstring).
 
     Returns:
-        The :class:`DeadLetter`, with its event validated again as ``track()`` would; or a
-        :class:`BadLine` when the line is not JSON, lacks ``event``, ``sessionId`` or an event
-        field :meth:`Event.from_dict` needs, or holds a field that breaks a PutEvents rule.
+        The :class:`DeadLetter`, with its event validated again as ``track()`` would; an
+        :class:`OtherKind` for a dead letter of an item, a user...; or a :class:`BadLine` when
+        the line is not JSON, lacks ``event``, ``sessionId`` or an event field
+        :meth:`Event.from_dict` needs, or holds a field that breaks a PutEvents rule.
     """
     try:
         record: dict[str, Any] = json.loads(text)
+        kind = _other_kind(record) if isinstance(record, dict) else None
+        if kind is not None:
+            return OtherKind(number, kind)
         event = Event.from_dict(_event_record(record), validate=True)
     except (ValueError, KeyError, TypeError) as exc:  # InvalidEventError is a ValueError
         return BadLine(number, f"{type(exc).__name__}: {exc}")

@@ -11,7 +11,7 @@ import click
 
 from .. import TrackerStats
 from .._tools.deadletters import file_kind
-from .._tools.resend import ResendSummary, dead_letter_tracking_ids, resend_dead_letters
+from .._tools.resend import DeadLetterScan, ResendSummary, resend_dead_letters, scan_dead_letters
 from ._common import FILE_ARGUMENT, NO_PROGRESS_OPTION, REGION_OPTION, bulk_tracker
 
 __all__ = ["resend"]
@@ -61,14 +61,18 @@ def resend(
     FILE is a JSON Lines file written by Tracker(dead_letter_path=...). Events keep their event
     ids, so an event that did reach Personalize before is ignored in training. Uses the default
     AWS credential chain. Events that fail again go to FILE.retry.jsonl, replaced by each run
-    (and removed when none failed), or appended to --dead-letters. Prints a summary; exits 1
-    when an event fails again or a line cannot be read.
+    (and removed when none failed), or appended to --dead-letters. Dead letters of items,
+    users, actions and action interactions in FILE are not resent: the summary counts them and
+    says how to send them (export, then replay). Prints a summary; exits 1 when an event fails
+    again or a line cannot be read.
     """
     from tqdm import tqdm
 
     _check_kind(file)
+    scan = scan_dead_letters(file)
+    _check_events(file, scan)
     if tracking_id is None:
-        tracking_id = _the_tracking_id(file)
+        tracking_id = _the_tracking_id(scan)
     retry_path = dead_letters or file.with_name(file.name + ".retry.jsonl")
     # The default retry file holds this run's failures only: written aside, then swapped in.
     writing = retry_path if dead_letters else retry_path.with_name(retry_path.name + ".partial")
@@ -124,6 +128,29 @@ def _check_kind(file: Path) -> None:
     )
 
 
+def _check_events(file: Path, scan: DeadLetterScan) -> None:
+    """Refuse a file of dead letters of other kinds only, saying how to send them.
+
+    Raises:
+        click.UsageError: the file holds no event, and lines of items, users...
+    """
+    if scan.events or not scan.other_kinds:
+        return
+    kinds = ", ".join(f"{kind} ({count:,})" for kind, count in scan.other_kinds.items())
+    hints = "; ".join(f"{kind}: {_other_kind_hint(kind, file)}" for kind in scan.other_kinds)
+    raise click.UsageError(f"{file} holds no dead letters of events, only of {kinds}. {hints}")
+
+
+def _other_kind_hint(kind: str, file: Path) -> str:
+    """How to send the dead letters of ``kind`` (items, users...) again."""
+    if kind == "action_interactions":
+        return "no bulk file takes them: track them again with Tracker.track_action"
+    return (
+        f"'personalize-tracker export --kind {kind} {file} -o {kind}.csv', then "
+        f"'personalize-tracker replay {kind}.csv --dataset-arn ARN'"
+    )
+
+
 def _swap_in(written: Path, retry_path: Path) -> None:
     """Make ``written`` (this run's failures) the retry file; none failed: no retry file."""
     if written.exists() and written.stat().st_size > 0:
@@ -134,13 +161,13 @@ def _swap_in(written: Path, retry_path: Path) -> None:
             path.unlink()
 
 
-def _the_tracking_id(file: Path) -> str:
-    """The one tracking id written in the file's lines.
+def _the_tracking_id(scan: DeadLetterScan) -> str:
+    """The one tracking id written in the file's lines of events.
 
     Raises:
         click.UsageError: the file names none, or several (pass ``--tracking-id``).
     """
-    found = dead_letter_tracking_ids(file)
+    found = scan.tracking_ids
     if len(found) != 1:
         names = ", ".join(sorted(found)) or "none"
         raise click.UsageError(
@@ -175,5 +202,7 @@ def _summary_text(
     ]
     for bad in summary.bad_lines[:5]:
         lines.append(f"    line {bad.line}: {bad.problem}")
+    for kind, count in summary.other_kinds.items():
+        lines.append(f"  not resent       {count:,} {kind}: {_other_kind_hint(kind, file)}")
     lines.append("PASS: every resent event was delivered" if ok else "FAIL: see above")
     return "\n".join(lines)

@@ -12,7 +12,11 @@ What Django users should know (said again in the docs):
   ``post_save``; call :meth:`ModelSync.send_all` on what they changed.
 * **Fixtures are not sent**: ``loaddata`` saves are *raw*; :meth:`ModelSync.send_all` sends
   them when wanted.
-* **A rolled-back save sends nothing**: the record is put from ``transaction.on_commit``.
+* **A rolled-back save sends nothing**: the record is put from ``transaction.on_commit``, with
+  the row's values as committed (read again by primary key: a many-to-many set after the save in
+  the same transaction, as the admin does, is sent).
+* **A many-to-many change alone sends nothing**: ``product.genres.add(...)`` without a save
+  sends no ``post_save``; call :meth:`ModelSync.send` after it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import transaction
 from django.db.models.signals import post_save
 
@@ -119,11 +123,27 @@ class ModelSync:
         self._uid = f"personalize_tracker.sync_{kind}.{model._meta.label}"
         for name, source in [("id", record_id), *self._fields.items()]:
             self._check(name, source)
-        # The model attributes the properties read, when all are named: a save with
-        # update_fields touching none of them changes nothing the dataset holds.
-        sources = list(self._fields.values())
-        names = [s.split("__")[0] for s in sources if isinstance(s, str)]
-        self._reads = None if len(names) < len(sources) else frozenset(names)
+        self._reads = self._fields_read()
+
+    def _fields_read(self) -> frozenset[str] | None:
+        """The concrete fields the properties read (names and attnames), when every source is
+        one: a save whose ``update_fields`` touch none of them changes nothing the dataset
+        holds. ``None`` (every save sends) when a source is a function, a property or a method
+        (it may read any field), or a relation that is not a column."""
+        reads: set[str] = set()
+        meta = self.model._meta
+        for source in self._fields.values():
+            if callable(source):
+                return None
+            first = source.split("__")[0]
+            try:
+                field = meta.pk if first == "pk" else meta.get_field(first)
+            except FieldDoesNotExist:
+                return None
+            if not getattr(field, "concrete", False) or getattr(field, "many_to_many", False):
+                return None
+            reads.update((field.name, field.attname))
+        return frozenset(reads)
 
     def _check(self, name: str, source: object) -> None:
         if callable(source):
@@ -227,20 +247,26 @@ class ModelSync:
     ) -> None:
         if raw:
             return  # loaddata: see send_all
-        if update_fields is not None and self._reads is not None:
-            touched = {*update_fields, *(f.removesuffix("_id") for f in update_fields)}
-            if not self._reads & touched:
-                return
+        reads = self._reads
+        if update_fields is not None and reads is not None and reads.isdisjoint(update_fields):
+            return
         if not self._on_commit:
             self.send(instance)
             return
+        # Put once the transaction commits (nothing on a rollback), with the row as committed:
+        # what the transaction did after this save (a many-to-many set, another save) is in it.
+        transaction.on_commit(lambda: self._committed(instance, using), using=using)
+
+    def _committed(self, instance: Any, using: str | None) -> None:
+        """Read the saved row again by primary key and put its record (none when the row was
+        deleted before the commit: the datasets have no delete)."""
         try:
-            # The values as saved, put once the transaction commits (nothing on a rollback).
-            record_id, properties = self.record_of(instance)
-        except Exception as exc:  # a mapping that fails: the save itself goes on
+            row = self.model._base_manager.using(using).filter(pk=instance.pk).first()
+        except Exception as exc:  # the database is gone: logged, counted
             self._failed(instance, exc)
             return
-        transaction.on_commit(lambda: self._put(instance, record_id, properties), using=using)
+        if row is not None:
+            self.send(row)
 
     def _put(self, instance: Any, record_id: Any, properties: dict[str, Any]) -> bool:
         try:
@@ -286,15 +312,19 @@ def sync_items(
             "BRAND": "brand__name",                              # a related object's attribute
         })
 
-    Each ``post_save`` of the model (created or updated) reads the mapped values and puts them
-    once the transaction commits (``transaction.on_commit``: a rolled-back save sends nothing);
-    the Tracker batches them (10 a PutItems call), replaces a waiting record of the same id by
+    Each ``post_save`` of the model (created or updated) puts the mapped values once the
+    transaction commits (``transaction.on_commit``: a rolled-back save sends nothing), read from
+    the row as committed (one query by primary key): a many-to-many set after the save in the
+    same transaction (the admin saves the object, then its many-to-many) is in the record, and
+    a row deleted before the commit sends nothing. A many-to-many change alone
+    (``p.genres.add(...)``, no save) sends no ``post_save``: call :meth:`ModelSync.send`. The
+    Tracker batches them (10 a PutItems call), replaces a waiting record of the same id by
     the later one, and retries. Values: a ``Decimal`` is sent as a float, an aware datetime as
     epoch seconds, a date as ISO text, a list as a multi-valued categorical field; ``None``
     leaves the field out. Deletes, ``queryset.update()``, ``bulk_create()`` and ``loaddata``
     send nothing (see :meth:`ModelSync.send_all`). A save whose ``update_fields`` hold none of
-    the attributes named in the mapping sends nothing either (with a function in the mapping,
-    every save sends).
+    the model fields named in the mapping sends nothing either (with a function, a property or
+    a method in the mapping, every save sends: it may read any field).
 
     Args:
         model: the model class (a subclass's saves are not seen: Django sends them under the
@@ -305,9 +335,11 @@ def sync_items(
         tracker: the Tracker (with ``items_dataset_arn``) or a function returning it; default
             the one of ``settings.PERSONALIZE_TRACKER`` (``get_tracker()``: put
             ``"items_dataset_arn"`` in its ``OPTIONS``).
-        on_commit: put after the commit (default); ``False``: at the save itself.
+        on_commit: put after the commit (default); ``False``: at the save itself, with the
+            instance's values then (a many-to-many set later is not seen).
         raise_errors: let a refused record's error propagate (tests, development) instead of
-            logging it and counting it in :attr:`ModelSync.errors`.
+            logging it and counting it in :attr:`ModelSync.errors`; with ``on_commit`` it
+            propagates from the commit (the data is committed by then).
 
     Returns:
         The :class:`ModelSync` (``disconnect()``, ``send(instance)``, ``send_all(instances)``,
