@@ -3,6 +3,7 @@ Actions bulk CSV for a dataset import job (docs/items-users-actions.md)."""
 
 from __future__ import annotations
 
+import datetime
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -11,11 +12,13 @@ import click
 
 from .._tools.bulk import DATASET_KINDS, DatasetKind
 from .._tools.bulk.dataset_export import (
+    DatasetExport,
     DatasetLetter,
     letters_of,
     read_dataset_letters,
     write_dataset_csv,
 )
+from .._tools.bulk.export import uncertain_columns
 from .._tools.bulk.jsonl_reader import json_objects, line_kind
 
 __all__ = ["KIND_CHOICES", "export_dataset", "export_kind"]
@@ -63,7 +66,9 @@ def export_dataset(
     names: Mapping[str, str] | None,
 ) -> None:
     """Write the dead letters of ``kind_name`` in ``files`` as its bulk CSV to ``output``
-    (``-``: stdout), report the lines skipped on stderr, and exit (1 if any was).
+    (``-``: stdout), report the lines skipped on stderr with two cautions (an import puts an
+    older write back over a later one delivered; column names guessed where a schema may spell
+    them otherwise), and exit (1 if a line was skipped).
 
     Raises:
         click.ClickException: a file cannot be read or the output written.
@@ -81,15 +86,42 @@ def export_dataset(
         raise click.ClickException(str(exc)) from None
     where = "stdout" if str(output) == "-" else str(output)
     click.echo(
-        f"personalize-tracker export: {written:,} {kind.name} to {where} ({kind.label} CSV), "
-        f"{len(problems):,} line(s) skipped",
+        f"personalize-tracker export: {written.rows:,} {kind.name} to {where} ({kind.label} "
+        f"CSV), {len(problems):,} line(s) skipped",
         err=True,
     )
+    for caution in _cautions(written, names):
+        click.echo(f"  caution: {caution}", err=True)
     for problem in problems[:20]:
         click.echo(f"  {problem}", err=True)
     if len(problems) > 20:
         click.echo(f"  ... and {len(problems) - 20:,} more", err=True)
     ctx.exit(1 if problems else 0)
+
+
+def _cautions(written: DatasetExport, names: Mapping[str, str] | None) -> Iterator[str]:
+    """What to check before importing the CSV: that a later write was not delivered since (an
+    import puts the older value back), and the column names a schema may spell otherwise."""
+    if written.failed_from is not None and written.failed_to is not None:
+        yield (
+            f"each row is the last write of its id that failed (failed from "
+            f"{_utc(written.failed_from)} to {_utc(written.failed_to)}): importing the CSV puts "
+            "it back over any later write of the id that was delivered; leave out the ids "
+            "written since"
+        )
+    guessed = uncertain_columns(written.columns, names)
+    if guessed:
+        yield (
+            "column names guessed from camelCase keys, which lose the '_' before a digit: "
+            f"{', '.join(guessed)}; a header the dataset's schema does not have fails the "
+            "import job: pass --schema"
+        )
+
+
+def _utc(epoch: float) -> str:
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
 
 
 def _letters(

@@ -84,8 +84,8 @@ def export(
     --schema, the schema's own field names).
 
     Dead letters of items, users or actions (their "kind") become an Items, Users or Actions
-    CSV: ITEM_ID (USER_ID, ACTION_ID), then each property as an UPPER_SNAKE column; the last
-    line of an id wins. A CSV holds one kind: with several in FILES, pick one with --kind.
+    CSV: ITEM_ID, then a column per property (see --schema); an id's last line wins (an import
+    puts it back over later writes). A CSV holds one kind: with several, pick one with --kind.
     Lines that cannot be exported (no userId, another kind, torn JSON) are reported on stderr
     with their line numbers; exits 1 if there were any.
     """

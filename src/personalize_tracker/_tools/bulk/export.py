@@ -32,6 +32,7 @@ __all__ = [
     "export_rows",
     "read_export_events",
     "to_upper_snake",
+    "uncertain_columns",
     "write_interactions_csv",
 ]
 
@@ -67,6 +68,23 @@ def to_upper_snake(name: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")
     spaced = re.sub(r"(?<=[A-Za-z0-9])(?=[A-Z])|(?<=[A-Za-z])(?=[0-9])", "_", cleaned)
     return spaced.upper()
+
+
+def uncertain_columns(columns: Mapping[str, str], names: Mapping[str, str] | None) -> list[str]:
+    """The column names :func:`to_upper_snake` guessed that a schema may spell otherwise, each as
+    ``"GUESS (or OTHER)"``: camelCase loses the ``_`` before a digit, so ``s3Path`` is
+    ``S_3_PATH`` or ``S3_PATH`` (a bulk import job fails on a header its schema lacks).
+
+    Args:
+        columns: ``properties`` key -> the column name written.
+        names: the names the schema gave (``--schema``): those are not guesses.
+    """
+    given = names or {}
+    found = []
+    for key, column in columns.items():
+        if key not in given and re.search(r"[A-Za-z][0-9]", key):
+            found.append(f"{column} (or {re.sub(r'(?<=[A-Z])_(?=[0-9])', '', column)})")
+    return found
 
 
 def _csv_number(value: float) -> str:
