@@ -181,6 +181,17 @@ class Closing(Generic[K, R]):
                 if p.deliver(batch, deadline, retry_waits):
                     return  # deferred: it would be taken again at once
 
+    def start(self, seal: bool) -> None:
+        """Begin a flush (``seal``: a close) without waiting: what is held is forced out and the
+        senders woken; the ``flush()`` or ``close()`` that follows waits (see ``group``)."""
+        p = self._p
+        with p.lock:
+            if seal:
+                self._seal()
+            p.collect()
+            p.buffer.force_pending()
+            p.pool.wake_all()
+
     # -- close ------------------------------------------------------------------------------------
 
     def _seal(self) -> bool:
@@ -299,12 +310,14 @@ class Closing(Generic[K, R]):
 
     # -- exit -------------------------------------------------------------------------------------
 
-    def exit_flush(self) -> None:
-        """Flush at interpreter exit, for at most ``exit_timeout`` seconds, starting no thread."""
+    def exit_flush(self, deadline: float | None = None) -> None:
+        """Flush at interpreter exit, until monotonic ``deadline`` (default: ``exit_timeout``
+        seconds from now), starting no thread."""
         p = self._p
         if not p.in_own_process():
             return
-        deadline = time.monotonic() + p.options.exit_timeout
+        if deadline is None:
+            deadline = time.monotonic() + p.options.exit_timeout
         with p.lock:
             self._seal()
             if self.finished:

@@ -44,6 +44,7 @@ from .._outcomes.wire import Wire
 from ..typing import Transport
 from .closing import Closing
 from .codec import Codec, nothing
+from .group import PipelineGroup
 from .readback import Readback, defer_unsettled, times_of
 
 __all__ = ["Codec", "Pipeline"]
@@ -123,6 +124,7 @@ class Pipeline(Generic[R, K]):
         self._rebuild_transport = rebuild_transport
         self._on_fork = on_fork
         self.one_call = codec.identity is not None
+        self.group: PipelineGroup | None = None  # its Tracker's pipelines (see group.py)
         dead_letters = (
             None
             if options.dead_letter_path is None
@@ -449,8 +451,8 @@ class Pipeline(Generic[R, K]):
         self.closing.close(timeout)
 
     def exit_flush(self) -> None:
-        """At interpreter exit: flush for at most ``exit_timeout`` seconds."""
-        self.closing.exit_flush()
+        """At interpreter exit: flush for at most ``exit_timeout`` (with its ``group``)."""
+        (self.closing.exit_flush if self.group is None else self.group.exit_flush)()
 
     def in_own_process(self) -> bool:
         """Whether this is the process the pipeline was built (or last reset) in."""
