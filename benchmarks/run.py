@@ -154,20 +154,38 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     )
     cpu = d and d["cpu_us_per_event"]
     bare_cpu = bare and bare["cpu_us_per_event"]
+    add("CPU per delivered event, defaults", cpu, "<= 40 us", cpu is not None and cpu <= 40, "us")
+    cpu_ratio = cpu / bare_cpu if cpu and bare_cpu else None
     add(
-        "CPU per delivered event vs bare botocore loop",
-        cpu,
-        f"<= bare ({bare_cpu:.1f} us)" if bare_cpu else "<= bare",
-        cpu is not None and bare_cpu is not None and cpu <= bare_cpu,
-        "us",
+        "CPU per delivered event / bare boto3 loop's",
+        cpu_ratio,
+        f"<= 0.45x ({bare_cpu:.1f} us)" if bare_cpu else "<= 0.45x",
+        cpu_ratio is not None and cpu_ratio <= 0.45,
+        "x",
+    )
+    free = _get(r, "delivery", "tracker_no_rate_limit", "events_per_s")
+    add(
+        "delivery without the rate limit, one process",
+        free,
+        ">= 25,000 events/s",
+        free is not None and free >= 25000,
+        "events/s",
     )
     d20 = _get(r, "delivery", "rtt20_tracker_default", "events_per_s")
     add(
         "delivery at 20 ms RTT, defaults",
         d20,
-        ">= 3,000 events/s",
-        d20 is not None and d20 >= 3000,
+        ">= 8,000 events/s",
+        d20 is not None and d20 >= 8000,
         "events/s",
+    )
+    c20 = _get(r, "delivery", "rtt20_tracker_default", "cpu_us_per_event")
+    add(
+        "CPU per delivered event at 20 ms RTT, defaults",
+        c20,
+        "<= 60 us",
+        c20 is not None and c20 <= 60,
+        "us",
     )
     d20t = _get(r, "delivery", "rtt20_tracker_tuned", "events_per_s")
     tuning = ", ".join(f"{k}={v}" for k, v in delivery.TUNED.items())

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from personalize_tracker import (
     DatasetSchema,
@@ -149,6 +151,62 @@ def test_under_the_rate_limit_a_burst_of_updates_takes_one_call_per_ten_items(
     assert (items.delivered, items.coalesced, items.requests) == (25, 975, 3)
 
 
+class _SlowThenThrottled:
+    """A client whose first PutItems call waits for ``release``, then is throttled."""
+
+    def __init__(self) -> None:
+        self.applied: list[tuple[str, int]] = []
+        self.calls = 0
+        self.first = threading.Event()
+        self.release = threading.Event()
+
+    def put_events(self, **kwargs: Any) -> None:
+        pass
+
+    def put_items(self, datasetArn: str, items: list[dict[str, str]]) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            self.first.set()
+            assert self.release.wait(10)
+            error = {"Error": {"Code": "ThrottlingException", "Message": "slow"}}
+            raise ClientError(error, "PutItems")  # type: ignore[arg-type]
+        for item in items:
+            self.applied.append((item["itemId"], json.loads(item["properties"])["v"]))
+
+
+def test_the_latest_write_wins_when_an_earlier_one_was_on_the_wire() -> None:
+    # Finding 1 of the review of issue 13: version 1's call is throttled and retried while
+    # version 2 waits; version 2 must land last (PutItems keeps the last write).
+    fake = _SlowThenThrottled()
+    t = Tracker("tid", client=fake, items_dataset_arn=ITEMS, flush_interval=0.05, max_backoff=0.2)
+    t.put_item("A", {"v": 1})
+    assert fake.first.wait(10)
+    t.put_item("A", {"v": 2})
+    assert not t.flush(0.3)  # version 1 is still held: other senders had their chance
+    assert t.stats().kinds["items"].senders == 1
+    fake.release.set()
+    assert t.flush(10)
+    t.close(5)
+    assert fake.applied == [("A", 1), ("A", 2)]
+
+
+def test_astral_text_at_the_limit_is_delivered_and_over_it_refused_at_the_call(
+    endpoint: PersonalizeEventsMock,
+) -> None:
+    # Finding 5 of the review of issue 13: the service (and the local endpoint) counts UTF-16
+    # code units; an emoji is two. At the limit: delivered; over it: refused at the call.
+    emoji = "\U0001f600"
+    with Tracker("tid", region_name="us-east-1", items_dataset_arn=ITEMS) as tracker:
+        tracker.put_item(emoji * 128, {"TITLE": emoji * 15_994})  # 256 and 32,000 units
+        with pytest.raises(InvalidEventError, match="item_id"):
+            tracker.put_item(emoji * 129)
+        with pytest.raises(InvalidEventError, match="properties"):
+            tracker.put_item("i1", {"TITLE": emoji * 15_995})
+        assert tracker.flush(10)
+        items = tracker.stats().kinds["items"]
+    assert (items.tracked, items.delivered, items.failed) == (1, 1, 0)
+
+
 def test_with_fork_check_every_call_still_goes_through(endpoint: PersonalizeEventsMock) -> None:
     with Tracker("tid", region_name="us-east-1", fork_check=True, **ARNS) as tracker:
         send_one_of_each(tracker)
@@ -234,6 +292,28 @@ def test_throttling_is_retried_per_kind(endpoint: PersonalizeEventsMock) -> None
         stats = tracker.stats()
     assert (stats.kinds["users"].delivered, stats.kinds["users"].retried) == (1, 2)
     assert (stats.kinds["items"].delivered, stats.kinds["items"].retried) == (1, 0)
+
+
+@pytest.mark.parametrize("sync", [False, True])
+def test_flush_and_close_give_every_kind_its_chance_in_an_outage_of_another(
+    endpoint: PersonalizeEventsMock, sync: bool
+) -> None:
+    # Finding 2 of the review of issue 13: events took the whole timeout, items got none.
+    endpoint.inject_fault("unavailable", operation="PutEvents", times=10_000)
+    tracker = Tracker(
+        "tid", region_name="us-east-1", items_dataset_arn=ITEMS, flush_interval=60,
+        max_backoff=0.2, sync=sync,
+    )  # fmt: skip
+    tracker.track("click", "s", "u", "i")
+    for n in range(30):
+        tracker.put_item(f"sku-{n}", {"PRICE": 9.5})
+    assert not tracker.flush(1.0)  # the event cannot be delivered
+    assert tracker.stats().kinds["items"].delivered == 30
+    tracker.put_item("sku-late")
+    tracker.close(1.0)
+    stats = tracker.stats()
+    assert (stats.kinds["items"].delivered, stats.kinds["items"].failed) == (31, 0)
+    assert stats.failed_by_reason == {"closed": 1}
 
 
 def test_each_kind_spools_in_a_subfolder_of_its_own(
@@ -380,3 +460,59 @@ def test_a_forked_child_sends_only_its_own_items(tmp_path: Path) -> None:
     by_pid = sent_items(path)
     assert by_pid[pid] == ["child"]
     assert sorted(by_pid[os.getpid()]) == ["parent", "warmup"]
+
+
+DOWN_CLIENT = """
+import atexit, sys, time
+marks = {}
+calls = {}
+atexit.register(  # registered first: runs last, after the exit flush
+    lambda: print(f"took={time.monotonic() - marks['end']:.2f} calls={sorted(calls)}")
+)
+from botocore.exceptions import ClientError
+
+class Down:
+    def _down(self, name):
+        calls[name] = calls.get(name, 0) + 1
+        error = {"Error": {"Code": "ServiceUnavailableException", "Message": "down"},
+                 "ResponseMetadata": {"HTTPStatusCode": 503}}
+        raise ClientError(error, name)
+
+    def put_events(self, **kwargs): self._down("PutEvents")
+    def put_items(self, **kwargs): self._down("PutItems")
+    def put_users(self, **kwargs): self._down("PutUsers")
+    def put_actions(self, **kwargs): self._down("PutActions")
+    def put_action_interactions(self, **kwargs): self._down("PutActionInteractions")
+"""
+
+
+@pytest.mark.slow
+def test_the_exit_flush_of_every_kind_takes_exit_timeout_in_all(tmp_path: Path) -> None:
+    # Finding 3 of the review of issue 13: one exit hook per pipeline, each with the whole
+    # exit_timeout: five kinds in an outage took 5 x exit_timeout to exit.
+    script = tmp_path / "script.py"
+    script.write_text(
+        DOWN_CLIENT
+        + textwrap.dedent(
+            f"""
+            from personalize_tracker import Tracker
+            tracker = Tracker("t", client=Down(), exit_timeout=1.0, flush_interval=3600,
+                              items_dataset_arn={ITEMS!r}, users_dataset_arn={USERS!r},
+                              actions_dataset_arn={ACTIONS!r})
+            tracker.track("click", "s", "u", "i")
+            tracker.put_item("i")
+            tracker.put_user("u")
+            tracker.put_action("a")
+            tracker.track_action("Taken", action_id="a", session_id="s")
+            marks["end"] = time.monotonic()
+            """
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    took, called = result.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert float(took.removeprefix("took=")) < 2.5, result.stdout  # 1 s, plus moments
+    kinds = ["PutActionInteractions", "PutActions", "PutEvents", "PutItems", "PutUsers"]
+    assert called == f"calls={kinds}"  # every kind had its chance

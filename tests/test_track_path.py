@@ -54,6 +54,14 @@ INVALID: list[tuple[Any, Any, dict[str, Any]]] = [
     ("click", "s1", {"recommendation_id": "r" * 41}),
     ("click", "s1", {"impression": [str(i) for i in range(26)]}),
     ("click", "s1", {"metric_attribution_source": "\x00"}),
+    # astral text (an emoji is 2 UTF-16 code units, what the service counts): over the limit
+    ("\U0001f600" * 129, "s1", {}),
+    ("click", "\U0001f600" * 129, {}),
+    ("click", "s1", {"user_id": "\U0001f600" * 129}),
+    ("click", "s1", {"item_id": "\U0001f600" * 129}),
+    ("click", "s1", {"event_id": "\U0001f600" * 129}),
+    ("click", "s1", {"recommendation_id": "\U0001f600" * 21}),
+    ("click", "s1", {"properties": {"x": "\U0001f600" * 510}}),
     # several bad fields: the first in declaration order is the one reported
     ("", "", {"user_id": ""}),
     ("click", "", {"item_id": ""}),
@@ -89,7 +97,7 @@ def test_track_reports_the_same_error_as_event_create(
     with Tracker("t", client=fake_client) as tracker:
         assert error_of(lambda: tracker.track(event_type, session_id, **kwargs)) == expected
         # once the session (and item) were seen in a valid event, the checks still hold
-        if isinstance(session_id, str) and 0 < len(session_id) <= 256:
+        if isinstance(session_id, str) and 0 < len(session_id.encode("utf-16-le")) // 2 <= 256:
             tracker.track("warm", session_id, "u1", "i1")
         assert error_of(lambda: tracker.track(event_type, session_id, **kwargs)) == expected
         stats = tracker.stats()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -20,6 +19,7 @@ from ._errors import TrackerClosedError
 from ._failure import FailedEvent
 from ._pipeline import TrackerStats
 from ._pipeline.clients import ClientSource
+from ._pipeline.group import PipelineGroup
 from ._pipeline.pipeline import Pipeline
 from .typing import PropertiesInput, SentAtInput
 
@@ -56,18 +56,6 @@ class _Schema(Protocol):
     def kind(self) -> str: ...
 
     def check(self, fields: dict[str, Any]) -> dict[str, Any]: ...
-
-
-class _Flushable(Protocol):
-    closed: bool
-
-    def flush(self, timeout: float | None) -> bool: ...
-
-    def close(self, timeout: float | None) -> None: ...
-
-
-def _left(deadline: float | None) -> float | None:
-    return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 def check_kinds(
@@ -122,6 +110,8 @@ class KindPipelines:
             (adaptive on throttling), or None; action interactions have
             ``options.max_requests_per_second``.
         on_failure: the Tracker's ``on_failure``.
+        events: the Tracker's event pipeline: with every kind's, one :class:`PipelineGroup`
+            (flushed, closed and flushed at exit together, within one timeout).
 
     The pipeline of action interactions is built at the first ``track_action``.
 
@@ -139,8 +129,11 @@ class KindPipelines:
         clients: ClientSource,
         dataset_rate: float | None,
         on_failure: Callable[[Sequence[FailedEvent]], None] | None,
+        events: Pipeline[Any, Any],
     ) -> None:
         self._options, self._tracking_id, self._clients = options, tracking_id, clients
+        self.group = PipelineGroup()
+        self.group.add(events)
         self._rates: dict[str, float | None] = dict.fromkeys(_DATASETS, dataset_rate)
         self._rates["action_interactions"] = options.max_requests_per_second
         self._on_failure = on_failure
@@ -153,7 +146,7 @@ class KindPipelines:
 
     def _build(self, kind: str, key: str) -> Pipeline[Any, str]:
         _load()
-        return datasets.dataset_pipeline(
+        pipeline = datasets.dataset_pipeline(
             self._options,
             kind,
             key,
@@ -161,6 +154,8 @@ class KindPipelines:
             max_requests_per_second=self._rates.get(kind),
             on_failure=self._on_failure,
         )
+        self.group.add(pipeline)
+        return pipeline
 
     def pipeline(self, kind: str) -> Pipeline[Any, str]:
         """The pipeline of ``kind`` (action interactions: built at the first call).
@@ -185,27 +180,16 @@ class KindPipelines:
                 found = self.pipelines[kind] = self._build(kind, self._tracking_id)
         return found
 
-    def _all(self, events: _Flushable) -> list[_Flushable]:
-        with self._lock:
-            return [events, *self.pipelines.values()]
+    def flush(self, timeout: float | None) -> bool:
+        """Flush the event pipeline and every kind's, within ``timeout`` seconds in all (see
+        :meth:`PipelineGroup.flush`); whether all of them finished."""
+        return self.group.flush(timeout)
 
-    def flush(self, events: _Flushable, timeout: float | None) -> bool:
-        """Flush the event pipeline, then every kind's, within ``timeout`` seconds in all;
-        whether all of them finished."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        done = True
-        for pipeline in self._all(events):
-            if not pipeline.closed:
-                done = pipeline.flush(_left(deadline)) and done
-        return done
-
-    def close(self, events: _Flushable, timeout: float | None) -> None:
-        """Close the event pipeline, then every kind's, within ``timeout`` seconds in all."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+    def close(self, timeout: float | None) -> None:
+        """Close the event pipeline and every kind's, within ``timeout`` seconds in all."""
         with self._lock:
             self.closed = True
-        for pipeline in self._all(events):
-            pipeline.close(_left(deadline))
+        self.group.close(timeout)
 
     def stats(self) -> dict[str, Any]:
         """Kind → its ``TrackerStats``, for the kinds with a pipeline."""
@@ -229,8 +213,10 @@ class DatasetCalls:
 
         Events tracked by other threads while it waits are not forced out nor waited for (they
         fill their batches as usual), so a flush ends under steady traffic; events in the spool
-        (``overflow="spill"``) are all waited for, the spool being first in, first out. Events
-        go first, then items, users, actions and action interactions, all within ``timeout``.
+        (``overflow="spill"``) are all waited for, the spool being first in, first out. Every
+        kind (events, items, users, actions, action interactions) is forced out first, each by
+        its own senders, then waited for, all within ``timeout`` (with ``sync=True``, where this
+        thread sends, each kind holding records gets an equal share of the time left).
 
         Args:
             timeout: seconds to wait at most; ``None`` waits until done (retries are bounded by
@@ -245,11 +231,11 @@ class DatasetCalls:
         """
         if self._pipeline.closed:
             raise TrackerClosedError("flush() called on a closed Tracker")
-        return self._kinds.flush(self._pipeline, timeout)
+        return self._kinds.flush(timeout)
 
     def close(self, timeout: float | None = None) -> None:
-        """Deliver what is pending (events, then every other kind), then stop. Final and
-        idempotent.
+        """Deliver what is pending (events and every other kind, all started before any is
+        waited for, as in :meth:`flush`), then stop. Final and idempotent.
 
         Args:
             timeout: seconds to wait at most, for all kinds together; ``None`` waits until done
@@ -261,7 +247,7 @@ class DatasetCalls:
         After ``close()``, ``track()``, ``put_item()``... and ``flush()`` raise
         :class:`TrackerClosedError`.
         """
-        self._kinds.close(self._pipeline, timeout)
+        self._kinds.close(timeout)
 
     def stats(self) -> TrackerStats:
         """Return a consistent snapshot of the counters (see :class:`TrackerStats`): the

@@ -40,7 +40,6 @@ from ._record.fields import (
     check_number,
     check_sent_at,
     check_text,
-    check_unicode,
 )
 from ._record.ids import event_ids
 from ._record.properties import encode_properties
@@ -143,17 +142,18 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
         max_event_age: seconds (> 0) after ``track()`` past which an undelivered event fails
             with reason ``expired``; ``None``: no limit.
         sync: deliver on the caller's thread (scripts, notebooks, AWS Lambda); no threads.
-        on_failure: called with each group of events that failed or were dropped (a sequence
-            of :class:`FailedEvent`), on the thread where it happened; exceptions it raises are
-            logged. It must not call ``flush()`` or ``close()``. Default: a WARNING log line
-            (event ids, reason and AWS error; never user ids or properties).
+        on_failure: called with each group of failed or dropped records (:class:`FailedEvent`;
+            ``.event`` an ``Event``, or an ``Item``, ``User``... of the other kinds), on the thread
+            where it happened; exceptions it raises are logged. It must not call ``flush()`` or
+            ``close()``. Default: a WARNING log line (ids, reason, AWS error; never a user id).
         schema: an :class:`InteractionsSchema` every event is also checked against.
         truncate_impressions: keep the first 25 distinct ids of a longer ``impression`` instead
             of raising (counted in ``stats().impressions_truncated``).
         metric_attribution_source: default ``eventAttributionSource`` of every event.
         runtime_client: a boto3 ``personalize-runtime`` client for :meth:`get_recommendations`
             (default: built at first use from ``session``, ``region_name``, ``endpoint_url``).
-        exit_timeout: seconds (>= 0) the flush at interpreter exit may take.
+        exit_timeout: seconds (>= 0) the flush at interpreter exit may take (all record kinds
+            together).
         target: a :class:`Target` each event is checked against (``strict``: raise); readiness().
         fork_check: compare the process id on every ``track()`` (~0.2 µs), for a fork that runs
             no Python hooks (uWSGI without ``py-call-osafterfork``); ``None``: on under uWSGI.
@@ -273,7 +273,7 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
         self._kinds = KindPipelines(
             options, tracking_id, arns, schemas,
             ClientSource(client, session, region_name, endpoint_url, *self._shared(transport)),
-            dataset_requests_per_second, on_failure,
+            dataset_requests_per_second, on_failure, self._pipeline,
         )  # fmt: skip
         self._runtime = RuntimeClientSource(
             runtime_client,
@@ -377,8 +377,8 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
         # less per queued event); shared ids were checked when first seen.
         if type(event_type) is not str or not 0 < len(event_type) <= MAX_EVENT_TYPE:
             event_type = check_text(event_type, "event_type", MAX_EVENT_TYPE)
-        elif not event_type.isascii():  # text UTF-8 cannot carry (a lone surrogate) is refused
-            check_unicode(event_type, "event_type")
+        elif not event_type.isascii():  # counted in UTF-16 units; a lone surrogate is refused
+            check_text(event_type, "event_type", MAX_EVENT_TYPE)
         known = self._keys.get(session_id) if type(session_id) is str else None
         if known is not None and (
             known[0] is user_id or (type(user_id) is str and known[0] == user_id)

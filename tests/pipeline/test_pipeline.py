@@ -190,6 +190,35 @@ def test_sync_delivery_happens_on_the_callers_thread() -> None:
     assert pipeline.stats().senders == 0
 
 
+def test_a_coalescing_kind_never_has_two_calls_on_the_wire() -> None:
+    # An identity kind (items: the dataset keeps the last write) sends one call at a time: a
+    # later version of an id never overtakes an earlier one whose call is still under way.
+    transport = FakeTransport()
+    transport.gate = threading.Event()
+    codec: Codec[Note, str] = Codec(
+        key=lambda note: "all",
+        batch_size=3,
+        encode=attrs.asdict,
+        decode=decode,
+        letter=lambda note: {"note": attrs.asdict(note)},
+        record_id=lambda note: f"{note.group}-{note.n}",
+        identity=lambda note: note.group,
+    )
+    options = Options(max_requests_per_second=None, max_workers=4, flush_interval=0.01)
+    pipeline = Pipeline(options, transport, codec, name="PutNotes")
+    pipeline.put(Note("A", 1))
+    assert transport.started.acquire(timeout=10)  # version 1 is on the wire, held
+    pipeline.put(Note("A", 2))
+    assert not pipeline.flush(timeout=0.3)  # senders had their chance to send version 2
+    assert not transport.started.acquire(blocking=False)  # and did not start its call
+    assert pipeline.stats().senders == 1
+    transport.gate.set()
+    assert pipeline.flush(timeout=10)
+    pipeline.close(10)
+    assert transport.calls == [("all", [1]), ("all", [2])]
+    assert balanced(pipeline)
+
+
 def test_no_sender_is_counted_after_close() -> None:
     transport = FakeTransport()
     pipeline = make(transport, flush_interval=0.01)

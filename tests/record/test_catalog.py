@@ -70,6 +70,28 @@ def test_ids_and_properties_are_held_to_the_service_model(
     assert f"at most {maximum} characters" in str(too_long.value)
 
 
+def test_astral_text_is_counted_in_utf16_code_units_as_the_service_counts() -> None:
+    # Finding 5 of the review of issue 13: 200 emoji are 400 code units (the service's and the
+    # local endpoint's count), refused at the call, not failed as invalid in the background.
+    emoji = "\U0001f600"
+    assert build_item(emoji * 128).item_id == emoji * 128  # 256 units: at the limit
+    for build, field in (
+        (build_item, "item_id"),
+        (build_user, "user_id"),
+        (build_action, "action_id"),
+    ):
+        with pytest.raises(InvalidEventError, match=f"{field}: is 400 UTF-16 code units"):
+            build(emoji * 200)
+    with pytest.raises(InvalidEventError, match="encodes to 32012 UTF-16 code units"):
+        build_item("i1", {"TITLE": emoji * 16_000})
+    with pytest.raises(InvalidEventError, match="encodes to 24011 UTF-16 code units"):
+        build_user("u1", {"NAME": emoji * 12_000})
+    with pytest.raises(InvalidEventError, match="session_id"):
+        build_action_interaction("Taken", "a", emoji * 129)
+    with pytest.raises(InvalidEventError, match="properties"):
+        build_action_interaction("Taken", "a", "s", properties={"x": emoji * 510})
+
+
 def test_the_records_own_id_is_not_a_property() -> None:
     with pytest.raises(InvalidEventError) as caught:
         build_item("i1", {"ITEM_ID": "i2"})

@@ -284,6 +284,18 @@ def test_properties_length_limit(length: int) -> None:
             encode_properties(properties)
 
 
+def test_lengths_are_counted_in_utf16_code_units_as_the_service_counts() -> None:
+    # Finding 5 of the review of issue 13: an emoji is one Python character, two UTF-16 code
+    # units (the service's String length, and the local endpoint's).
+    emoji = "\U0001f600"
+    Event.create("click", emoji * 128, user_id="\u00e9" * 256)  # 256 units each: at the limit
+    with pytest.raises(InvalidEventError, match="session_id: is 258 UTF-16 code units"):
+        Event.create("click", emoji * 129)
+    assert encode_properties({"x": emoji * 508}) is not None  # 8 + 1,016 units
+    with pytest.raises(InvalidEventError, match="encodes to 1028 UTF-16 code units"):
+        encode_properties({"x": emoji * 510})
+
+
 @pytest.mark.parametrize(
     "value", ["x" * (MAX_CATEGORY_LENGTH + 1), ["ok", "y" * (MAX_CATEGORY_LENGTH + 1)]]
 )

@@ -5,8 +5,9 @@ one item before its batch leaves need only the second to be sent: the PutItems q
 distinct items. The later record takes the earlier one's place in its group (so it leaves no
 later than the earlier one would have); the earlier one is dropped with reason ``coalesced``
 (counted, not reported: nothing was lost). A record on the wire (or read back from the spool)
-is never replaced: both are sent, in order; one put back after a failed attempt, still
-undelivered, may be.
+is never replaced: both are sent, in order (the pipeline of a coalescing kind has one call on
+the wire at a time, so the later one's call starts after the earlier one's ended); one put back
+after a failed attempt, still undelivered, may be.
 
 A plain data structure, like the buffer: the pipeline holds its lock around every call.
 """

@@ -54,6 +54,7 @@ class _Closable(Protocol[K, R]):
     ledger: Ledger
     reporter: Reporter[R]
     closed: bool
+    one_call: bool
     stopping: bool
     aborting: bool
 
@@ -157,7 +158,8 @@ class Closing(Generic[K, R]):
     ) -> None:
         """Deliver ready batches on the calling thread until none is ready, ``deadline`` passes,
         ``max_batches`` were sent, or a batch was deferred (queued again: see
-        ``Pipeline.deliver``; ``retry_waits`` False makes one attempt per batch)."""
+        ``Pipeline.deliver``; ``retry_waits`` False makes one attempt per batch). While a
+        coalescing kind's call is on the wire (another thread's), it waits for its end."""
         p = self._p
         sent = 0
         while (deadline is None or time.monotonic() < deadline) and (
@@ -167,6 +169,9 @@ class Closing(Generic[K, R]):
                 p.collect()
                 chore = p.take_chore()
                 batch = None if chore is not None else p.take_batch(force)
+                if chore is None and batch is None and p.one_call and p.wire.count:
+                    p.idle.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+                    continue  # its end notifies ``idle``
             if chore is not None:
                 chore()
             elif batch is None:
@@ -175,6 +180,17 @@ class Closing(Generic[K, R]):
                 sent += 1
                 if p.deliver(batch, deadline, retry_waits):
                     return  # deferred: it would be taken again at once
+
+    def start(self, seal: bool) -> None:
+        """Begin a flush (``seal``: a close) without waiting: what is held is forced out and the
+        senders woken; the ``flush()`` or ``close()`` that follows waits (see ``group``)."""
+        p = self._p
+        with p.lock:
+            if seal:
+                self._seal()
+            p.collect()
+            p.buffer.force_pending()
+            p.pool.wake_all()
 
     # -- close ------------------------------------------------------------------------------------
 
@@ -294,12 +310,14 @@ class Closing(Generic[K, R]):
 
     # -- exit -------------------------------------------------------------------------------------
 
-    def exit_flush(self) -> None:
-        """Flush at interpreter exit, for at most ``exit_timeout`` seconds, starting no thread."""
+    def exit_flush(self, deadline: float | None = None) -> None:
+        """Flush at interpreter exit, until monotonic ``deadline`` (default: ``exit_timeout``
+        seconds from now), starting no thread."""
         p = self._p
         if not p.in_own_process():
             return
-        deadline = time.monotonic() + p.options.exit_timeout
+        if deadline is None:
+            deadline = time.monotonic() + p.options.exit_timeout
         with p.lock:
             self._seal()
             if self.finished:

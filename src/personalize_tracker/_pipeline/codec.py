@@ -30,7 +30,8 @@ class Codec(Generic[R, K]):
         forget: called when a key's group emptied (to drop shared strings), or None.
         identity: a record's identity within its group, for a kind whose later record replaces
             an earlier one still waiting (an item's id: the dataset keeps the last write), or
-            None (every record is sent). See ``_intake/coalesce.py``.
+            None (every record is sent). See ``_intake/coalesce.py``. Such a kind has one
+            call on the wire at a time (``Pipeline.one_call``).
     """
 
     __slots__ = (

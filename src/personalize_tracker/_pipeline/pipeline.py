@@ -21,7 +21,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from .. import _lifecycle
 from .._config import Options
@@ -44,7 +44,8 @@ from .._outcomes.wire import Wire
 from ..typing import Transport
 from .closing import Closing
 from .codec import Codec, nothing
-from .readback import Readback
+from .group import PipelineGroup
+from .readback import Readback, defer_unsettled, times_of
 
 __all__ = ["Codec", "Pipeline"]
 
@@ -52,26 +53,6 @@ R = TypeVar("R")
 K = TypeVar("K", bound=Hashable)
 _monotonic = time.monotonic
 _getpid = os.getpid
-
-
-def _defer_unsettled(batch: Batch[Any, Any], outcome: DeliveryOutcome[Any]) -> None:
-    """After a ``BaseException`` (Ctrl-C) on the caller's thread: the records of ``batch`` not
-    settled yet stay pending (their call may have reached the service; if so, a later one
-    repeats the event ids, harmlessly)."""
-    times = dict(zip(map(id, batch.records), batch.times, strict=False))
-    for record in outcome.unsettled(batch.records):
-        outcome.deferred.append(record)
-        if id(record) in times:
-            outcome.deferred_times.append(times[id(record)])
-
-
-def _times_of(failed: list[FailedEvent], batch: Batch[Any, Any]) -> list[float] | None:
-    """When each of ``failed`` (records of ``batch``) was tracked, or None when unknown."""
-    if not batch.times:
-        return None
-    times = dict(zip(map(id, batch.records), batch.times, strict=False))
-    found = [times.get(id(f.event)) for f in failed]
-    return None if None in found else [t for t in found if t is not None]
 
 
 def _adder(
@@ -119,6 +100,8 @@ class Pipeline(Generic[R, K]):
     Attributes:
         put: queues a record (the inbox's lock-free path where it applies).
         closed: whether :meth:`close` (or the exit flush) began.
+        one_call: a coalescing kind (``codec.identity``): one sender, no batch taken while one
+            is on the wire; a later record of an id never lands before an earlier one's retry.
     """
 
     def __init__(
@@ -140,6 +123,8 @@ class Pipeline(Generic[R, K]):
         self.name = name
         self._rebuild_transport = rebuild_transport
         self._on_fork = on_fork
+        self.one_call = codec.identity is not None
+        self.group: PipelineGroup | None = None  # its Tracker's pipelines (see group.py)
         dead_letters = (
             None
             if options.dead_letter_path is None
@@ -199,9 +184,8 @@ class Pipeline(Generic[R, K]):
             not options.sync,
             self._start_senders_locked,
         )
-        self.pool: SenderPool[Batch[K, R]] = SenderPool(
-            self.lock, options.max_workers, self, self.inbox
-        )
+        workers = 1 if self.one_call else options.max_workers
+        self.pool: SenderPool[Batch[K, R]] = SenderPool(self.lock, workers, self, self.inbox)
         policy = RetryPolicy(
             max_attempts=options.max_attempts,
             max_backoff=options.max_backoff,
@@ -322,15 +306,15 @@ class Pipeline(Generic[R, K]):
 
     def has_ready(self, now: float) -> bool:
         """Whether a batch is ready (everything is, once closing)."""
-        return self.buffer.has_ready(now, self.stopping)
+        return not (self.one_call and self.wire.count) and self.buffer.has_ready(now, self.stopping)
 
     def seconds_until_due(self, now: float) -> float | None:
-        """Seconds until the next batch is ready, or None when nothing is held."""
-        return self.buffer.seconds_until_due(now)
+        """Seconds until the next batch is ready, or None when nothing is (see ``one_call``)."""
+        return None if self.one_call and self.wire.count else self.buffer.seconds_until_due(now)
 
     def take_batch(self, force: bool = False) -> Batch[K, R] | None:
         """The next ready batch (every group with ``force`` or once closing), now on the wire."""
-        if self.aborting:
+        if self.aborting or (self.one_call and self.wire.count):
             return None
         batch = self.buffer.take(_monotonic(), force or self.stopping)
         if batch is not None:
@@ -368,7 +352,7 @@ class Pipeline(Generic[R, K]):
                 retry_waits=retry_waits,
             )
         except BaseException:
-            _defer_unsettled(batch, outcome)  # Ctrl-C on the caller's thread: still pending
+            defer_unsettled(batch, outcome)  # Ctrl-C on the caller's thread: still pending
             with self.lock:
                 after = self.settle(batch, outcome, None)
             after()
@@ -409,16 +393,15 @@ class Pipeline(Generic[R, K]):
             failed = failed + self.readback.defer(batch.key, outcome, batch.forced)
         # Batches cut short by close() stay pending, on disk, for the next process.
         closed = [f for f in failed if f.reason is FailureReason.CLOSED]
-        kept = (
-            self.keeper.keep([f.event for f in closed], _times_of(closed, batch)) if closed else 0
-        )
+        kept = self.keeper.keep([f.event for f in closed], times_of(closed, batch)) if closed else 0
         if kept:  # exactly the ones written are on disk; the rest (a full disk) fail
             failed = [f for f in failed if f.reason is not FailureReason.CLOSED] + closed[kept:]
         self.ledger.fail(failed)
-        if self.wire.wakes_flush(batch, self.buffer.forced) or (
-            self.stopping and not self.wire.count
-        ):
-            self.idle.notify_all()
+        wakes = self.wire.wakes_flush(batch, self.buffer.forced)
+        if wakes or self.one_call or (self.stopping and not self.wire.count):
+            self.idle.notify_all()  # one_call: a pump on another thread may wait for its end
+        if self.one_call:
+            self.pool.wake()  # the next batch may be taken
         spool = self.keeper.detach_if_idle(self.wire.count)
         on_delivered = self._on_delivered
         delivered = outcome.delivered_events if on_delivered is not None else None
@@ -468,8 +451,8 @@ class Pipeline(Generic[R, K]):
         self.closing.close(timeout)
 
     def exit_flush(self) -> None:
-        """At interpreter exit: flush for at most ``exit_timeout`` seconds."""
-        self.closing.exit_flush()
+        """At interpreter exit: flush for at most ``exit_timeout`` (with its ``group``)."""
+        (self.closing.exit_flush if self.group is None else self.group.exit_flush)()
 
     def in_own_process(self) -> bool:
         """Whether this is the process the pipeline was built (or last reset) in."""

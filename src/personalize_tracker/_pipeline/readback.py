@@ -23,7 +23,7 @@ from .._outcomes.report import Reporter
 from .._outcomes.wire import Wire
 from .codec import Codec
 
-__all__ = ["Readback"]
+__all__ = ["Readback", "defer_unsettled", "times_of"]
 
 R = TypeVar("R")
 K = TypeVar("K", bound=Hashable)
@@ -34,6 +34,26 @@ def _unkept(records: Sequence[Any]) -> list[FailedEvent]:
     """Records read back from the spool as close() began, that the spool could not take back."""
     message = "read back from the spool as close() began; the spool could not take it back"
     return [FailedEvent(r, FailureReason.CLOSED, None, message) for r in records]
+
+
+def defer_unsettled(batch: Batch[Any, Any], outcome: DeliveryOutcome[Any]) -> None:
+    """After a ``BaseException`` (Ctrl-C) on the caller's thread: the records of ``batch`` not
+    settled yet stay pending (their call may have reached the service; if so, a later one
+    repeats the event ids, harmlessly)."""
+    times = dict(zip(map(id, batch.records), batch.times, strict=False))
+    for record in outcome.unsettled(batch.records):
+        outcome.deferred.append(record)
+        if id(record) in times:
+            outcome.deferred_times.append(times[id(record)])
+
+
+def times_of(failed: list[FailedEvent], batch: Batch[Any, Any]) -> list[float] | None:
+    """When each of ``failed`` (records of ``batch``) was tracked, or None when unknown."""
+    if not batch.times:
+        return None
+    times = dict(zip(map(id, batch.records), batch.times, strict=False))
+    found = [times.get(id(f.event)) for f in failed]
+    return None if None in found else [t for t in found if t is not None]
 
 
 class _Readable(Protocol[K, R]):

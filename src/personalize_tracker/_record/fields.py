@@ -34,7 +34,9 @@ __all__ = [
     "check_text",
     "check_unicode",
     "is_placeholder",
+    "length_of",
     "unique_item_ids",
+    "utf16_length",
 ]
 
 # Epoch seconds above this are far in the future (year 5138): such a number is almost surely in
@@ -114,8 +116,24 @@ def check_unicode(value: str, field: str) -> str:
     return value
 
 
+def utf16_length(text: str) -> int:
+    """``text``'s length as the service counts a string's: in UTF-16 code units (a character
+    outside the Basic Multilingual Plane, an emoji, is two; the local endpoint counts so too).
+    ASCII text (the common case): ``len(text)``."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def length_of(text: str, units: int) -> str:
+    """``text``'s length for a message: ``"300 characters"``, or ``"400 UTF-16 code units (200
+    characters)"`` when ``units`` (its :func:`utf16_length`) differs."""
+    if units == len(text):
+        return f"{units} characters"
+    return f"{units} UTF-16 code units ({len(text)} characters)"
+
+
 def check_text(value: object, field: str, maximum: int) -> str:
     """A text field: a str (a str subclass is converted to str) of 1 to ``maximum`` characters,
+    counted in UTF-16 code units as the service counts them (see :func:`utf16_length`),
     encodable as UTF-8 (see :func:`check_unicode`).
 
     Raises:
@@ -133,7 +151,15 @@ def check_text(value: object, field: str, maximum: int) -> str:
         raise InvalidEventError(
             field, f"is {len(value)} characters long", _ID_LIMIT.format(max=maximum)
         )
-    return value if value.isascii() else check_unicode(value, field)
+    if value.isascii():
+        return value
+    check_unicode(value, field)
+    units = len(value.encode("utf-16-le")) // 2
+    if units > maximum:
+        raise InvalidEventError(
+            field, f"is {length_of(value, units)} long", _ID_LIMIT.format(max=maximum)
+        )
+    return value
 
 
 def check_id(value: object, field: str, maximum: int) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._errors import InvalidEventError
+from .fields import length_of, utf16_length
 from .properties import (
     MAX_CATEGORY_LENGTH,
     _as_mapping,
@@ -99,10 +100,10 @@ def encode_dataset_properties(
     encoded = _ascii_json(result)
     if "\\u" in encoded:  # non-ASCII text: kept as is (see _encode_json)
         encoded = _encode_json(result)
-    if len(encoded) > maximum:
-        raise InvalidEventError(
+    if len(encoded) * 2 > maximum and (units := utf16_length(encoded)) > maximum:
+        raise InvalidEventError(  # (the service counts UTF-16 code units: an emoji is two)
             "properties",
-            f"encodes to {len(encoded)} characters",
+            f"encodes to {length_of(encoded, units)}",
             f"at most {maximum} characters of JSON ({api} API)",
         )
     return encoded

@@ -14,6 +14,7 @@ from typing import Any
 
 from .._errors import InvalidEventError
 from .._limits import LIMITS
+from .fields import length_of, utf16_length
 
 __all__ = [
     "MAX_CATEGORY_LENGTH",
@@ -315,12 +316,15 @@ def _encode_within_limit(normalised: Mapping[str, Any]) -> str | None:
     if not normalised:
         return None
     encoded = _encode_json(normalised)
-    if len(encoded) > LIMITS.properties_max:
-        raise InvalidEventError(
-            "properties",
-            f"encodes to {len(encoded)} characters",
-            f"at most {LIMITS.properties_max} characters of JSON (PutEvents API)",
-        )
+    # (a character is at most 2 UTF-16 code units: short encodings need no count)
+    if len(encoded) * 2 > LIMITS.properties_max:
+        units = utf16_length(encoded)
+        if units > LIMITS.properties_max:
+            raise InvalidEventError(
+                "properties",
+                f"encodes to {length_of(encoded, units)}",
+                f"at most {LIMITS.properties_max} characters of JSON (PutEvents API)",
+            )
     return encoded
 
 
