@@ -127,6 +127,7 @@ class KindPipelines:
         self._rates: dict[str, float | None] = dict.fromkeys(_DATASETS, dataset_rate)
         self._rates["action_interactions"] = options.max_requests_per_second
         self._on_failure = on_failure
+        self.allow_placeholders = options.allow_placeholder_ids  # ids "null", "None"...
         self._lock = threading.Lock()
         self.closed = False
         self.checks, checked = check_kinds(arns, schemas, dataset_rate)
@@ -270,7 +271,9 @@ class DatasetCalls:
 
         Raises:
             InvalidEventError: the id or the properties break a PutItems or schema rule (the
-                message names the field, the problem and the limit). Nothing is queued.
+                message names the field, the problem and the limit), or the id is the text of a
+                missing value (``"null"``, ``"None"``, blank...) without
+                ``allow_placeholder_ids``. Nothing is queued.
             ValueError: the Tracker has no ``items_dataset_arn``.
             TrackerClosedError: the Tracker was closed.
         """
@@ -278,7 +281,8 @@ class DatasetCalls:
         pipeline = kinds.pipelines.get("items") or kinds.pipeline("items")
         if self._fork_check:
             self._kind_check_fork(pipeline)
-        item = build_item(item_id, properties, kinds.checks.get("items"))
+        allow = kinds.allow_placeholders
+        item = build_item(item_id, properties, kinds.checks.get("items"), allow_placeholders=allow)
         pipeline.put(item)
         return item
 
@@ -298,7 +302,8 @@ class DatasetCalls:
         pipeline = kinds.pipelines.get("users") or kinds.pipeline("users")
         if self._fork_check:
             self._kind_check_fork(pipeline)
-        user = build_user(user_id, properties, kinds.checks.get("users"))
+        allow = kinds.allow_placeholders
+        user = build_user(user_id, properties, kinds.checks.get("users"), allow_placeholders=allow)
         pipeline.put(user)
         return user
 
@@ -318,7 +323,10 @@ class DatasetCalls:
         pipeline = kinds.pipelines.get("actions") or kinds.pipeline("actions")
         if self._fork_check:
             self._kind_check_fork(pipeline)
-        action = build_action(action_id, properties, kinds.checks.get("actions"))
+        allow = kinds.allow_placeholders
+        action = build_action(
+            action_id, properties, kinds.checks.get("actions"), allow_placeholders=allow
+        )
         pipeline.put(action)
         return action
 
@@ -354,7 +362,9 @@ class DatasetCalls:
 
         Raises:
             InvalidEventError: a field breaks a PutActionInteractions rule (an unknown event
-                type says which was given and, if only the case differs, which was meant).
+                type says which was given and, if only the case differs, which was meant), an
+                id is the text of a missing value (as ``track()``), or ``properties`` holds
+                ``actionId``/``eventId`` or a list value holding ``"|"``.
             TrackerClosedError: the Tracker was closed.
         """
         pipeline = self._kinds.pipeline("action_interactions")
@@ -362,7 +372,7 @@ class DatasetCalls:
             self._kind_check_fork(pipeline)  # before the event id is drawn
         interaction = build_action_interaction(
             event_type, action_id, session_id, user_id, sent_at, event_id, properties,
-            recommendation_id, impression,
+            recommendation_id, impression, allow_placeholders=self._kinds.allow_placeholders,
         )  # fmt: skip
         pipeline.put(interaction)
         return interaction

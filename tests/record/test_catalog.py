@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import pytest
 
@@ -100,6 +101,50 @@ def test_the_records_own_id_is_not_a_property() -> None:
     with pytest.raises(InvalidEventError):
         build_user("u1", {"userId": "u2"})
     build_user("u1", {"itemId": "i2"})  # another kind's id is a field like any other
+
+
+def test_an_action_interactions_properties_follow_the_rules_of_the_datasets() -> None:
+    # Finding 6 of the review of issue 13: ["a|b"] and ["a", "b"] both became "a|b", and the
+    # interaction's own actionId passed as a property.
+    with pytest.raises(InvalidEventError) as separator:
+        build_action_interaction("Taken", "a", "s", properties={"x": ["a|b"]})
+    assert separator.value.field == "properties.x"
+    assert "'|'" in str(separator.value)
+    for key, argument in (("ACTION_ID", "action_id"), ("eventId", "event_id")):
+        with pytest.raises(InvalidEventError) as own:
+            build_action_interaction("Taken", "a", "s", properties={key: "x"})
+        assert own.value.field == f"properties.{key}"
+        assert f"{argument}=" in str(own.value)
+    ai = build_action_interaction("Taken", "a", "s", properties={"TAGS": ["a", "b"], "n": 1})
+    assert ai.properties == '{"tags":"a|b","n":1}'
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        build_item,
+        build_user,
+        build_action,
+        lambda id_: build_action_interaction("Taken", id_, "s"),
+        lambda id_: build_action_interaction("Taken", "a", id_),
+        lambda id_: build_action_interaction("Taken", "a", "s", user_id=id_),
+    ],
+)
+@pytest.mark.parametrize("placeholder", ["null", "undefined", "None", "   ", "NaN"])
+def test_placeholder_ids_are_refused_as_track_refuses_them(build: Any, placeholder: str) -> None:
+    # Finding 9 of the review of issue 13: the text of a missing value as an id makes every
+    # record whose id went missing one record; refused unless allow_placeholder_ids.
+    with pytest.raises(InvalidEventError, match="the text of a missing value"):
+        build(placeholder)
+
+
+def test_placeholder_ids_pass_when_allowed() -> None:
+    assert build_item("null", allow_placeholders=True).item_id == "null"
+    assert build_user("None", allow_placeholders=True).user_id == "None"
+    assert build_action("nan", allow_placeholders=True).action_id == "nan"
+    ai = build_action_interaction("Taken", "null", "null", "null", allow_placeholders=True)
+    assert (ai.action_id, ai.session_id, ai.user_id) == ("null", "null", "null")
+    assert build_item("nullable").item_id == "nullable"  # a real id that starts so
 
 
 def test_a_multi_valued_value_holding_the_separator_is_refused() -> None:

@@ -19,10 +19,16 @@ import attrs
 from .._errors import InvalidEventError
 from .._limits import DATASET_LIMITS, LIMITS
 from ..typing import PropertiesInput, SentAtInput
-from .fields import MAX_SESSION_ID, check_id, check_impression, check_sent_at, check_text
+from .fields import (
+    MAX_SESSION_ID,
+    check_id,
+    check_impression,
+    check_placeholder,
+    check_sent_at,
+    check_text,
+)
 from .ids import event_ids
-from .metadata import encode_dataset_properties
-from .properties import encode_properties
+from .metadata import encode_dataset_properties, encode_interaction_properties
 
 __all__ = [
     "ACTION_INTERACTION_EVENT_TYPES",
@@ -266,12 +272,18 @@ def _properties(
 
 
 def build_item(
-    item_id: object, properties: PropertiesInput = None, check: FieldsCheck | None = None
+    item_id: object,
+    properties: PropertiesInput = None,
+    check: FieldsCheck | None = None,
+    *,
+    allow_placeholders: bool = False,
 ) -> Item:
     """Validate and build an :class:`Item` (see ``Tracker.put_item``).
 
     Raises:
-        InvalidEventError: ``item_id`` is not a str, int or UUID of 1-256 characters, or the
+        InvalidEventError: ``item_id`` is not a str, int or UUID of 1-256 characters, is the
+            text of a missing value (``"null"``, ``"None"``, blank..., ``fields.is_placeholder``)
+            and ``allow_placeholders`` is False (``Tracker(allow_placeholder_ids=)``), or the
             properties break a rule of :func:`encode_dataset_properties` (32,000 characters) or
             of ``check`` (a dataset schema's, which also sees an absent ``properties`` as {}).
     """
@@ -280,6 +292,8 @@ def build_item(
         if type(item_id) is str and 0 < len(item_id) <= _ITEM_ID_MAX and item_id.isascii()
         else check_id(item_id, "item_id", _ITEM_ID_MAX)
     )  # an ASCII str of the right length: valid as is (check_id's common case, inline)
+    if not allow_placeholders:
+        check_placeholder(checked, "item_id")
     if properties is None and check is None:
         return Item(checked)
     return Item(
@@ -288,19 +302,26 @@ def build_item(
 
 
 def build_user(
-    user_id: object, properties: PropertiesInput = None, check: FieldsCheck | None = None
+    user_id: object,
+    properties: PropertiesInput = None,
+    check: FieldsCheck | None = None,
+    *,
+    allow_placeholders: bool = False,
 ) -> User:
     """Validate and build a :class:`User` (see ``Tracker.put_user``).
 
     Raises:
-        InvalidEventError: ``user_id`` is not a str, int or UUID of 1-256 characters, or the
-            properties break a rule of :func:`encode_dataset_properties` (24,000 characters).
+        InvalidEventError: ``user_id`` is not a str, int or UUID of 1-256 characters, is a
+            placeholder (as for ``build_item``), or the properties break a rule of
+            :func:`encode_dataset_properties` (24,000 characters).
     """
     checked = (
         user_id
         if type(user_id) is str and 0 < len(user_id) <= _USER_ID_MAX and user_id.isascii()
         else check_id(user_id, "user_id", _USER_ID_MAX)
     )  # an ASCII str of the right length: valid as is (check_id's common case, inline)
+    if not allow_placeholders:
+        check_placeholder(checked, "user_id")
     if properties is None and check is None:
         return User(checked)
     return User(
@@ -309,19 +330,26 @@ def build_user(
 
 
 def build_action(
-    action_id: object, properties: PropertiesInput = None, check: FieldsCheck | None = None
+    action_id: object,
+    properties: PropertiesInput = None,
+    check: FieldsCheck | None = None,
+    *,
+    allow_placeholders: bool = False,
 ) -> Action:
     """Validate and build an :class:`Action` (see ``Tracker.put_action``).
 
     Raises:
-        InvalidEventError: ``action_id`` is not a str, int or UUID of 1-256 characters, or the
-            properties break a rule of :func:`encode_dataset_properties` (32,000 characters).
+        InvalidEventError: ``action_id`` is not a str, int or UUID of 1-256 characters, is a
+            placeholder (as for ``build_item``), or the properties break a rule of
+            :func:`encode_dataset_properties` (32,000 characters).
     """
     checked = (
         action_id
         if type(action_id) is str and 0 < len(action_id) <= _ACTION_ID_MAX and action_id.isascii()
         else check_id(action_id, "action_id", _ACTION_ID_MAX)
     )  # an ASCII str of the right length: valid as is (check_id's common case, inline)
+    if not allow_placeholders:
+        check_placeholder(checked, "action_id")
     if properties is None and check is None:
         return Action(checked)
     return Action(
@@ -360,6 +388,8 @@ def build_action_interaction(
     properties: PropertiesInput = None,
     recommendation_id: object = None,
     impression: Iterable[str | int] | None = None,
+    *,
+    allow_placeholders: bool = False,
 ) -> ActionInteraction:
     """Validate and build an :class:`ActionInteraction` (see ``Tracker.track_action``).
 
@@ -367,12 +397,19 @@ def build_action_interaction(
         InvalidEventError: a field breaks a PutActionInteractions rule: the event type (see
             :func:`check_action_event_type`), ids of 1-256 characters, ``recommendation_id`` of
             at most 40, ``impression`` of 1-25 ids, properties of at most 1,024 characters
-            (with PutEvents' reserved keys), ``sent_at`` an aware datetime or epoch seconds.
+            (see ``encode_interaction_properties``), ``sent_at`` an aware datetime or epoch
+            seconds; an id (action, session, user) that is the text of a missing value, unless
+            ``allow_placeholders``.
     """
     checked_type = check_action_event_type(event_type)
     checked_action = check_id(action_id, "action_id", _LIMITS.action_id_max)
     checked_session = check_id(session_id, "session_id", MAX_SESSION_ID)
     checked_user = None if user_id is None else check_id(user_id, "user_id", _LIMITS.user_id_max)
+    if not allow_placeholders:
+        check_placeholder(checked_action, "action_id")
+        check_placeholder(checked_session, "session_id")
+        if checked_user is not None:
+            check_placeholder(checked_user, "user_id")
     return ActionInteraction(
         checked_type,
         checked_action,
@@ -388,5 +425,5 @@ def build_action_interaction(
             recommendation_id, "recommendation_id", _LIMITS.interaction_recommendation_id_max
         ),
         None if impression is None else check_impression(impression),
-        None if properties is None else encode_properties(properties),
+        None if properties is None else encode_interaction_properties(properties),
     )

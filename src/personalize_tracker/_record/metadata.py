@@ -17,10 +17,54 @@ from .properties import (
     _ascii_json,
     _encode_json,
     _property_value,
+    encode_properties,
     to_camel_case,
 )
 
-__all__ = ["encode_dataset_properties"]
+__all__ = ["encode_dataset_properties", "encode_interaction_properties"]
+
+_MULTI_VALUED = (list, tuple, set, frozenset)
+
+
+def _check_separator(key: object, values: Any) -> None:
+    """Refuse a multi-valued field's value holding ``"|"``, its separator (``["a|b"]`` would be
+    sent as ``["a", "b"]``)."""
+    for part in values:
+        if isinstance(part, str) and "|" in part:
+            raise InvalidEventError(
+                f"properties.{key}",
+                "has a value holding '|'",
+                "'|' separates the values of a multi-valued categorical field "
+                "(Personalize datasets)",
+            )
+
+
+#: An action interaction's own fields (camelCase, lowered) → the argument that sets them.
+_INTERACTION_FIELDS = {"actionid": "action_id", "eventid": "event_id"}
+
+
+def encode_interaction_properties(properties: Mapping[str, Any] | str) -> str | None:
+    """The ``properties`` of an action interaction: as an event's (``encode_properties``:
+    camelCase keys, PutEvents' reserved keys, at most 1,000 characters a categorical value and
+    1,024 in all), and, as the datasets' metadata, neither the interaction's own ``actionId``
+    or ``eventId`` as a key nor a multi-valued field's value holding ``"|"``.
+
+    Raises:
+        InvalidEventError: as ``encode_properties``; a key that is the interaction's own field
+            (naming the argument to use); a list value holding ``"|"``.
+    """
+    raw = _as_mapping(properties)
+    for key, value in raw.items():
+        own = _INTERACTION_FIELDS.get(to_camel_case(key).lower()) if type(key) is str else None
+        if own is not None:
+            raise InvalidEventError(
+                f"properties.{key}",
+                f"is the interaction's own field; pass it as {own}= instead",
+                "properties may not hold actionId or eventId (PutActionInteractions API)",
+            )
+        if isinstance(value, _MULTI_VALUED):
+            _check_separator(key, value)
+    return encode_properties(raw)
 
 
 def _dataset_value(key: str, value: object) -> str | int | float | bool:
@@ -29,15 +73,8 @@ def _dataset_value(key: str, value: object) -> str | int | float | bool:
     multi-valued field's values may not hold ``"|"``, its separator."""
     if type(value) is str or type(value) is int or type(value) is bool:
         return value
-    if isinstance(value, (list, tuple, set, frozenset)):
-        for part in value:
-            if isinstance(part, str) and "|" in part:
-                raise InvalidEventError(
-                    f"properties.{key}",
-                    "has a value holding '|'",
-                    "'|' separates the values of a multi-valued categorical field "
-                    "(Personalize datasets)",
-                )
+    if isinstance(value, _MULTI_VALUED):
+        _check_separator(key, value)
     if isinstance(value, str):
         return str(value)
     return _property_value(key, value)
