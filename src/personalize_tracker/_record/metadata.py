@@ -67,6 +67,23 @@ def encode_interaction_properties(properties: Mapping[str, Any] | str) -> str | 
     return encode_properties(raw)
 
 
+def _values(key: object, values: Any) -> tuple[str, ...]:
+    """A multi-valued field's values, for a schema's check: str (numbers as text), none holding
+    ``"|"``, a set's sorted (not in hash order); the schema joins them (``DatasetSchema.check``).
+    """
+    _check_separator(key, values)
+    parts = []
+    for part in sorted(values, key=str) if isinstance(values, (set, frozenset)) else values:
+        if isinstance(part, bool) or not isinstance(part, (str, int, float)):
+            raise InvalidEventError(
+                f"properties.{key}",
+                f"has a list item of type {type(part).__name__}",
+                "a multi-valued field takes strings or numbers",
+            )
+        parts.append(str(part))
+    return tuple(parts)
+
+
 def _dataset_value(key: str, value: object) -> str | int | float | bool:
     """A value of an Items, Users or Actions field: as :func:`_property_value`, without the
     1000-character cap (a textual field holds up to 20,000; the whole object is capped), and a
@@ -100,7 +117,9 @@ def encode_dataset_properties(
         maximum: the longest encoding, in characters (the service model's ``properties`` max).
         api: the operation, for messages (``"PutItems"``).
         check: a dataset schema's check of the camelCase fields (``DatasetSchema.check``),
-            which may raise and may coerce values, or None.
+            which may raise and may coerce values, or None. It sees a multi-valued field's
+            values as a tuple of str (to refuse them for a field that is not categorical, and
+            check each value's length) and returns them joined.
 
     Returns:
         A compact JSON object with camelCase keys, or ``None`` when nothing is left to send.
@@ -126,6 +145,8 @@ def encode_dataset_properties(
         kind = type(value)
         if kind is str or kind is int or kind is bool or (kind is float and value - value == 0.0):
             result[name] = value  # (a float is finite: inf - inf and nan - nan are nan)
+        elif check is not None and isinstance(value, _MULTI_VALUED):
+            result[name] = _values(key, value)  # the schema sees the list (then joins it)
         elif kind is list and (joined := _joined(value)) is not None:
             result[name] = joined  # a multi-valued field of plain strings
         elif value is not None:
