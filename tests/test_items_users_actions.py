@@ -278,6 +278,21 @@ def test_close_covers_every_kind_and_later_calls_raise(endpoint: PersonalizeEven
         tracker.flush(1)
 
 
+def test_calls_on_a_closed_tracker_name_themselves(endpoint: PersonalizeEventsMock) -> None:
+    # A nitpick of the review of issue 13: put_item() said "track() called on a closed
+    # Tracker", and put_user() without its ARN raised ValueError instead.
+    tracker = Tracker("tid", region_name="us-east-1", items_dataset_arn=ITEMS)
+    tracker.close(1)
+    for call, name in (
+        (lambda: tracker.put_item("x"), "put_item"),
+        (lambda: tracker.put_user("x"), "put_user"),
+        (lambda: tracker.put_action("x"), "put_action"),
+        (lambda: tracker.track_action("Viewed", action_id="a", session_id="s"), "track_action"),
+    ):
+        with pytest.raises(TrackerClosedError, match=rf"^{name}\(\) called on a closed Tracker"):
+            call()
+
+
 def test_a_rejected_item_is_dead_lettered_with_its_kind(
     endpoint: PersonalizeEventsMock, tmp_path: Path
 ) -> None:

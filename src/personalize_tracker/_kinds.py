@@ -39,6 +39,7 @@ __all__ = ["DatasetCalls", "KindPipelines", "check_kinds"]
 _DATASETS = ("items", "users", "actions")
 _OPTIONS = {kind: f"{kind}_dataset_arn" for kind in _DATASETS}
 _CALLS = {"items": "put_item", "users": "put_user", "actions": "put_action"}
+_CALLS["action_interactions"] = "track_action"
 
 
 class _Schema(Protocol):
@@ -157,6 +158,8 @@ class KindPipelines:
         found = self.pipelines.get(kind)
         if found is not None:
             return found
+        if self.closed:
+            raise TrackerClosedError(f"{_CALLS[kind]}() called on a closed Tracker")
         if kind != "action_interactions":
             raise ValueError(
                 f"{_CALLS[kind]}() needs the {kind.capitalize()} dataset: pass "
@@ -283,7 +286,10 @@ class DatasetCalls:
             self._kind_check_fork(pipeline)
         allow = kinds.allow_placeholders
         item = build_item(item_id, properties, kinds.checks.get("items"), allow_placeholders=allow)
-        pipeline.put(item)
+        try:
+            pipeline.put(item)
+        except TrackerClosedError:
+            raise TrackerClosedError("put_item() called on a closed Tracker") from None
         return item
 
     def put_user(self, user_id: str | int, properties: PropertiesInput = None) -> User:
@@ -304,7 +310,10 @@ class DatasetCalls:
             self._kind_check_fork(pipeline)
         allow = kinds.allow_placeholders
         user = build_user(user_id, properties, kinds.checks.get("users"), allow_placeholders=allow)
-        pipeline.put(user)
+        try:
+            pipeline.put(user)
+        except TrackerClosedError:
+            raise TrackerClosedError("put_user() called on a closed Tracker") from None
         return user
 
     def put_action(self, action_id: str | int, properties: PropertiesInput = None) -> Action:
@@ -327,7 +336,10 @@ class DatasetCalls:
         action = build_action(
             action_id, properties, kinds.checks.get("actions"), allow_placeholders=allow
         )
-        pipeline.put(action)
+        try:
+            pipeline.put(action)
+        except TrackerClosedError:
+            raise TrackerClosedError("put_action() called on a closed Tracker") from None
         return action
 
     def track_action(
@@ -374,5 +386,8 @@ class DatasetCalls:
             event_type, action_id, session_id, user_id, sent_at, event_id, properties,
             recommendation_id, impression, allow_placeholders=self._kinds.allow_placeholders,
         )  # fmt: skip
-        pipeline.put(interaction)
+        try:
+            pipeline.put(interaction)
+        except TrackerClosedError:
+            raise TrackerClosedError("track_action() called on a closed Tracker") from None
         return interaction

@@ -182,6 +182,57 @@ def test_dataset_arns_follow_the_pattern() -> None:
     assert caught.value.field == "items_dataset_arn"
 
 
+def test_a_dataset_arn_of_another_dataset_or_resource_is_refused() -> None:
+    # A nitpick of the review of issue 13: a campaign ARN, or the Users dataset's ARN given as
+    # items_dataset_arn, passed; swapped ARNs are now caught at the call.
+    users = ARN.replace("/ITEMS", "/USERS")
+    assert check_dataset_arn(users, "users_dataset_arn") == users
+    for arn in (users, "arn:aws:personalize:us-east-1:123456789012:campaign/shop"):
+        with pytest.raises(InvalidEventError) as caught:
+            check_dataset_arn(arn, "items_dataset_arn")
+        assert caught.value.field == "items_dataset_arn"
+        assert "an Items dataset ARN (arn:...:dataset/<group>/ITEMS)" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("call", "api"),
+    [
+        (lambda: build_item("x" * 257), "PutItems"),
+        (lambda: build_user(""), "PutUsers"),
+        (lambda: build_action("x" * 257), "PutActions"),
+        (lambda: build_action_interaction("Taken", "x" * 257, "s"), "PutActionInteractions"),
+        (lambda: build_action_interaction("Taken", "a", "s", event_id=""), "PutActionInteractions"),
+        (
+            lambda: build_action_interaction("Taken", "a", "s", recommendation_id="r" * 41),
+            "PutActionInteractions",
+        ),
+        (
+            lambda: build_action_interaction("Taken", "a", "s", impression=["a"] * 0),
+            "PutActionInteractions",
+        ),
+        (
+            lambda: build_action_interaction(
+                "Taken", "a", "s", properties={"x": "y" * 600, "z": "y" * 600}
+            ),
+            "PutActionInteractions",
+        ),
+    ],
+)
+def test_limit_messages_name_the_operation_of_the_call(call: Any, api: str) -> None:
+    # A nitpick of the review of issue 13: these cited "(PutEvents API)".
+    with pytest.raises(InvalidEventError) as caught:
+        call()
+    assert f"({api} API)" in str(caught.value)
+    assert "PutEvents" not in str(caught.value)
+
+
+def test_an_action_interactions_impression_is_of_action_ids() -> None:
+    with pytest.raises(InvalidEventError) as caught:
+        build_action_interaction("Taken", "a", "s", impression=[str(n) for n in range(26)])
+    assert "action ids (PutActionInteractions API)" in str(caught.value)
+    assert "truncate_impressions" not in str(caught.value)  # not an option of track_action
+
+
 def test_an_action_interaction_is_built_as_sent() -> None:
     interaction = build_action_interaction(
         "Not Taken", "a1", "s1", user_id=7, sent_at=1_714_564_800.5, event_id="e1",

@@ -64,7 +64,13 @@ def encode_interaction_properties(properties: Mapping[str, Any] | str) -> str | 
             )
         if isinstance(value, _MULTI_VALUED):
             _check_separator(key, value)
-    return encode_properties(raw)
+    try:
+        return encode_properties(raw)
+    except InvalidEventError as error:  # its rules are PutEvents': say which call's they are
+        problem, limit = error.problem, error.limit
+        problem = problem.replace("PutEvents", "PutActionInteractions")
+        limit = None if limit is None else limit.replace("PutEvents", "PutActionInteractions")
+        raise InvalidEventError(error.field, problem, limit) from None
 
 
 def _values(key: object, values: Any) -> tuple[str, ...]:
