@@ -293,6 +293,32 @@ def test_export_writes_item_dead_letters_as_an_items_csv(tmp_path: Path) -> None
     assert [row[0] for row in csv.reader(io.StringIO(out.read_text()))] == ["ITEM_ID", "m3"]
 
 
+def test_export_warns_that_an_import_puts_an_older_write_back(tmp_path: Path) -> None:
+    letters = tmp_path / "dead.jsonl"
+    letters.write_text(letter("items", {"itemId": "m1", "properties": '{"price":9.5}'}) + "\n")
+    result = CliRunner().invoke(cli, ["export", str(letters), "-o", str(tmp_path / "items.csv")])
+    assert result.exit_code == 0, result.output
+    assert (
+        "  caution: each row is the last write of its id that failed (failed from "
+        "2026-09-21T14:13:20Z to 2026-09-21T14:13:20Z): importing the CSV puts it back over any "
+        "later write of the id that was delivered; leave out the ids written since"
+    ) in result.stderr
+
+
+def test_export_names_the_columns_a_schema_may_spell_otherwise(tmp_path: Path) -> None:
+    letters = tmp_path / "dead.jsonl"
+    properties = '{"s3Path":"a","itemGroupV2":"b","top3Items":"c","genres":"d"}'
+    letters.write_text(letter("items", {"itemId": "m1", "properties": properties}) + "\n")
+    result = CliRunner().invoke(cli, ["export", str(letters)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "ITEM_ID,S_3_PATH,ITEM_GROUP_V_2,TOP_3_ITEMS,GENRES"
+    assert (
+        "  caution: column names guessed from camelCase keys, which lose the '_' before a digit: "
+        "S_3_PATH (or S3_PATH), ITEM_GROUP_V_2 (or ITEM_GROUP_V2), TOP_3_ITEMS (or TOP3_ITEMS); "
+        "a header the dataset's schema does not have fails the import job: pass --schema"
+    ) in result.stderr
+
+
 def test_export_of_users_takes_the_schemas_names(tmp_path: Path) -> None:
     letters = tmp_path / "dead.jsonl"
     letters.write_text(
@@ -333,14 +359,18 @@ def test_export_of_mixed_kinds_needs_the_kind(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["export", str(letters)])
     assert result.exit_code == 1
     assert "the files hold lines of interactions, items: a CSV is of one kind" in result.output
+    # --kind picks the lines of one kind: the others are left out, not lines that failed.
     result = CliRunner().invoke(cli, ["export", str(letters), "--kind", "items"])
+    assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == ["ITEM_ID", "m1"]
-    assert f"{letters}:1: a line of interactions, not of items" in result.stderr
-    result = CliRunner().invoke(cli, ["export", str(letters), "--kind", "interactions"])
-    assert result.stdout.splitlines()[1].startswith("u1,m1,1700000000,click")
-    assert f"{letters}:2: a line of items, not of interactions (export --kind items)" in (
+    assert "1 items to stdout (Items CSV), 0 line(s) skipped" in result.stderr
+    assert "  left out: 1 line(s) of other kinds (interactions: 1), for another --kind" in (
         result.stderr
     )
+    result = CliRunner().invoke(cli, ["export", str(letters), "--kind", "interactions"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1].startswith("u1,m1,1700000000,click")
+    assert "  left out: 1 line(s) of other kinds (items: 1), for another --kind" in (result.stderr)
 
 
 def test_export_says_action_interactions_have_no_csv(tmp_path: Path) -> None:
@@ -366,7 +396,7 @@ def test_dataset_letters_name_what_is_wrong(tmp_path: Path) -> None:
     )
     read = list(read_dataset_letters(path, ACTIONS))
     assert read == [
-        DatasetLetter(1, "a1", {"value": 3}, "invalid"),
+        DatasetLetter(1, "a1", {"value": 3}, "invalid", 1790000000.1),
         (2, "no record.actionId"),
         (3, "record.properties is not a JSON object string"),
         (4, "a line of users, not of actions"),
@@ -409,7 +439,7 @@ def test_an_items_csv_goes_through_put_items_and_its_dead_letters_come_back(
     assert result.exit_code == 1, result.output
     assert f"personalize-tracker replay: {path} (Items CSV) -> {ITEMS_ARN}" in result.output
     assert "line 27: no item id: the ITEM_ID column is empty" in result.output
-    assert "failure: item poison: invalid (InvalidInputException:" in result.output
+    assert "failure: item poison (line 28): invalid (InvalidInputException:" in result.output
     assert "FAIL: 1 bad row(s) skipped; 1 items failed" in result.output
     sent = {item.item_id: item for item in endpoint.items}
     assert len(sent) == 24  # m0..m23, m3 once or twice (a later row replaces a waiting one)
@@ -424,6 +454,29 @@ def test_an_items_csv_goes_through_put_items_and_its_dead_letters_come_back(
     exported = CliRunner().invoke(cli, ["export", str(letters)])
     assert exported.exit_code == 0, exported.output
     assert exported.stdout.splitlines() == ["ITEM_ID,TITLE,GENRES,YEAR", "poison,Bad,Drama,2001"]
+
+
+def test_a_failed_record_is_named_by_its_lines_and_a_long_id_shortened(
+    endpoint: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    long_id = "é" * 250
+    path = tmp_path / "people.csv"
+    path.write_text("USER_ID,MEMBERSHIP\nu1,gold\nu2,gold\nu1,silver\n")
+    endpoint.reject_users(lambda user: user.user_id == "u1", message="bad user")
+    result = run(*dataset_args(endpoint, path, ITEMS_ARN.replace("ITEMS", "USERS")))
+    assert result.exit_code == 1, result.output
+    assert "failure: user (lines 2, 4): invalid (InvalidInputException:" in result.output
+
+    path = tmp_path / "long.csv"
+    path.write_text(f"ITEM_ID,GENRES\n{long_id},Drama\nm1,Drama\n")
+    endpoint.reject_items(lambda item: item.item_id == long_id, message="bad item")
+    result = run(*dataset_args(endpoint, path, ITEMS_ARN))
+    assert result.exit_code == 1, result.output
+    shown = f"failure: item {'é' * 40}… (250 characters) (line 2): invalid"
+    assert shown in result.output
+    assert long_id not in result.output  # nor in the service's message quoting it
+    as_json = json.loads(run(*dataset_args(endpoint, path, ITEMS_ARN, "--json")).output)
+    assert [(f["id"], f["lines"]) for f in as_json["failures"]] == [(long_id, [2])]
 
 
 @pytest.mark.parametrize(

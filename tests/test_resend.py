@@ -240,6 +240,11 @@ def test_dead_letters_of_items_are_left_to_export_not_counted_unreadable(
         f"not resent       2 items: 'personalize-tracker export --kind items {path} -o "
         "items.csv', then 'personalize-tracker replay items.csv --dataset-arn ARN'"
     ) in result.output
+    # The way back it names works on the same file.
+    items = tmp_path / "items.csv"
+    exported = CliRunner().invoke(cli, ["export", "--kind", "items", str(path), "-o", str(items)])
+    assert exported.exit_code == 0, exported.output
+    assert items.read_text().splitlines() == ["ITEM_ID,PRICE", "i-9,9.5", "i-10,9.5"]
 
 
 def test_a_file_of_item_dead_letters_only_says_how_to_send_them(tmp_path: Path) -> None:

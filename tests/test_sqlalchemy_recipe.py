@@ -53,8 +53,11 @@ def namespace(
         yield scope
     finally:
         scope["tracker"].close(5)
-        event.remove(Session, "after_commit", scope["send"])
-        event.remove(Session, "after_rollback", scope["forget"])
+        for name in ("after_commit", "after_rollback", "after_soft_rollback",
+                     "after_transaction_create"):  # fmt: skip
+            for listener in ("send", "forget", "mark"):
+                if listener in scope and event.contains(Session, name, scope[listener]):
+                    event.remove(Session, name, scope[listener])
 
 
 def test_the_recipe_sends_what_is_committed(
@@ -82,3 +85,31 @@ def test_the_recipe_sends_what_is_committed(
         ("p1", {"price": 8.0, "genres": "Comedy|Drama"}),
     ]  # fmt: skip
     assert {item.dataset_arn for item in personalize_events.items} == {ITEMS}
+
+
+def test_a_rolled_back_savepoint_forgets_only_what_it_wrote(
+    personalize_events: PersonalizeEventsMock, namespace: dict[str, Any]
+) -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm import Session
+
+    product, tracker = namespace["Product"], namespace["tracker"]
+    engine = create_engine("sqlite://")
+    namespace["Base"].metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add(product(sku="p1", price=Decimal("9.50"), genres="Comedy"))
+        session.flush()  # written in the transaction, before the savepoint
+        savepoint = session.begin_nested()
+        session.add(product(sku="p2", price=Decimal("1"), genres="Horror"))
+        session.get(product, "p1").price = Decimal("5")
+        session.flush()
+        savepoint.rollback()  # p2 and p1's new price are gone; p1 as first written stays
+        with pytest.raises(IntegrityError), session.begin_nested():  # a failed flush in it
+            session.add(product(sku="p1", price=Decimal("7"), genres="Comedy"))
+        with session.begin_nested():  # a savepoint released: what it wrote is kept
+            session.add(product(sku="p3", price=Decimal("2"), genres="Drama"))
+        session.commit()
+        assert tracker.flush(5)
+    assert sorted((item.item_id, json.loads(item.properties or "")["price"]) for item in
+                  personalize_events.items) == [("p1", 9.5), ("p3", 2.0)]  # fmt: skip

@@ -126,10 +126,10 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
         max_event_age: seconds (> 0) after ``track()`` past which an undelivered event fails
             with reason ``expired``; ``None``: no limit.
         sync: deliver on the caller's thread (scripts, notebooks, AWS Lambda); no threads.
-        on_failure: called with each group of events that failed or were dropped (a sequence
-            of :class:`FailedEvent`), on the thread where it happened; exceptions it raises are
-            logged. It must not call ``flush()`` or ``close()``. Default: a WARNING log line
-            (event ids, reason and AWS error; never user ids or properties).
+        on_failure: called with each group of failed or dropped records (:class:`FailedEvent`;
+            ``.event`` an ``Event``, or an ``Item``, ``User``... of the other kinds), on the thread
+            where it happened; exceptions it raises are logged. It must not call ``flush()`` or
+            ``close()``. Default: a WARNING log line (ids, reason, AWS error; never a user id).
         schema: an :class:`InteractionsSchema` every event is also checked against.
         truncate_impressions: keep the first 25 distinct ids of a longer ``impression`` instead
             of raising (counted in ``stats().impressions_truncated``).

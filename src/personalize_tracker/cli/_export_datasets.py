@@ -3,6 +3,7 @@ Actions bulk CSV for a dataset import job (docs/items-users-actions.md)."""
 
 from __future__ import annotations
 
+import datetime
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -11,17 +12,38 @@ import click
 
 from .._tools.bulk import DATASET_KINDS, DatasetKind
 from .._tools.bulk.dataset_export import (
+    DatasetExport,
     DatasetLetter,
     letters_of,
     read_dataset_letters,
     write_dataset_csv,
 )
+from .._tools.bulk.export import uncertain_columns
 from .._tools.bulk.jsonl_reader import json_objects, line_kind
 
-__all__ = ["KIND_CHOICES", "export_dataset", "export_kind"]
+__all__ = ["KIND_CHOICES", "echo_skipped", "export_dataset", "export_kind"]
 
 #: ``--kind``: what the CSV holds.
 KIND_CHOICES = ("interactions", "items", "users", "actions")
+
+# Unusable lines quoted on stderr; the others are counted.
+_PROBLEMS_SHOWN = 20
+
+
+def echo_skipped(problems: Sequence[str], other_kinds: Mapping[str, int]) -> None:
+    """On stderr: the lines skipped (the first 20 quoted), and how many lines of other kinds
+    ``--kind`` left out (not a failure: the file holds several kinds)."""
+    for problem in problems[:_PROBLEMS_SHOWN]:
+        click.echo(f"  {problem}", err=True)
+    if len(problems) > _PROBLEMS_SHOWN:
+        click.echo(f"  ... and {len(problems) - _PROBLEMS_SHOWN:,} more", err=True)
+    if other_kinds:
+        counts = ", ".join(f"{kind}: {count:,}" for kind, count in other_kinds.items())
+        click.echo(
+            f"  left out: {sum(other_kinds.values()):,} line(s) of other kinds ({counts}), "
+            "for another --kind",
+            err=True,
+        )
 
 
 def export_kind(files: Sequence[Path], given: str | None) -> str:
@@ -63,15 +85,18 @@ def export_dataset(
     names: Mapping[str, str] | None,
 ) -> None:
     """Write the dead letters of ``kind_name`` in ``files`` as its bulk CSV to ``output``
-    (``-``: stdout), report the lines skipped on stderr, and exit (1 if any was).
+    (``-``: stdout), report the lines skipped on stderr with two cautions (an import puts an
+    older write back over a later one delivered; column names guessed where a schema may spell
+    them otherwise), and exit (1 if a line was skipped).
 
     Raises:
         click.ClickException: a file cannot be read or the output written.
     """
     kind = DATASET_KINDS[kind_name]
     problems: list[str] = []
+    other_kinds: dict[str, int] = {}
     try:
-        letters = _letters(files, kind, exclude_invalid, problems)
+        letters = _letters(files, kind, exclude_invalid, problems, other_kinds)
         if str(output) == "-":
             written = write_dataset_csv(sys.stdout, kind, letters, names=names)
         else:
@@ -81,21 +106,50 @@ def export_dataset(
         raise click.ClickException(str(exc)) from None
     where = "stdout" if str(output) == "-" else str(output)
     click.echo(
-        f"personalize-tracker export: {written:,} {kind.name} to {where} ({kind.label} CSV), "
-        f"{len(problems):,} line(s) skipped",
+        f"personalize-tracker export: {written.rows:,} {kind.name} to {where} ({kind.label} "
+        f"CSV), {len(problems):,} line(s) skipped",
         err=True,
     )
-    for problem in problems[:20]:
-        click.echo(f"  {problem}", err=True)
-    if len(problems) > 20:
-        click.echo(f"  ... and {len(problems) - 20:,} more", err=True)
+    for caution in _cautions(written, names):
+        click.echo(f"  caution: {caution}", err=True)
+    echo_skipped(problems, other_kinds)
     ctx.exit(1 if problems else 0)
 
 
+def _cautions(written: DatasetExport, names: Mapping[str, str] | None) -> Iterator[str]:
+    """What to check before importing the CSV: that a later write was not delivered since (an
+    import puts the older value back), and the column names a schema may spell otherwise."""
+    if written.failed_from is not None and written.failed_to is not None:
+        yield (
+            f"each row is the last write of its id that failed (failed from "
+            f"{_utc(written.failed_from)} to {_utc(written.failed_to)}): importing the CSV puts "
+            "it back over any later write of the id that was delivered; leave out the ids "
+            "written since"
+        )
+    guessed = uncertain_columns(written.columns, names)
+    if guessed:
+        yield (
+            "column names guessed from camelCase keys, which lose the '_' before a digit: "
+            f"{', '.join(guessed)}; a header the dataset's schema does not have fails the "
+            "import job: pass --schema"
+        )
+
+
+def _utc(epoch: float) -> str:
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+
+
 def _letters(
-    files: Sequence[Path], kind: DatasetKind, exclude_invalid: bool, problems: list[str]
+    files: Sequence[Path],
+    kind: DatasetKind,
+    exclude_invalid: bool,
+    problems: list[str],
+    other_kinds: dict[str, int],
 ) -> Iterator[DatasetLetter]:
     for path in files:
-        for letter in letters_of(read_dataset_letters(path, kind), problems, str(path)):
+        read = read_dataset_letters(path, kind, other_kinds=other_kinds)
+        for letter in letters_of(read, problems, str(path)):
             if not (exclude_invalid and letter.reason == "invalid"):
                 yield letter

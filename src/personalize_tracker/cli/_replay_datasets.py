@@ -18,7 +18,7 @@ from .._tools.backfill import FailureLog
 from .._tools.bulk import BulkFormatError, count_lines, dataset_kind_of, detect_format
 from .._tools.bulk.csv_reader import read_csv_rows
 from .._tools.bulk.datasets import DatasetKind, check_dataset_header
-from .._tools.replay.datasets import DatasetReplaySummary, replay_dataset_rows
+from .._tools.replay.datasets import DatasetReplaySummary, replay_dataset_rows, row_lines
 from ._common import bulk_tracker
 
 __all__ = [
@@ -44,6 +44,12 @@ EVENTS_ONLY = {
     "recipes": "--recipe",
     "domain": "--domain",
 }
+
+# Characters of a failed record's id quoted in the summary (an id may have 256).
+_ID_SHOWN = 40
+
+# Lines quoted for a failed record's id (an id may be on many rows).
+_LINES_SHOWN = 3
 
 # The Tracker needs a tracking id; a dataset replay sends no event with it.
 _NO_TRACKING_ID = "replay-of-a-dataset-csv"
@@ -170,14 +176,19 @@ def replay_dataset(
             )
         finally:
             tracker.close(timeout=_CLOSE_TIMEOUT)
+        # The lines of the records that failed in the background: a second pass over the file
+        # for their few ids, only when some failed.
+        failed_ids = {_raw_id(f) for f in failures.samples}
+        lines = row_lines(file, kind, failed_ids, limit=limit) if failed_ids else {}
     except (OSError, ValueError) as exc:  # BulkFormatError is a ValueError
         raise click.ClickException(f"{exc}") from None
     if as_json:
         data = {"file": str(file), "dataset_arn": dataset_arn, **summary.to_dict()}
-        data["failures"] = [_failure_record(f) for f in failures.samples]
+        data["failures"] = [_failure_record(f, lines) for f in failures.samples]
         click.echo(json.dumps(data, indent=2))
     else:
-        click.echo(_summary_text(file, kind, dataset_arn, summary, failures.samples, dead_letters))
+        failed = [(f, lines.get(_raw_id(f), [])) for f in failures.samples]
+        click.echo(_summary_text(file, kind, dataset_arn, summary, failed, dead_letters))
     ctx.exit(0 if summary.ok else 1)
 
 
@@ -186,22 +197,50 @@ def _dataset_option(kind: DatasetKind, arn: str) -> dict[str, Any]:
     return {kind.option: arn}
 
 
+def _raw_id(failure: FailedEvent) -> str:
+    """The id of a failed item, user or action."""
+    record: Any = failure.event
+    for name in ("item_id", "user_id", "action_id"):
+        value = getattr(record, name, None)
+        if isinstance(value, str):
+            return value
+    return ""
+
+
 def _record_id(failure: FailedEvent) -> str | None:
     """The id of a failed item or action; ``None`` for a user (ids of people are not quoted,
     as the Tracker's own log lines do not)."""
-    record: Any = failure.event
-    if hasattr(record, "user_id"):
+    if hasattr(failure.event, "user_id"):
         return None
-    return getattr(record, "item_id", None) or getattr(record, "action_id", None)
+    return _raw_id(failure) or None
 
 
-def _failure_record(failure: FailedEvent) -> dict[str, Any]:
+def _failure_record(failure: FailedEvent, lines: dict[str, list[int]]) -> dict[str, Any]:
     return {
         "id": _record_id(failure),
+        "lines": lines.get(_raw_id(failure), []),
         "reason": failure.reason.value,
         "error_code": failure.error_code,
         "message": failure.message,
     }
+
+
+def _failure_text(noun: str, failure: FailedEvent, lines: list[int]) -> str:
+    """``failure: item <id, 40 characters at most> (line N): <reason> (<code>: <message>)``;
+    a long id is shortened in the service's message too."""
+    record_id, message = _record_id(failure), failure.message or ""
+    which = noun
+    if record_id is not None:
+        shown = record_id
+        if len(record_id) > _ID_SHOWN:
+            shown = f"{record_id[:_ID_SHOWN]}… ({len(record_id)} characters)"
+            message = message.replace(record_id, shown)
+        which = f"{noun} {shown}"
+    if lines:
+        more = ", …" if len(lines) > _LINES_SHOWN else ""
+        numbers = ", ".join(str(n) for n in lines[:_LINES_SHOWN]) + more
+        which += f" ({'line' if len(lines) == 1 else 'lines'} {numbers})"
+    return f"failure: {which}: {failure.reason.value} ({failure.error_code}: {message})"
 
 
 def _summary_text(
@@ -209,18 +248,13 @@ def _summary_text(
     kind: DatasetKind,
     dataset_arn: str,
     summary: DatasetReplaySummary,
-    failures: Iterable[FailedEvent],
+    failures: Iterable[tuple[FailedEvent, list[int]]],
     dead_letters: Path | None,
 ) -> str:
     lines = [f"personalize-tracker replay: {file} ({kind.label} CSV) -> {dataset_arn}"]
     lines.append(str(summary))
-    for failure in failures:
-        record_id = _record_id(failure)
-        which = kind.noun if record_id is None else f"{kind.noun} {record_id}"
-        lines.append(
-            f"    failure: {which}: {failure.reason.value} "
-            f"({failure.error_code}: {failure.message})"
-        )
+    for failure, where in failures:
+        lines.append(f"    {_failure_text(kind.noun, failure, where)}")
     if dead_letters is not None and (summary.failed or summary.dropped > summary.coalesced):
         lines.append(f"Failed {kind.name} were appended to {dead_letters}")
     return "\n".join(lines)

@@ -19,12 +19,9 @@ from .._tools.bulk import (
     read_export_events,
     write_interactions_csv,
 )
-from ._export_datasets import KIND_CHOICES, export_dataset, export_kind
+from ._export_datasets import KIND_CHOICES, echo_skipped, export_dataset, export_kind
 
 __all__ = ["export"]
-
-# Unusable lines quoted on stderr; the others are counted.
-_PROBLEMS_SHOWN = 20
 
 
 @click.command("export")
@@ -84,10 +81,10 @@ def export(
     --schema, the schema's own field names).
 
     Dead letters of items, users or actions (their "kind") become an Items, Users or Actions
-    CSV: ITEM_ID (USER_ID, ACTION_ID), then each property as an UPPER_SNAKE column; the last
-    line of an id wins. A CSV holds one kind: with several in FILES, pick one with --kind.
-    Lines that cannot be exported (no userId, another kind, torn JSON) are reported on stderr
-    with their line numbers; exits 1 if there were any.
+    CSV: ITEM_ID, then a column per property (see --schema); an id's last line wins (an import
+    puts it back over later writes). A CSV holds one kind: with several, pick one with --kind.
+    Lines that cannot be exported (no userId, torn JSON) are reported on stderr with their line
+    numbers; exits 1 if there were any. Lines of other kinds are counted as left out.
     """
     names = _schema_names(schema_file)
     try:
@@ -112,10 +109,7 @@ def export(
         f"{len(problems):,} line(s) skipped",
         err=True,
     )
-    for problem in problems[:_PROBLEMS_SHOWN]:
-        click.echo(f"  {problem}", err=True)
-    if len(problems) > _PROBLEMS_SHOWN:
-        click.echo(f"  ... and {len(problems) - _PROBLEMS_SHOWN:,} more", err=True)
+    echo_skipped(problems, scan.other_kinds)
     ctx.exit(1 if problems else 0)
 
 
@@ -134,10 +128,12 @@ def _schema_names(path: Path | None) -> dict[str, str] | None:
     return {field.property_name: field.name for field in schema.fields}
 
 
-def _usable(path: Path, exclude_invalid: bool) -> Iterator[ExportLine | tuple[int, str]]:
+def _usable(
+    path: Path, exclude_invalid: bool, other_kinds: dict[str, int]
+) -> Iterator[ExportLine | tuple[int, str]]:
     """The lines of a file to export: its events, less invalid dead letters if asked, and its
-    ``(line, problem)`` pairs."""
-    for item in read_export_events(path):
+    ``(line, problem)`` pairs; lines of other kinds are counted in ``other_kinds``."""
+    for item in read_export_events(path, other_kinds=other_kinds):
         if isinstance(item, ExportLine) and exclude_invalid and item.reason == "invalid":
             continue
         yield item
@@ -153,11 +149,13 @@ class _Scan:
         context: the ``properties`` keys of the events, in the order first seen (a dict used as
             an ordered set).
         problems: ``"<file>:<line>: <problem>"`` for each line that cannot be exported.
+        other_kinds: lines of items, users... (another ``--kind``), counted by kind.
     """
 
     used: set[str] = attrs.field(factory=lambda: {"USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE"})
     context: dict[str, None] = attrs.field(factory=dict)
     problems: list[str] = attrs.field(factory=list)
+    other_kinds: dict[str, int] = attrs.field(factory=dict)
 
 
 def _scan(files: Sequence[Path], exclude_invalid: bool) -> _Scan:
@@ -168,7 +166,7 @@ def _scan(files: Sequence[Path], exclude_invalid: bool) -> _Scan:
     """
     scan = _Scan()
     for path in files:
-        for item in _usable(path, exclude_invalid):
+        for item in _usable(path, exclude_invalid, scan.other_kinds):
             if not isinstance(item, ExportLine):
                 scan.problems.append(f"{path}:{item[0]}: {item[1]}")
                 continue
@@ -187,7 +185,7 @@ def _scan(files: Sequence[Path], exclude_invalid: bool) -> _Scan:
 def _events(files: Sequence[Path], exclude_invalid: bool) -> Iterator[Event]:
     """The events to export, file after file (the second pass)."""
     for path in files:
-        for item in _usable(path, exclude_invalid):
+        for item in _usable(path, exclude_invalid, {}):  # counted by the first pass
             if isinstance(item, ExportLine):
                 yield item.event
 

@@ -32,6 +32,7 @@ __all__ = [
     "export_rows",
     "read_export_events",
     "to_upper_snake",
+    "uncertain_columns",
     "write_interactions_csv",
 ]
 
@@ -67,6 +68,23 @@ def to_upper_snake(name: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")
     spaced = re.sub(r"(?<=[A-Za-z0-9])(?=[A-Z])|(?<=[A-Za-z])(?=[0-9])", "_", cleaned)
     return spaced.upper()
+
+
+def uncertain_columns(columns: Mapping[str, str], names: Mapping[str, str] | None) -> list[str]:
+    """The column names :func:`to_upper_snake` guessed that a schema may spell otherwise, each as
+    ``"GUESS (or OTHER)"``: camelCase loses the ``_`` before a digit, so ``s3Path`` is
+    ``S_3_PATH`` or ``S3_PATH`` (a bulk import job fails on a header its schema lacks).
+
+    Args:
+        columns: ``properties`` key -> the column name written.
+        names: the names the schema gave (``--schema``): those are not guesses.
+    """
+    given = names or {}
+    found = []
+    for key, column in columns.items():
+        if key not in given and re.search(r"[A-Za-z][0-9]", key):
+            found.append(f"{column} (or {re.sub(r'(?<=[A-Z])_(?=[0-9])', '', column)})")
+    return found
 
 
 def _csv_number(value: float) -> str:
@@ -186,6 +204,8 @@ class ExportLine:
 
 def read_export_events(
     path: str | os.PathLike[str],
+    *,
+    other_kinds: dict[str, int] | None = None,
 ) -> Iterator[ExportLine | tuple[int, str]]:
     """Read the events of a JSON Lines file (dead letters or plain event dicts) for an export.
 
@@ -196,6 +216,8 @@ def read_export_events(
 
     Args:
         path: the file (see :func:`flatten_record` for the accepted shapes).
+        other_kinds: where to count the dead letters of other kinds, by kind, instead of
+            yielding them as problems (``export --kind interactions`` of a mixed file).
 
     Yields:
         An :class:`ExportLine` per usable line, or ``(line, problem)`` for one that is not.
@@ -215,7 +237,10 @@ def read_export_events(
             yield number, record
         elif line_kind(record) != "interactions":
             kind = line_kind(record)
-            yield number, f"a line of {kind}, not of interactions (export --kind {kind})"
+            if other_kinds is not None:
+                other_kinds[kind] = other_kinds.get(kind, 0) + 1
+            else:
+                yield number, f"a line of {kind}, not of interactions (export --kind {kind})"
         else:
             yield export_line(number, record, fields)
 

@@ -10,20 +10,22 @@ The rows come from :func:`~..bulk.csv_reader.read_csv_rows` and become calls thr
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import os
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import attrs
 
 from ... import InvalidEventError, TrackerStats
 from ...tracker import Tracker
-from ..bulk.datasets import DatasetKind, dataset_row
+from ..bulk.csv_reader import read_csv_rows
+from ..bulk.datasets import DatasetKind, check_dataset_header, dataset_row
 from ..bulk.values import RowError
 from .loop import Counters, Pacer, Progress, flush_counting
 from .rows import BadRows
 from .summary import BadRow
 
-__all__ = ["DatasetReplaySummary", "replay_dataset_rows"]
+__all__ = ["DatasetReplaySummary", "replay_dataset_rows", "row_lines"]
 
 #: Records per PutItems, PutUsers or PutActions call (the service model's ``items``,
 #: ``users`` and ``actions`` max).
@@ -116,6 +118,42 @@ def replay_dataset_rows(
         retried_calls=final.retried,
         wall_seconds=counters.samples[-1].seconds,
     )
+
+
+def row_lines(
+    path: str | os.PathLike[str],
+    kind: DatasetKind,
+    ids: Collection[str],
+    *,
+    limit: int | None = None,
+) -> dict[str, list[int]]:
+    """The lines of ``kind``'s bulk CSV where each of ``ids`` is written (a second pass over the
+    file, for the few records that failed in the background: the replay keeps no line per id).
+
+    Args:
+        path: the CSV replayed.
+        kind: its dataset.
+        ids: the record ids to find.
+        limit: the rows the replay read (``None``: all).
+
+    Returns:
+        id -> its 1-based line numbers in file order (an id not found is left out).
+
+    Raises:
+        OSError: the file cannot be read.
+        BulkFormatError: its header is not ``kind``'s.
+    """
+    found: dict[str, list[int]] = {}
+    for line, record in read_csv_rows(path, check_dataset_header(kind), limit=limit):
+        if isinstance(record, str):
+            continue
+        try:
+            record_id, _ = dataset_row(kind, record)
+        except RowError:
+            continue
+        if record_id in ids:
+            found.setdefault(record_id, []).append(line)
+    return found
 
 
 @attrs.frozen(repr=False)
