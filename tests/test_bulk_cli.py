@@ -511,9 +511,14 @@ def test_export_schema_names_columns_as_the_schema_does(tmp_path: Path) -> None:
     event = {"userId": "u", "sessionId": "s", "eventType": "click", "sentAt": 1_700_000_000}
     recording.write_text(json.dumps({**event, "properties": '{"feature0":"a"}'}) + "\n")
 
-    assert "FEATURE_0" in run("export", str(recording)).stdout.splitlines()[0]
+    guessed = run("export", str(recording))
+    assert "FEATURE_0" in guessed.stdout.splitlines()[0]
+    assert "  caution: column names guessed from camelCase keys, which lose the '_' before a " \
+        "digit: FEATURE_0 (or FEATURE0); a header the dataset's schema does not have fails the " \
+        "import job: pass --schema" in guessed.stderr  # fmt: skip
     with_schema = run("export", str(recording), "--schema", str(schema))
     assert csv_rows(with_schema.stdout)[0]["FEATURE0"] == "a"
+    assert "caution" not in with_schema.stderr
     broken = tmp_path / "broken.json"
     broken.write_text("{")
     refused = CliRunner().invoke(cli, ["export", str(recording), "--schema", str(broken)])

@@ -21,7 +21,7 @@ from .._tools.bulk.dataset_export import (
 from .._tools.bulk.export import uncertain_columns
 from .._tools.bulk.jsonl_reader import json_objects, line_kind
 
-__all__ = ["KIND_CHOICES", "echo_skipped", "export_dataset", "export_kind"]
+__all__ = ["KIND_CHOICES", "column_caution", "echo_skipped", "export_dataset", "export_kind"]
 
 #: ``--kind``: what the CSV holds.
 KIND_CHOICES = ("interactions", "items", "users", "actions")
@@ -126,13 +126,26 @@ def _cautions(written: DatasetExport, names: Mapping[str, str] | None) -> Iterat
             "it back over any later write of the id that was delivered; leave out the ids "
             "written since"
         )
-    guessed = uncertain_columns(written.columns, names)
-    if guessed:
-        yield (
-            "column names guessed from camelCase keys, which lose the '_' before a digit: "
-            f"{', '.join(guessed)}; a header the dataset's schema does not have fails the "
-            "import job: pass --schema"
-        )
+    caution = column_caution(written.columns, names)
+    if caution is not None:
+        yield caution
+
+
+def column_caution(columns: Mapping[str, str], names: Mapping[str, str] | None) -> str | None:
+    """The caution about column names a schema may spell otherwise (``None``: none is).
+
+    Args:
+        columns: ``properties`` key -> the column name written.
+        names: the schema's names (``--schema``), or ``None``.
+    """
+    guessed = uncertain_columns(columns, names)
+    if not guessed:
+        return None
+    return (
+        "column names guessed from camelCase keys, which lose the '_' before a digit: "
+        f"{', '.join(guessed)}; a header the dataset's schema does not have fails the "
+        "import job: pass --schema"
+    )
 
 
 def _utc(epoch: float) -> str:

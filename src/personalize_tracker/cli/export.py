@@ -19,7 +19,14 @@ from .._tools.bulk import (
     read_export_events,
     write_interactions_csv,
 )
-from ._export_datasets import KIND_CHOICES, echo_skipped, export_dataset, export_kind
+from .._tools.bulk.export import to_upper_snake
+from ._export_datasets import (
+    KIND_CHOICES,
+    column_caution,
+    echo_skipped,
+    export_dataset,
+    export_kind,
+)
 
 __all__ = ["export"]
 
@@ -109,6 +116,9 @@ def export(
         f"{len(problems):,} line(s) skipped",
         err=True,
     )
+    caution = column_caution({key: to_upper_snake(key) for key in scan.context}, names)
+    if caution is not None:
+        click.echo(f"  caution: {caution}", err=True)
     echo_skipped(problems, scan.other_kinds)
     ctx.exit(1 if problems else 0)
 
