@@ -244,6 +244,26 @@ def test_bad_records_raise_at_the_call_and_nothing_is_queued(
     assert stats.kinds["action_interactions"].tracked == 0
 
 
+def test_placeholder_ids_are_refused_unless_allowed(endpoint: PersonalizeEventsMock) -> None:
+    # Finding 9 of the review of issue 13: track() refused them, put_item() and the rest did not.
+    with Tracker("tid", region_name="us-east-1", **ARNS) as tracker:
+        for call in (
+            lambda: tracker.put_item("null"),
+            lambda: tracker.put_user("undefined"),
+            lambda: tracker.put_action("   "),
+            lambda: tracker.track_action("Taken", action_id="a", session_id="s", user_id="None"),
+            lambda: tracker.track_action("Taken", action_id="a", session_id="null"),
+        ):
+            with pytest.raises(InvalidEventError, match="allow_placeholder_ids=True"):
+                call()
+        assert all(kind.tracked == 0 for kind in tracker.stats().kinds.values())
+    with Tracker("tid", region_name="us-east-1", allow_placeholder_ids=True, **ARNS) as tracker:
+        tracker.put_item("null")
+        tracker.track_action("Taken", action_id="a", session_id="s", user_id="None")
+        assert tracker.flush(10)
+    assert calls(endpoint, "PutItems")[0]["items"] == [{"itemId": "null"}]
+
+
 def test_close_covers_every_kind_and_later_calls_raise(endpoint: PersonalizeEventsMock) -> None:
     tracker = Tracker("tid", region_name="us-east-1", flush_interval=60, **ARNS)
     send_one_of_each(tracker)
@@ -256,6 +276,21 @@ def test_close_covers_every_kind_and_later_calls_raise(endpoint: PersonalizeEven
         tracker.track_action("Viewed", action_id="a", session_id="s")
     with pytest.raises(TrackerClosedError):
         tracker.flush(1)
+
+
+def test_calls_on_a_closed_tracker_name_themselves(endpoint: PersonalizeEventsMock) -> None:
+    # A nitpick of the review of issue 13: put_item() said "track() called on a closed
+    # Tracker", and put_user() without its ARN raised ValueError instead.
+    tracker = Tracker("tid", region_name="us-east-1", items_dataset_arn=ITEMS)
+    tracker.close(1)
+    for call, name in (
+        (lambda: tracker.put_item("x"), "put_item"),
+        (lambda: tracker.put_user("x"), "put_user"),
+        (lambda: tracker.put_action("x"), "put_action"),
+        (lambda: tracker.track_action("Viewed", action_id="a", session_id="s"), "track_action"),
+    ):
+        with pytest.raises(TrackerClosedError, match=rf"^{name}\(\) called on a closed Tracker"):
+            call()
 
 
 def test_a_rejected_item_is_dead_lettered_with_its_kind(

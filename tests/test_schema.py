@@ -11,7 +11,13 @@ from botocore.exceptions import ClientError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from personalize_tracker import InteractionsSchema, InvalidEventError, SchemaField, Tracker
+from personalize_tracker import (
+    DatasetSchema,
+    InteractionsSchema,
+    InvalidEventError,
+    SchemaField,
+    Tracker,
+)
 from personalize_tracker.testing import PersonalizeEventsMock
 
 SCHEMA: dict[str, Any] = {
@@ -261,3 +267,52 @@ def test_float_field_round_trips_through_text(number: float) -> None:
 @given(st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False)))
 def test_string_field_takes_numbers_as_text(number: float) -> None:
     assert INT_SCHEMA.check_properties({"deviceType": number}) == {"deviceType": str(number)}
+
+
+# -- dataset schemas: the field rules of items, users and actions ------------------------------
+
+ITEMS_SCHEMA: dict[str, Any] = {
+    "type": "record",
+    "name": "Items",
+    "fields": [
+        {"name": "ITEM_ID", "type": "string"},
+        {"name": "GENRES", "type": ["null", "string"], "categorical": True},
+        {"name": "TITLE", "type": ["null", "string"]},
+        {"name": "PRICE", "type": ["null", "float"]},
+    ],
+}
+ITEMS_ARN = "arn:aws:personalize:us-east-1:123456789012:dataset/shop/ITEMS"
+
+
+def items_tracker() -> Tracker:
+    schema = DatasetSchema.from_json(ITEMS_SCHEMA)
+    return Tracker(
+        "t", client=NullClient(), flush_interval=3600, items_dataset_arn=ITEMS_ARN,
+        items_schema=schema,
+    )  # fmt: skip
+
+
+def test_a_dataset_schema_sees_a_list_before_it_is_joined() -> None:
+    # Finding 8 of the review of issue 13: {"TITLE": ["a", "b"]} was joined to "a|b" before
+    # the schema saw it; only a categorical string field takes several values.
+    with items_tracker() as tracker:
+        with pytest.raises(InvalidEventError) as listed:
+            tracker.put_item("i1", {"TITLE": ["a", "b"]})
+        assert listed.value.field == "properties.title"
+        assert "categorical" in str(listed.value)
+        with pytest.raises(InvalidEventError, match=r"properties\.price"):
+            tracker.put_item("i1", {"PRICE": [1, 2]})
+        item = tracker.put_item("i1", {"GENRES": ["b", "a"], "TITLE": "a|b"})
+        assert item.properties == '{"genres":"b|a","title":"a|b"}'
+        assert tracker.put_item("i2", {"GENRES": {"c", "a", "b"}}).properties == (
+            '{"genres":"a|b|c"}'  # a set is joined in sorted order, not hash order
+        )
+
+
+@pytest.mark.parametrize("value", ["x" * 1001, ["x" * 1001], "ok|" + "x" * 1001])
+def test_a_categorical_value_is_at_most_1000_characters_alone_or_in_a_list(value: Any) -> None:
+    with items_tracker() as tracker:
+        with pytest.raises(InvalidEventError, match="1001 characters") as caught:
+            tracker.put_item("i1", {"GENRES": value})
+        assert caught.value.field == "properties.genres"
+        tracker.put_item("i1", {"GENRES": "x" * 1000, "TITLE": "y" * 1001})

@@ -47,6 +47,7 @@ def _load() -> None:
 _DATASETS = ("items", "users", "actions")
 _OPTIONS = {kind: f"{kind}_dataset_arn" for kind in _DATASETS}
 _CALLS = {"items": "put_item", "users": "put_user", "actions": "put_action"}
+_CALLS["action_interactions"] = "track_action"
 
 
 class _Schema(Protocol):
@@ -137,6 +138,7 @@ class KindPipelines:
         self._rates: dict[str, float | None] = dict.fromkeys(_DATASETS, dataset_rate)
         self._rates["action_interactions"] = options.max_requests_per_second
         self._on_failure = on_failure
+        self.allow_placeholders = options.allow_placeholder_ids  # ids "null", "None"...
         self._lock = threading.Lock()
         self.closed = False
         self.checks, checked = check_kinds(arns, schemas, dataset_rate)
@@ -167,6 +169,8 @@ class KindPipelines:
         found = self.pipelines.get(kind)
         if found is not None:
             return found
+        if self.closed:
+            raise TrackerClosedError(f"{_CALLS[kind]}() called on a closed Tracker")
         if kind != "action_interactions":
             raise ValueError(
                 f"{_CALLS[kind]}() needs the {kind.capitalize()} dataset: pass "
@@ -281,7 +285,9 @@ class DatasetCalls:
 
         Raises:
             InvalidEventError: the id or the properties break a PutItems or schema rule (the
-                message names the field, the problem and the limit). Nothing is queued.
+                message names the field, the problem and the limit), or the id is the text of a
+                missing value (``"null"``, ``"None"``, blank...) without
+                ``allow_placeholder_ids``. Nothing is queued.
             ValueError: the Tracker has no ``items_dataset_arn``.
             TrackerClosedError: the Tracker was closed.
         """
@@ -289,8 +295,14 @@ class DatasetCalls:
         pipeline = kinds.pipelines.get("items") or kinds.pipeline("items")
         if self._fork_check:
             self._kind_check_fork(pipeline)
-        item = catalog.build_item(item_id, properties, kinds.checks.get("items"))
-        pipeline.put(item)
+        allow = kinds.allow_placeholders
+        item = catalog.build_item(
+            item_id, properties, kinds.checks.get("items"), allow_placeholders=allow
+        )
+        try:
+            pipeline.put(item)
+        except TrackerClosedError:
+            raise TrackerClosedError("put_item() called on a closed Tracker") from None
         return item
 
     def put_user(self, user_id: str | int, properties: PropertiesInput = None) -> User:
@@ -309,8 +321,14 @@ class DatasetCalls:
         pipeline = kinds.pipelines.get("users") or kinds.pipeline("users")
         if self._fork_check:
             self._kind_check_fork(pipeline)
-        user = catalog.build_user(user_id, properties, kinds.checks.get("users"))
-        pipeline.put(user)
+        allow = kinds.allow_placeholders
+        user = catalog.build_user(
+            user_id, properties, kinds.checks.get("users"), allow_placeholders=allow
+        )
+        try:
+            pipeline.put(user)
+        except TrackerClosedError:
+            raise TrackerClosedError("put_user() called on a closed Tracker") from None
         return user
 
     def put_action(self, action_id: str | int, properties: PropertiesInput = None) -> Action:
@@ -329,8 +347,14 @@ class DatasetCalls:
         pipeline = kinds.pipelines.get("actions") or kinds.pipeline("actions")
         if self._fork_check:
             self._kind_check_fork(pipeline)
-        action = catalog.build_action(action_id, properties, kinds.checks.get("actions"))
-        pipeline.put(action)
+        allow = kinds.allow_placeholders
+        action = catalog.build_action(
+            action_id, properties, kinds.checks.get("actions"), allow_placeholders=allow
+        )
+        try:
+            pipeline.put(action)
+        except TrackerClosedError:
+            raise TrackerClosedError("put_action() called on a closed Tracker") from None
         return action
 
     def track_action(
@@ -365,7 +389,9 @@ class DatasetCalls:
 
         Raises:
             InvalidEventError: a field breaks a PutActionInteractions rule (an unknown event
-                type says which was given and, if only the case differs, which was meant).
+                type says which was given and, if only the case differs, which was meant), an
+                id is the text of a missing value (as ``track()``), or ``properties`` holds
+                ``actionId``/``eventId`` or a list value holding ``"|"``.
             TrackerClosedError: the Tracker was closed.
         """
         pipeline = self._kinds.pipeline("action_interactions")
@@ -373,7 +399,10 @@ class DatasetCalls:
             self._kind_check_fork(pipeline)  # before the event id is drawn
         interaction = catalog.build_action_interaction(
             event_type, action_id, session_id, user_id, sent_at, event_id, properties,
-            recommendation_id, impression,
+            recommendation_id, impression, allow_placeholders=self._kinds.allow_placeholders,
         )  # fmt: skip
-        pipeline.put(interaction)
+        try:
+            pipeline.put(interaction)
+        except TrackerClosedError:
+            raise TrackerClosedError("track_action() called on a closed Tracker") from None
         return interaction

@@ -39,6 +39,11 @@ RESERVED_FIELDS = frozenset(
 _TYPES = frozenset({"string", "int", "long", "float", "double", "boolean"})
 _INT_RANGES = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 _INTEGER_TEXT = re.compile(r"^\s*[+-]?\d+\s*$")
+#: Characters at most in one categorical value of a dataset (Amazon Personalize developer guide,
+#: Items/Users dataset schema requirements: "Categorical values can have at most 1000
+#: characters"; a longer one fails the dataset import job).
+_CATEGORY_MAX = 1000
+_CATEGORY_LIMIT = "at most 1000 characters per categorical value (Personalize datasets)"
 
 
 @attrs.frozen
@@ -453,15 +458,40 @@ class DatasetSchema(InteractionsSchema):
 
         Raises:
             InvalidEventError: a key that is not a field of the schema, a value that does not
-                fit its field's type, or a field that is not nullable left out (``field`` is
-                ``properties.<camelCaseKey>``; ``limit`` names the schema).
+                fit its field's type (a list for a field that is not a categorical string), a
+                categorical value over 1,000 characters, or a field that is not nullable left
+                out (``field`` is ``properties.<camelCaseKey>``; ``limit`` names the schema).
         """
-        checked = self.check_properties(fields)
+        checked = self.check_properties({k: self._joined(k, v) for k, v in fields.items()})
         for field in self.fields:
-            if not field.nullable and checked.get(field.property_name) is None:
+            value = checked.get(field.property_name)
+            if value is None and not field.nullable:
                 raise InvalidEventError(
                     f"properties.{field.property_name}",
                     f"is missing: the field {field.name} is not nullable",
                     self._limit,
                 )
+            if field.categorical and type(value) is str and len(value) > _CATEGORY_MAX:
+                longest = max(len(part) for part in value.split("|"))
+                if longest > _CATEGORY_MAX:
+                    raise InvalidEventError(
+                        f"properties.{field.property_name}",
+                        f"has a value {longest} characters long",
+                        _CATEGORY_LIMIT,
+                    )
         return checked
+
+    def _joined(self, key: str, value: Any) -> Any:
+        """A multi-valued field's values (a tuple, see ``encode_dataset_properties``) joined
+        with ``"|"``: only a categorical string field takes several values."""
+        if type(value) is not tuple:
+            return value
+        field = self._by_property.get(key)
+        if field is not None and not (field.type == "string" and field.categorical):
+            raise InvalidEventError(
+                f"properties.{key}",
+                f"is a list; {self._is(field)}: only a categorical string field takes several "
+                "values",
+                self._limit,
+            )
+        return "|".join(value)  # (a key of no field: check_properties names it)

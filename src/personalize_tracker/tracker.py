@@ -161,10 +161,10 @@ class Tracker(DatasetCalls, RecommendationCalls, ReadinessCalls):
             ``kinesis.KinesisTransport`` (``docs/fleet.md``); ``delivered``: accepted by it.
             Or ``"lean"`` (the default for the client it builds: the same request, built without
             botocore's per-call machinery, ``docs/performance.md``) or ``"boto3"``.
-        allow_placeholder_ids: accept a ``user_id``, ``session_id`` or ``item_id`` that is the
-            text of a missing value (``"null"``, ``"None"``, ``"undefined"``, ``"nan"``, any
-            case, or blank), which ``track()`` refuses by default: PutEvents accepts them and the
-            history of every visitor whose id went missing becomes one visitor's.
+        allow_placeholder_ids: accept ids that are the text of a missing value (``"null"``,
+            ``"None"``, ``"undefined"``, ``"nan"``, any case, or blank), which ``track()``,
+            ``put_item()``... refuse by default: the service accepts them, and the records of
+            every visitor (or item) whose id went missing become one's.
         items_dataset_arn: the ARN of the Items dataset :meth:`put_item` writes to (PutItems),
             through ``client`` (or one built as for events), even with ``transport``; each
             record kind has a pipeline of its own.

@@ -133,6 +133,19 @@ def test_without_on_failure_a_warning_names_ids_reason_and_error_but_no_user_dat
     assert "item-0" not in caplog.text
 
 
+def test_the_log_lines_name_the_records_kind(caplog: pytest.LogCaptureFixture) -> None:
+    # A nitpick of the review of issue 13: failed items were logged as "event(s)".
+    items = Reporter(None, None, capacity=5, record_id=event_id, noun="item")
+    with caplog.at_level(logging.WARNING, "personalize_tracker"):
+        items.report(failed(2))
+        items.report(failed(1, FailureReason.QUEUE_FULL))
+    lines = warnings(caplog)
+    assert "2 item(s) not delivered" in lines[0]
+    assert "; item ids: evt-0, evt-1" in lines[0]
+    assert "1 item(s) dropped: the queue holds max_queue_size=5 items" in lines[1]
+    assert "event" not in " ".join(lines).replace("bad event", "")
+
+
 def test_a_long_list_of_failures_names_the_first_five_ids(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

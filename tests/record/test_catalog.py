@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import pytest
 
@@ -102,6 +103,50 @@ def test_the_records_own_id_is_not_a_property() -> None:
     build_user("u1", {"itemId": "i2"})  # another kind's id is a field like any other
 
 
+def test_an_action_interactions_properties_follow_the_rules_of_the_datasets() -> None:
+    # Finding 6 of the review of issue 13: ["a|b"] and ["a", "b"] both became "a|b", and the
+    # interaction's own actionId passed as a property.
+    with pytest.raises(InvalidEventError) as separator:
+        build_action_interaction("Taken", "a", "s", properties={"x": ["a|b"]})
+    assert separator.value.field == "properties.x"
+    assert "'|'" in str(separator.value)
+    for key, argument in (("ACTION_ID", "action_id"), ("eventId", "event_id")):
+        with pytest.raises(InvalidEventError) as own:
+            build_action_interaction("Taken", "a", "s", properties={key: "x"})
+        assert own.value.field == f"properties.{key}"
+        assert f"{argument}=" in str(own.value)
+    ai = build_action_interaction("Taken", "a", "s", properties={"TAGS": ["a", "b"], "n": 1})
+    assert ai.properties == '{"tags":"a|b","n":1}'
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        build_item,
+        build_user,
+        build_action,
+        lambda id_: build_action_interaction("Taken", id_, "s"),
+        lambda id_: build_action_interaction("Taken", "a", id_),
+        lambda id_: build_action_interaction("Taken", "a", "s", user_id=id_),
+    ],
+)
+@pytest.mark.parametrize("placeholder", ["null", "undefined", "None", "   ", "NaN"])
+def test_placeholder_ids_are_refused_as_track_refuses_them(build: Any, placeholder: str) -> None:
+    # Finding 9 of the review of issue 13: the text of a missing value as an id makes every
+    # record whose id went missing one record; refused unless allow_placeholder_ids.
+    with pytest.raises(InvalidEventError, match="the text of a missing value"):
+        build(placeholder)
+
+
+def test_placeholder_ids_pass_when_allowed() -> None:
+    assert build_item("null", allow_placeholders=True).item_id == "null"
+    assert build_user("None", allow_placeholders=True).user_id == "None"
+    assert build_action("nan", allow_placeholders=True).action_id == "nan"
+    ai = build_action_interaction("Taken", "null", "null", "null", allow_placeholders=True)
+    assert (ai.action_id, ai.session_id, ai.user_id) == ("null", "null", "null")
+    assert build_item("nullable").item_id == "nullable"  # a real id that starts so
+
+
 def test_a_multi_valued_value_holding_the_separator_is_refused() -> None:
     with pytest.raises(InvalidEventError) as caught:
         build_item("i1", {"GENRES": ["Sci-Fi|Fantasy", "Drama"]})
@@ -135,6 +180,57 @@ def test_dataset_arns_follow_the_pattern() -> None:
     with pytest.raises(InvalidEventError) as caught:
         check_dataset_arn("items", "items_dataset_arn")
     assert caught.value.field == "items_dataset_arn"
+
+
+def test_a_dataset_arn_of_another_dataset_or_resource_is_refused() -> None:
+    # A nitpick of the review of issue 13: a campaign ARN, or the Users dataset's ARN given as
+    # items_dataset_arn, passed; swapped ARNs are now caught at the call.
+    users = ARN.replace("/ITEMS", "/USERS")
+    assert check_dataset_arn(users, "users_dataset_arn") == users
+    for arn in (users, "arn:aws:personalize:us-east-1:123456789012:campaign/shop"):
+        with pytest.raises(InvalidEventError) as caught:
+            check_dataset_arn(arn, "items_dataset_arn")
+        assert caught.value.field == "items_dataset_arn"
+        assert "an Items dataset ARN (arn:...:dataset/<group>/ITEMS)" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("call", "api"),
+    [
+        (lambda: build_item("x" * 257), "PutItems"),
+        (lambda: build_user(""), "PutUsers"),
+        (lambda: build_action("x" * 257), "PutActions"),
+        (lambda: build_action_interaction("Taken", "x" * 257, "s"), "PutActionInteractions"),
+        (lambda: build_action_interaction("Taken", "a", "s", event_id=""), "PutActionInteractions"),
+        (
+            lambda: build_action_interaction("Taken", "a", "s", recommendation_id="r" * 41),
+            "PutActionInteractions",
+        ),
+        (
+            lambda: build_action_interaction("Taken", "a", "s", impression=["a"] * 0),
+            "PutActionInteractions",
+        ),
+        (
+            lambda: build_action_interaction(
+                "Taken", "a", "s", properties={"x": "y" * 600, "z": "y" * 600}
+            ),
+            "PutActionInteractions",
+        ),
+    ],
+)
+def test_limit_messages_name_the_operation_of_the_call(call: Any, api: str) -> None:
+    # A nitpick of the review of issue 13: these cited "(PutEvents API)".
+    with pytest.raises(InvalidEventError) as caught:
+        call()
+    assert f"({api} API)" in str(caught.value)
+    assert "PutEvents" not in str(caught.value)
+
+
+def test_an_action_interactions_impression_is_of_action_ids() -> None:
+    with pytest.raises(InvalidEventError) as caught:
+        build_action_interaction("Taken", "a", "s", impression=[str(n) for n in range(26)])
+    assert "action ids (PutActionInteractions API)" in str(caught.value)
+    assert "truncate_impressions" not in str(caught.value)  # not an option of track_action
 
 
 def test_an_action_interaction_is_built_as_sent() -> None:

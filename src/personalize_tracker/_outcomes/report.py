@@ -32,6 +32,7 @@ class Reporter(Generic[R]):
         dead_letters: the dead-letter file every failure is written to first, or None.
         capacity: the queue's ``max_queue_size`` (named in the log line about drops).
         record_id: a record's id for log lines (for events, its ``event_id``).
+        noun: what a record is called in log lines (``"event"``, ``"item"``...).
     """
 
     def __init__(
@@ -40,7 +41,9 @@ class Reporter(Generic[R]):
         dead_letters: DeadLetterWriter[R] | None,
         capacity: int,
         record_id: Callable[[R], str],
+        noun: str = "event",
     ) -> None:
+        self.noun = noun
         self.on_failure = on_failure
         self.dead_letters = dead_letters
         self.capacity = capacity
@@ -61,8 +64,9 @@ class Reporter(Generic[R]):
                 self.dead_letters.write(failed)
             except Exception as exc:  # a full disk, a record that cannot be encoded: logged
                 logger.error(
-                    "personalize-tracker: could not write %d failed event(s) to %s: %s: %s",
+                    "personalize-tracker: could not write %d failed %s(s) to %s: %s: %s",
                     len(failed),
+                    self.noun,
                     self.dead_letters.path,
                     type(exc).__name__,
                     exc,
@@ -91,10 +95,12 @@ class Reporter(Generic[R]):
             count, self._unlogged_drops = self._unlogged_drops, 0
             self._next_drop_log = now + _DROP_LOG_SECONDS
         logger.warning(
-            "personalize-tracker: %d event(s) dropped: the queue holds max_queue_size=%d "
-            "events (see stats().dropped; pass on_failure= to handle them)",
+            "personalize-tracker: %d %s(s) dropped: the queue holds max_queue_size=%d "
+            "%ss (see stats().dropped; pass on_failure= to handle them)",
             count,
+            self.noun,
             self.capacity,
+            self.noun,
         )
 
     def _log(self, failed: Sequence[FailedEvent]) -> None:
@@ -102,12 +108,13 @@ class Reporter(Generic[R]):
         ids = ", ".join(self._record_id(f.event) for f in failed[:5])
         more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
         logger.warning(
-            "personalize-tracker: %d event(s) not delivered (reason=%s, error=%s: %s); "
-            "event ids: %s%s",
+            "personalize-tracker: %d %s(s) not delivered (reason=%s, error=%s: %s); %s ids: %s%s",
             len(failed),
+            self.noun,
             first.reason.value,
             first.error_code,
             first.message,
+            self.noun,
             ids,
             more,
         )
@@ -119,10 +126,12 @@ class Reporter(Generic[R]):
             count, self._unlogged_drops = self._unlogged_drops, 0
         if count:
             logger.warning(
-                "personalize-tracker: %d more event(s) dropped: the queue held "
-                "max_queue_size=%d events (see stats().dropped)",
+                "personalize-tracker: %d more %s(s) dropped: the queue held "
+                "max_queue_size=%d %ss (see stats().dropped)",
                 count,
+                self.noun,
                 self.capacity,
+                self.noun,
             )
         if self.dead_letters is not None:
             self.dead_letters.close()

@@ -42,6 +42,7 @@ class _Closable(Protocol[K, R]):
     through the pipeline, never keep them)."""
 
     options: Options
+    name: str
     lock: threading.Lock
     idle: threading.Condition
     inbox: Inbox[R]
@@ -353,7 +354,7 @@ class Closing(Generic[K, R]):
             for batch in p.wire.abandon():
                 times = batch.times if len(batch.times) == len(batch.records) else None
                 kept = p.keeper.keep(batch.records, times)
-                failed.extend(_unknown_outcome(batch.records[kept:]))
+                failed.extend(_unknown_outcome(batch.records[kept:], p.name))
             p.ledger.fail(failed)
             spool = p.keeper.detach_if_idle(p.wire.count)
         if spool is not None:
@@ -362,6 +363,6 @@ class Closing(Generic[K, R]):
             p.reporter.report(failed)
 
 
-def _unknown_outcome(records: Sequence[Any]) -> list[FailedEvent]:
-    message = "the interpreter exited while its PutEvents call was under way (outcome unknown)"
+def _unknown_outcome(records: Sequence[Any], call: str) -> list[FailedEvent]:
+    message = f"the interpreter exited while its {call} call was under way (outcome unknown)"
     return [FailedEvent(r, FailureReason.CLOSED, None, message) for r in records]

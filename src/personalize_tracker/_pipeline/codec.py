@@ -32,6 +32,7 @@ class Codec(Generic[R, K]):
             an earlier one still waiting (an item's id: the dataset keeps the last write), or
             None (every record is sent). See ``_intake/coalesce.py``. Such a kind has one
             call on the wire at a time (``Pipeline.one_call``).
+        noun: what a record is called in log lines (``"event"``, ``"item"``...).
     """
 
     __slots__ = (
@@ -42,6 +43,7 @@ class Codec(Generic[R, K]):
         "identity",
         "key",
         "letter",
+        "noun",
         "record_id",
     )
 
@@ -56,7 +58,9 @@ class Codec(Generic[R, K]):
         record_id: Callable[[R], str],
         forget: Callable[[K], None] | None = None,
         identity: Callable[[R], Hashable] | None = None,
+        noun: str = "event",
     ) -> None:
+        self.noun = noun
         self.key = key
         self.batch_size = batch_size
         self.encode = encode

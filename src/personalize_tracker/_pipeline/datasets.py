@@ -59,6 +59,10 @@ def kind_letter(kind: str, key: str) -> Callable[[Any], dict[str, Any]]:
     return letter
 
 
+_NOUNS = {"items": "item", "users": "user", "actions": "action"}
+_NOUNS["action_interactions"] = "action interaction"
+
+
 def _codec(kind: str, key: str) -> Codec[Any, str]:
     record_type = _RECORDS[kind]
     return Codec(
@@ -69,6 +73,7 @@ def _codec(kind: str, key: str) -> Codec[Any, str]:
         letter=kind_letter(kind, key),
         record_id=user_log_id if kind == "users" else operator.attrgetter("record_id"),
         identity=None if kind == "action_interactions" else operator.attrgetter("record_id"),
+        noun=_NOUNS[kind],
     )
 
 

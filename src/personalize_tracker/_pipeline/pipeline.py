@@ -131,7 +131,7 @@ class Pipeline(Generic[R, K]):
             else DeadLetterWriter(options.dead_letter_path, codec.letter)
         )
         self.reporter: Reporter[R] = Reporter(
-            on_failure, dead_letters, options.max_queue_size, codec.record_id
+            on_failure, dead_letters, options.max_queue_size, codec.record_id, codec.noun
         )
         # The inbox's lock-free path: not in sync mode, with a spool or an age limit (their
         # bookkeeping is per record), or without a GIL.

@@ -10,6 +10,7 @@ Taken, and Not Taken event types").
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
@@ -19,10 +20,16 @@ import attrs
 from .._errors import InvalidEventError
 from .._limits import DATASET_LIMITS, LIMITS
 from ..typing import PropertiesInput, SentAtInput
-from .fields import MAX_SESSION_ID, check_id, check_impression, check_sent_at, check_text
+from .fields import (
+    MAX_SESSION_ID,
+    check_id,
+    check_placeholder,
+    check_sent_at,
+    check_text,
+    unique_item_ids,
+)
 from .ids import event_ids
-from .metadata import encode_dataset_properties
-from .properties import encode_properties
+from .metadata import encode_dataset_properties, encode_interaction_properties
 
 __all__ = [
     "ACTION_INTERACTION_EVENT_TYPES",
@@ -47,6 +54,7 @@ _LIMITS = DATASET_LIMITS
 _ITEM_ID_MAX, _ITEM_PROPERTIES_MAX = _LIMITS.item_id_max, _LIMITS.item_properties_max
 _USER_ID_MAX, _USER_PROPERTIES_MAX = _LIMITS.user_id_max, _LIMITS.user_properties_max
 _ACTION_ID_MAX, _ACTION_PROPERTIES_MAX = _LIMITS.action_id_max, _LIMITS.action_properties_max
+_AI = "PutActionInteractions"
 
 
 def _entry(id_key: str, record_id: str, properties: str | None) -> dict[str, Any]:
@@ -236,19 +244,57 @@ def user_log_id(user: User) -> str:
 
 def check_dataset_arn(value: object, option: str) -> str:
     """A dataset ARN option (``items_dataset_arn``...): at most 256 characters matching the
-    service model's ``datasetArn`` pattern.
+    service model's ``datasetArn`` pattern and, for ``items_dataset_arn``,
+    ``users_dataset_arn`` and ``actions_dataset_arn``, the ARN of a dataset of that kind
+    (``arn:aws:personalize:<region>:<account>:dataset/<dataset group>/ITEMS``), so that a
+    campaign's ARN or two swapped options are caught at the start, not at the first call.
 
     Raises:
-        InvalidEventError: not a str, empty, too long, or not a Personalize ARN.
+        InvalidEventError: not a str, empty, too long, not a Personalize ARN, or not the ARN of
+            the option's dataset.
     """
-    arn = check_text(value, option, _LIMITS.dataset_arn_max)
+    kind = option.split("_", 1)[0]
+    api = _APIS.get(kind, "PutItems")
+    arn = check_text(value, option, _LIMITS.dataset_arn_max, api)
     if not _LIMITS.dataset_arn_pattern.match(arn):
         raise InvalidEventError(
             option,
             "is not an Amazon Personalize dataset ARN",
-            f"the pattern {_LIMITS.dataset_arn_pattern.pattern} (PutItems API)",
+            f"the pattern {_LIMITS.dataset_arn_pattern.pattern} ({api} API)",
+        )
+    found = _DATASET_ARN.fullmatch(arn)
+    if kind in _APIS and (found is None or found.group(1) != kind.upper()):
+        name = kind.capitalize()
+        article = "an" if name[0] in "AEIOU" else "a"
+        raise InvalidEventError(
+            option,
+            f"is not the ARN of {article} {name} dataset (another dataset's, or another "
+            "resource's: swapped options?)",
+            f"{article} {name} dataset ARN (arn:...:dataset/<group>/{kind.upper()})",
         )
     return arn
+
+
+_APIS = {"items": "PutItems", "users": "PutUsers", "actions": "PutActions"}
+_DATASET_ARN = re.compile(r"arn:[^:]+:personalize:[^:]*:[^:]*:dataset/[^/]+/([A-Z]+)")
+
+
+def _action_impression(value: Iterable[str | int]) -> tuple[str, ...]:
+    """An action interaction's ``impression``: 1-25 distinct action ids, in order.
+
+    Raises:
+        InvalidEventError: as ``fields.unique_item_ids``, or more than 25 distinct ids (the
+            service model's ``ActionInteraction.impression`` maximum).
+    """
+    unique = unique_item_ids(value, of="action", api=_AI)
+    maximum = _LIMITS.interaction_impression_max_items
+    if len(unique) > maximum:
+        raise InvalidEventError(
+            "impression",
+            f"has {len(unique)} distinct action ids",
+            f"1-{maximum} action ids ({_AI} API)",
+        )
+    return unique
 
 
 #: A dataset schema's check of an item's, a user's or an action's camelCase fields.
@@ -266,20 +312,28 @@ def _properties(
 
 
 def build_item(
-    item_id: object, properties: PropertiesInput = None, check: FieldsCheck | None = None
+    item_id: object,
+    properties: PropertiesInput = None,
+    check: FieldsCheck | None = None,
+    *,
+    allow_placeholders: bool = False,
 ) -> Item:
     """Validate and build an :class:`Item` (see ``Tracker.put_item``).
 
     Raises:
-        InvalidEventError: ``item_id`` is not a str, int or UUID of 1-256 characters, or the
+        InvalidEventError: ``item_id`` is not a str, int or UUID of 1-256 characters, is the
+            text of a missing value (``"null"``, ``"None"``, blank..., ``fields.is_placeholder``)
+            and ``allow_placeholders`` is False (``Tracker(allow_placeholder_ids=)``), or the
             properties break a rule of :func:`encode_dataset_properties` (32,000 characters) or
             of ``check`` (a dataset schema's, which also sees an absent ``properties`` as {}).
     """
     checked = (
         item_id
         if type(item_id) is str and 0 < len(item_id) <= _ITEM_ID_MAX and item_id.isascii()
-        else check_id(item_id, "item_id", _ITEM_ID_MAX)
+        else check_id(item_id, "item_id", _ITEM_ID_MAX, "PutItems")
     )  # an ASCII str of the right length: valid as is (check_id's common case, inline)
+    if not allow_placeholders:
+        check_placeholder(checked, "item_id")
     if properties is None and check is None:
         return Item(checked)
     return Item(
@@ -288,19 +342,26 @@ def build_item(
 
 
 def build_user(
-    user_id: object, properties: PropertiesInput = None, check: FieldsCheck | None = None
+    user_id: object,
+    properties: PropertiesInput = None,
+    check: FieldsCheck | None = None,
+    *,
+    allow_placeholders: bool = False,
 ) -> User:
     """Validate and build a :class:`User` (see ``Tracker.put_user``).
 
     Raises:
-        InvalidEventError: ``user_id`` is not a str, int or UUID of 1-256 characters, or the
-            properties break a rule of :func:`encode_dataset_properties` (24,000 characters).
+        InvalidEventError: ``user_id`` is not a str, int or UUID of 1-256 characters, is a
+            placeholder (as for ``build_item``), or the properties break a rule of
+            :func:`encode_dataset_properties` (24,000 characters).
     """
     checked = (
         user_id
         if type(user_id) is str and 0 < len(user_id) <= _USER_ID_MAX and user_id.isascii()
-        else check_id(user_id, "user_id", _USER_ID_MAX)
+        else check_id(user_id, "user_id", _USER_ID_MAX, "PutUsers")
     )  # an ASCII str of the right length: valid as is (check_id's common case, inline)
+    if not allow_placeholders:
+        check_placeholder(checked, "user_id")
     if properties is None and check is None:
         return User(checked)
     return User(
@@ -309,19 +370,26 @@ def build_user(
 
 
 def build_action(
-    action_id: object, properties: PropertiesInput = None, check: FieldsCheck | None = None
+    action_id: object,
+    properties: PropertiesInput = None,
+    check: FieldsCheck | None = None,
+    *,
+    allow_placeholders: bool = False,
 ) -> Action:
     """Validate and build an :class:`Action` (see ``Tracker.put_action``).
 
     Raises:
-        InvalidEventError: ``action_id`` is not a str, int or UUID of 1-256 characters, or the
-            properties break a rule of :func:`encode_dataset_properties` (32,000 characters).
+        InvalidEventError: ``action_id`` is not a str, int or UUID of 1-256 characters, is a
+            placeholder (as for ``build_item``), or the properties break a rule of
+            :func:`encode_dataset_properties` (32,000 characters).
     """
     checked = (
         action_id
         if type(action_id) is str and 0 < len(action_id) <= _ACTION_ID_MAX and action_id.isascii()
-        else check_id(action_id, "action_id", _ACTION_ID_MAX)
+        else check_id(action_id, "action_id", _ACTION_ID_MAX, "PutActions")
     )  # an ASCII str of the right length: valid as is (check_id's common case, inline)
+    if not allow_placeholders:
+        check_placeholder(checked, "action_id")
     if properties is None and check is None:
         return Action(checked)
     return Action(
@@ -360,6 +428,8 @@ def build_action_interaction(
     properties: PropertiesInput = None,
     recommendation_id: object = None,
     impression: Iterable[str | int] | None = None,
+    *,
+    allow_placeholders: bool = False,
 ) -> ActionInteraction:
     """Validate and build an :class:`ActionInteraction` (see ``Tracker.track_action``).
 
@@ -367,12 +437,21 @@ def build_action_interaction(
         InvalidEventError: a field breaks a PutActionInteractions rule: the event type (see
             :func:`check_action_event_type`), ids of 1-256 characters, ``recommendation_id`` of
             at most 40, ``impression`` of 1-25 ids, properties of at most 1,024 characters
-            (with PutEvents' reserved keys), ``sent_at`` an aware datetime or epoch seconds.
+            (see ``encode_interaction_properties``), ``sent_at`` an aware datetime or epoch
+            seconds; an id (action, session, user) that is the text of a missing value, unless
+            ``allow_placeholders``.
     """
     checked_type = check_action_event_type(event_type)
-    checked_action = check_id(action_id, "action_id", _LIMITS.action_id_max)
-    checked_session = check_id(session_id, "session_id", MAX_SESSION_ID)
-    checked_user = None if user_id is None else check_id(user_id, "user_id", _LIMITS.user_id_max)
+    checked_action = check_id(action_id, "action_id", _LIMITS.action_id_max, _AI)
+    checked_session = check_id(session_id, "session_id", MAX_SESSION_ID, _AI)
+    checked_user = (
+        None if user_id is None else check_id(user_id, "user_id", _LIMITS.user_id_max, _AI)
+    )
+    if not allow_placeholders:
+        check_placeholder(checked_action, "action_id")
+        check_placeholder(checked_session, "session_id")
+        if checked_user is not None:
+            check_placeholder(checked_user, "user_id")
     return ActionInteraction(
         checked_type,
         checked_action,
@@ -380,13 +459,13 @@ def build_action_interaction(
         time.time() if sent_at is None else check_sent_at(sent_at),
         next(event_ids.ids)
         if event_id is None
-        else check_text(event_id, "event_id", LIMITS.event_id_max),
+        else check_text(event_id, "event_id", LIMITS.event_id_max, _AI),
         checked_user,
         None
         if recommendation_id is None
         else check_text(
-            recommendation_id, "recommendation_id", _LIMITS.interaction_recommendation_id_max
+            recommendation_id, "recommendation_id", _LIMITS.interaction_recommendation_id_max, _AI
         ),
-        None if impression is None else check_impression(impression),
-        None if properties is None else encode_properties(properties),
+        None if impression is None else _action_impression(impression),
+        None if properties is None else encode_interaction_properties(properties),
     )

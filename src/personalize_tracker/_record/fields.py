@@ -45,7 +45,7 @@ _MAX_EPOCH_SECONDS = 1e11
 _UNIT_NAMES = ("milliseconds", "microseconds", "nanoseconds")
 _UNIT_DIVISORS = {"milliseconds": "1,000", "microseconds": "1,000,000", "nanoseconds": "10**9"}
 
-_ID_LIMIT = "1-{max} characters (PutEvents API)"
+_ID_LIMIT = "1-{max} characters ({api} API)"
 MAX_EVENT_TYPE = LIMITS.event_type_max
 MAX_SESSION_ID = LIMITS.session_id_max
 MAX_USER_ID = LIMITS.user_id_max
@@ -131,14 +131,15 @@ def length_of(text: str, units: int) -> str:
     return f"{units} UTF-16 code units ({len(text)} characters)"
 
 
-def check_text(value: object, field: str, maximum: int) -> str:
+def check_text(value: object, field: str, maximum: int, api: str = "PutEvents") -> str:
     """A text field: a str (a str subclass is converted to str) of 1 to ``maximum`` characters,
     counted in UTF-16 code units as the service counts them (see :func:`utf16_length`),
-    encodable as UTF-8 (see :func:`check_unicode`).
+    encodable as UTF-8 (see :func:`check_unicode`). ``api``: the operation whose rule it is,
+    for messages (``"PutItems"``...).
 
     Raises:
-        InvalidEventError: not a str, empty, longer than ``maximum`` (the PutEvents API's
-            ``max`` of the member, from the service model), or holding a lone surrogate.
+        InvalidEventError: not a str, empty, longer than ``maximum`` (the ``api``'s ``max`` of
+            the member, from the service model), or holding a lone surrogate.
     """
     if type(value) is not str:
         if isinstance(value, str):
@@ -146,10 +147,10 @@ def check_text(value: object, field: str, maximum: int) -> str:
         else:
             raise InvalidEventError(field, f"must be a str, got {type(value).__name__}")
     if not value:
-        raise InvalidEventError(field, "is empty", _ID_LIMIT.format(max=maximum))
+        raise InvalidEventError(field, "is empty", _ID_LIMIT.format(max=maximum, api=api))
     if len(value) > maximum:
         raise InvalidEventError(
-            field, f"is {len(value)} characters long", _ID_LIMIT.format(max=maximum)
+            field, f"is {len(value)} characters long", _ID_LIMIT.format(max=maximum, api=api)
         )
     if value.isascii():
         return value
@@ -157,12 +158,12 @@ def check_text(value: object, field: str, maximum: int) -> str:
     units = len(value.encode("utf-16-le")) // 2
     if units > maximum:
         raise InvalidEventError(
-            field, f"is {length_of(value, units)} long", _ID_LIMIT.format(max=maximum)
+            field, f"is {length_of(value, units)} long", _ID_LIMIT.format(max=maximum, api=api)
         )
     return value
 
 
-def check_id(value: object, field: str, maximum: int) -> str:
+def check_id(value: object, field: str, maximum: int, api: str = "PutEvents") -> str:
     """An id: a str of 1 to ``maximum`` characters; an integer (not bool: ``int``, NumPy's) or a
     ``UUID``, converted to str.
 
@@ -177,16 +178,18 @@ def check_id(value: object, field: str, maximum: int) -> str:
             text = str(int(value))
         except ValueError:  # more digits than sys.get_int_max_str_digits() allows
             raise InvalidEventError(
-                field, "is an int too long to convert to text", _ID_LIMIT.format(max=maximum)
+                field,
+                "is an int too long to convert to text",
+                _ID_LIMIT.format(max=maximum, api=api),
             ) from None
-        return check_text(text, field, maximum)
+        return check_text(text, field, maximum, api)
     if isinstance(value, uuid.UUID):
         return str(value)
     if not isinstance(value, str):
         raise InvalidEventError(
             field, f"must be a str, an int or a UUID, got {type(value).__name__}"
         )
-    return check_text(value, field, maximum)
+    return check_text(value, field, maximum, api)
 
 
 def check_number(value: object, field: str) -> float:
@@ -275,27 +278,33 @@ def check_sent_at(value: SentAtInput) -> float:
 IMPRESSION_LIMIT = f"1-{LIMITS.impression_max_items} item ids (PutEvents API)"
 
 
-def unique_item_ids(value: Iterable[str | int], field: str = "impression") -> tuple[str, ...]:
+def unique_item_ids(
+    value: Iterable[str | int], field: str = "impression", *, of: str = "item", api: str = ""
+) -> tuple[str, ...]:
     """Validate item ids (str or int, 1-256 characters) and return them distinct, in order.
+    ``of`` and ``api`` name the ids and the operation in messages (default: item ids, PutEvents;
+    an action interaction's impression: ``of="action"``, ``api="PutActionInteractions"``).
 
     Raises:
         InvalidEventError: ``value`` is a single string or not iterable, an id is empty, too long
             or not a str/int, or no id is left. The count is not checked (see
             :func:`check_impression`).
     """
+    limit = IMPRESSION_LIMIT if not api else f"1-{LIMITS.impression_max_items} {of} ids ({api} API)"
     if isinstance(value, (str, bytes)):
-        raise InvalidEventError(
-            field, "must be a list of item ids, got a single string", IMPRESSION_LIMIT
-        )
+        raise InvalidEventError(field, f"must be a list of {of} ids, got a single string", limit)
     try:
-        ids = [check_id(item, f"{field}[{i}]", LIMITS.item_id_max) for i, item in enumerate(value)]
+        ids = [
+            check_id(item, f"{field}[{i}]", LIMITS.item_id_max, api or "PutEvents")
+            for i, item in enumerate(value)
+        ]
     except TypeError:
         raise InvalidEventError(
-            field, f"must be a list of item ids, got {type(value).__name__}"
+            field, f"must be a list of {of} ids, got {type(value).__name__}"
         ) from None
     unique = tuple(dict.fromkeys(ids))  # order kept, repeats removed
     if not unique:
-        raise InvalidEventError(field, "is empty", IMPRESSION_LIMIT)
+        raise InvalidEventError(field, "is empty", limit)
     return unique
 
 

@@ -17,10 +17,77 @@ from .properties import (
     _ascii_json,
     _encode_json,
     _property_value,
+    encode_properties,
     to_camel_case,
 )
 
-__all__ = ["encode_dataset_properties"]
+__all__ = ["encode_dataset_properties", "encode_interaction_properties"]
+
+_MULTI_VALUED = (list, tuple, set, frozenset)
+
+
+def _check_separator(key: object, values: Any) -> None:
+    """Refuse a multi-valued field's value holding ``"|"``, its separator (``["a|b"]`` would be
+    sent as ``["a", "b"]``)."""
+    for part in values:
+        if isinstance(part, str) and "|" in part:
+            raise InvalidEventError(
+                f"properties.{key}",
+                "has a value holding '|'",
+                "'|' separates the values of a multi-valued categorical field "
+                "(Personalize datasets)",
+            )
+
+
+#: An action interaction's own fields (camelCase, lowered) → the argument that sets them.
+_INTERACTION_FIELDS = {"actionid": "action_id", "eventid": "event_id"}
+
+
+def encode_interaction_properties(properties: Mapping[str, Any] | str) -> str | None:
+    """The ``properties`` of an action interaction: as an event's (``encode_properties``:
+    camelCase keys, PutEvents' reserved keys, at most 1,000 characters a categorical value and
+    1,024 in all), and, as the datasets' metadata, neither the interaction's own ``actionId``
+    or ``eventId`` as a key nor a multi-valued field's value holding ``"|"``.
+
+    Raises:
+        InvalidEventError: as ``encode_properties``; a key that is the interaction's own field
+            (naming the argument to use); a list value holding ``"|"``.
+    """
+    raw = _as_mapping(properties)
+    for key, value in raw.items():
+        own = _INTERACTION_FIELDS.get(to_camel_case(key).lower()) if type(key) is str else None
+        if own is not None:
+            raise InvalidEventError(
+                f"properties.{key}",
+                f"is the interaction's own field; pass it as {own}= instead",
+                "properties may not hold actionId or eventId (PutActionInteractions API)",
+            )
+        if isinstance(value, _MULTI_VALUED):
+            _check_separator(key, value)
+    try:
+        return encode_properties(raw)
+    except InvalidEventError as error:  # its rules are PutEvents': say which call's they are
+        problem, limit = error.problem, error.limit
+        problem = problem.replace("PutEvents", "PutActionInteractions")
+        limit = None if limit is None else limit.replace("PutEvents", "PutActionInteractions")
+        raise InvalidEventError(error.field, problem, limit) from None
+
+
+def _values(key: object, values: Any) -> tuple[str, ...]:
+    """A multi-valued field's values, for a schema's check: str (numbers as text), none holding
+    ``"|"``, a set's sorted (not in hash order); the schema joins them (``DatasetSchema.check``).
+    """
+    _check_separator(key, values)
+    parts = []
+    for part in sorted(values, key=str) if isinstance(values, (set, frozenset)) else values:
+        if isinstance(part, bool) or not isinstance(part, (str, int, float)):
+            raise InvalidEventError(
+                f"properties.{key}",
+                f"has a list item of type {type(part).__name__}",
+                "a multi-valued field takes strings or numbers",
+            )
+        parts.append(str(part))
+    return tuple(parts)
 
 
 def _dataset_value(key: str, value: object) -> str | int | float | bool:
@@ -29,15 +96,8 @@ def _dataset_value(key: str, value: object) -> str | int | float | bool:
     multi-valued field's values may not hold ``"|"``, its separator."""
     if type(value) is str or type(value) is int or type(value) is bool:
         return value
-    if isinstance(value, (list, tuple, set, frozenset)):
-        for part in value:
-            if isinstance(part, str) and "|" in part:
-                raise InvalidEventError(
-                    f"properties.{key}",
-                    "has a value holding '|'",
-                    "'|' separates the values of a multi-valued categorical field "
-                    "(Personalize datasets)",
-                )
+    if isinstance(value, _MULTI_VALUED):
+        _check_separator(key, value)
     if isinstance(value, str):
         return str(value)
     return _property_value(key, value)
@@ -63,7 +123,9 @@ def encode_dataset_properties(
         maximum: the longest encoding, in characters (the service model's ``properties`` max).
         api: the operation, for messages (``"PutItems"``).
         check: a dataset schema's check of the camelCase fields (``DatasetSchema.check``),
-            which may raise and may coerce values, or None.
+            which may raise and may coerce values, or None. It sees a multi-valued field's
+            values as a tuple of str (to refuse them for a field that is not categorical, and
+            check each value's length) and returns them joined.
 
     Returns:
         A compact JSON object with camelCase keys, or ``None`` when nothing is left to send.
@@ -89,6 +151,8 @@ def encode_dataset_properties(
         kind = type(value)
         if kind is str or kind is int or kind is bool or (kind is float and value - value == 0.0):
             result[name] = value  # (a float is finite: inf - inf and nan - nan are nan)
+        elif check is not None and isinstance(value, _MULTI_VALUED):
+            result[name] = _values(key, value)  # the schema sees the list (then joins it)
         elif kind is list and (joined := _joined(value)) is not None:
             result[name] = joined  # a multi-valued field of plain strings
         elif value is not None:

@@ -96,9 +96,10 @@ def _property_value(key: str, value: object) -> str | int | float | bool:
             )
         return value
     if isinstance(value, (list, tuple, set, frozenset)):
-        # A multi-valued categorical field: Personalize reads values separated by "|".
+        # A multi-valued categorical field: Personalize reads values separated by "|" (a set's
+        # in sorted order: the same set, the same text).
         parts = []
-        for part in value:
+        for part in sorted(value, key=str) if isinstance(value, (set, frozenset)) else value:
             if isinstance(part, bool) or not isinstance(part, (str, int, float)):
                 raise InvalidEventError(
                     f"properties.{key}",
