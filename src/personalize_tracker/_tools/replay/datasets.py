@@ -23,7 +23,7 @@ from ..bulk.datasets import DatasetKind, check_dataset_header, dataset_row
 from ..bulk.values import RowError
 from .loop import Counters, Pacer, Progress, flush_counting
 from .rows import BadRows
-from .summary import BadRow
+from .summary import BadRow, replay_problems
 
 __all__ = ["DatasetReplaySummary", "replay_dataset_rows", "row_lines"]
 
@@ -207,17 +207,8 @@ class DatasetReplaySummary:
     def problems(self) -> list[str]:
         """What went wrong, one phrase each; empty when every row was delivered (a row
         replaced by a later one of the same id is not a problem)."""
-        found = []
         lost = self.dropped - self.coalesced
-        if self.bad_row_count:
-            found.append(f"{self.bad_row_count:,} bad row(s) skipped")
-        if self.failed:
-            found.append(f"{self.failed:,} {self.kind} failed")
-        if lost:
-            found.append(f"{lost:,} {self.kind} dropped")
-        if self.pending:
-            found.append(f"{self.pending:,} {self.kind} still pending")
-        return found
+        return replay_problems(self.bad_row_count, self.failed, lost, self.pending, self.kind)
 
     @property
     def ok(self) -> bool:

@@ -119,16 +119,9 @@ class ReplaySummary:
     @property
     def problems(self) -> list[str]:
         """What went wrong, one phrase each; empty when every row was delivered."""
-        found = []
-        if self.bad_row_count:
-            found.append(f"{self.bad_row_count:,} bad row(s) skipped")
-        if self.failed:
-            found.append(f"{self.failed:,} event(s) failed")
-        if self.dropped:
-            found.append(f"{self.dropped:,} event(s) dropped")
-        if self.pending:
-            found.append(f"{self.pending:,} event(s) still pending")
-        return found
+        return replay_problems(
+            self.bad_row_count, self.failed, self.dropped, self.pending, "event(s)"
+        )
 
     @property
     def ok(self) -> bool:
@@ -255,3 +248,16 @@ class ReplaySummary:
         ax.legend(loc="upper left")
         ax.grid(True, alpha=0.3)
         return ax
+
+
+def replay_problems(bad_rows: int, failed: int, lost: int, pending: int, noun: str) -> list[str]:
+    """What went wrong in a replay, one phrase each (empty when nothing did).
+
+    Args:
+        bad_rows: rows skipped as bad; failed, lost, pending: records failed, dropped (not
+            counting those replaced by a later record of the same id) and still pending.
+        noun: what the records are called, e.g. ``"event(s)"`` or ``"items"``.
+    """
+    counts = [(bad_rows, "bad row(s) skipped"), (failed, f"{noun} failed")]
+    counts += [(lost, f"{noun} dropped"), (pending, f"{noun} still pending")]
+    return [f"{n:,} {what}" for n, what in counts if n]
