@@ -1,9 +1,15 @@
-"""Shared test helpers: a scriptable stand-in for the boto3 personalize-events client."""
+"""Shared test helpers: a scriptable stand-in for the boto3 personalize-events client, and the
+example shop in a subprocess."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -127,3 +133,50 @@ def throttled() -> ClientError:
 def connection_error() -> EndpointConnectionError:
     """What botocore raises when the endpoint cannot be reached."""
     return EndpointConnectionError(endpoint_url="https://personalize-events.invalid")
+
+
+SHOP = Path(__file__).resolve().parents[1] / "examples" / "django_shop"
+
+
+@contextlib.contextmanager
+def running_shop(endpoint_url: str, tmp_path: Path, env: dict[str, str]) -> Iterator[str]:
+    """The example Django shop (``examples/django_shop/serve.py``) in a subprocess on 127.0.0.1,
+    pointed at a local endpoint; yields its base URL and stops it (delivering what is pending).
+
+    ``env`` adds to (or overrides) the shop's environment; its log is ``tmp_path/shop.log``.
+    """
+    full_env = {
+        **os.environ,
+        "PERSONALIZE_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "SHOP_DB": str(tmp_path / "shop.sqlite3"),
+        "PERSONALIZE_FLUSH_INTERVAL": "0.1",
+        "PYTHONUNBUFFERED": "1",
+        **env,
+    }
+    log = (tmp_path / "shop.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, str(SHOP / "serve.py"), "--port", "0"],
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # blocks until the shop listens (or dies)
+        if not line.startswith("shop: "):
+            process.kill()
+            process.wait(10)
+            pytest.fail(f"the shop did not start: {line!r}\n{(tmp_path / 'shop.log').read_text()}")
+        yield line.split()[1].rstrip("/")
+    finally:
+        process.terminate()  # delivers what is pending, then stops
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+        log.close()

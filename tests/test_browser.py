@@ -12,8 +12,6 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,8 @@ import pytest
 from personalize_tracker.integrations import classify_device
 from personalize_tracker.testing import PersonalizeEventsMock, serve_personalize_events
 
-SHOP = Path(__file__).resolve().parents[1] / "examples" / "django_shop"
+from conftest import SHOP, running_shop
+
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 
@@ -54,42 +53,8 @@ def endpoint() -> Iterator[PersonalizeEventsMock]:
 @pytest.fixture
 def shop(endpoint: PersonalizeEventsMock, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The example shop in a subprocess on 127.0.0.1; yields (base URL, its database)."""
-    database = tmp_path / "shop.sqlite3"
-    env = {
-        **os.environ,
-        "PERSONALIZE_ENDPOINT_URL": str(endpoint.endpoint_url),
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "SHOP_DB": str(database),
-        "PERSONALIZE_FLUSH_INTERVAL": "0.1",
-        "SHOP_DEBUG": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = (tmp_path / "shop.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, str(SHOP / "serve.py"), "--port", "0"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()  # blocks until the shop listens (or dies)
-        if not line.startswith("shop: "):
-            process.kill()
-            process.wait(10)
-            pytest.fail(f"the shop did not start: {line!r}\n{(tmp_path / 'shop.log').read_text()}")
-        yield line.split()[1].rstrip("/"), database
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        log.close()
+    with running_shop(str(endpoint.endpoint_url), tmp_path, {"SHOP_DEBUG": "1"}) as base:
+        yield base, tmp_path / "shop.sqlite3"
 
 
 @pytest.fixture

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
-import os
 import re
-import subprocess
-import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -27,10 +24,11 @@ from personalize_tracker.testing import (
     serve_personalize_events,
 )
 
+from conftest import running_shop
+
 pytest.importorskip("django", reason="Django is not installed")
 pytest.importorskip("ua_parser", reason="ua-parser is not installed")
 
-SHOP = Path(__file__).resolve().parents[1] / "examples" / "django_shop"
 ITEMS = "arn:aws:personalize:us-east-1:000000000000:dataset/shop/ITEMS"
 
 pytestmark = pytest.mark.timeout(120)
@@ -45,41 +43,10 @@ def endpoint() -> Iterator[PersonalizeEventsMock]:
 @pytest.fixture
 def shop(endpoint: PersonalizeEventsMock, tmp_path: Path) -> Iterator[str]:
     """The example shop in a subprocess on 127.0.0.1; yields its base URL."""
-    env = {
-        **os.environ,
-        "PERSONALIZE_ENDPOINT_URL": str(endpoint.endpoint_url),
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "SHOP_DB": str(tmp_path / "shop.sqlite3"),
-        "PERSONALIZE_FLUSH_INTERVAL": "0.1",
-        "PERSONALIZE_ITEMS_DATASET_ARN": ITEMS,
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = (tmp_path / "shop.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, str(SHOP / "serve.py"), "--port", "0"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()  # blocks until the shop listens (or dies)
-        if not line.startswith("shop: "):
-            process.kill()
-            process.wait(10)
-            pytest.fail(f"the shop did not start: {line!r}\n{(tmp_path / 'shop.log').read_text()}")
-        yield line.split()[1].rstrip("/")
-    finally:
-        process.terminate()  # delivers what is pending, then stops
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        log.close()
+    with running_shop(
+        str(endpoint.endpoint_url), tmp_path, {"PERSONALIZE_ITEMS_DATASET_ARN": ITEMS}
+    ) as base:
+        yield base
 
 
 class Browser:
