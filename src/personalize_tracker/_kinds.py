@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import attrs
 
@@ -266,6 +266,31 @@ class DatasetCalls:
     def _kind_check_fork(self, pipeline: Pipeline[Any, str]) -> None:
         """With ``fork_check``: reset after a fork that ran no hooks (the Tracker's)."""
 
+    def _put(
+        self,
+        kind: str,
+        call: str,
+        build: str,
+        record_id: str | int,
+        properties: PropertiesInput,
+    ) -> object:
+        """What put_item, put_user and put_action share: the kind's pipeline (built on first
+        use), the fork check, the record built and checked at the call by ``catalog``'s
+        ``build`` function (named: ``catalog`` is imported with the first pipeline), then queued.
+        """
+        kinds = self._kinds
+        pipeline = kinds.pipelines.get(kind) or kinds.pipeline(kind)
+        if self._fork_check:
+            self._kind_check_fork(pipeline)
+        allow = kinds.allow_placeholders
+        builder: Callable[..., object] = getattr(catalog, build)
+        record = builder(record_id, properties, kinds.checks.get(kind), allow_placeholders=allow)
+        try:
+            pipeline.put(record)
+        except TrackerClosedError:
+            raise TrackerClosedError(f"{call}() called on a closed Tracker") from None
+        return record
+
     def put_item(self, item_id: str | int, properties: PropertiesInput = None) -> Item:
         """Validate an item of the Items dataset and queue it for PutItems.
 
@@ -291,19 +316,7 @@ class DatasetCalls:
             ValueError: the Tracker has no ``items_dataset_arn``.
             TrackerClosedError: the Tracker was closed.
         """
-        kinds = self._kinds
-        pipeline = kinds.pipelines.get("items") or kinds.pipeline("items")
-        if self._fork_check:
-            self._kind_check_fork(pipeline)
-        allow = kinds.allow_placeholders
-        item = catalog.build_item(
-            item_id, properties, kinds.checks.get("items"), allow_placeholders=allow
-        )
-        try:
-            pipeline.put(item)
-        except TrackerClosedError:
-            raise TrackerClosedError("put_item() called on a closed Tracker") from None
-        return item
+        return cast("Item", self._put("items", "put_item", "build_item", item_id, properties))
 
     def put_user(self, user_id: str | int, properties: PropertiesInput = None) -> User:
         """Validate a user of the Users dataset and queue it for PutUsers.
@@ -317,19 +330,7 @@ class DatasetCalls:
             ValueError: the Tracker has no ``users_dataset_arn``.
             TrackerClosedError: the Tracker was closed.
         """
-        kinds = self._kinds
-        pipeline = kinds.pipelines.get("users") or kinds.pipeline("users")
-        if self._fork_check:
-            self._kind_check_fork(pipeline)
-        allow = kinds.allow_placeholders
-        user = catalog.build_user(
-            user_id, properties, kinds.checks.get("users"), allow_placeholders=allow
-        )
-        try:
-            pipeline.put(user)
-        except TrackerClosedError:
-            raise TrackerClosedError("put_user() called on a closed Tracker") from None
-        return user
+        return cast("User", self._put("users", "put_user", "build_user", user_id, properties))
 
     def put_action(self, action_id: str | int, properties: PropertiesInput = None) -> Action:
         """Validate an action of the Actions dataset and queue it for PutActions.
@@ -343,19 +344,9 @@ class DatasetCalls:
             ValueError: the Tracker has no ``actions_dataset_arn``.
             TrackerClosedError: the Tracker was closed.
         """
-        kinds = self._kinds
-        pipeline = kinds.pipelines.get("actions") or kinds.pipeline("actions")
-        if self._fork_check:
-            self._kind_check_fork(pipeline)
-        allow = kinds.allow_placeholders
-        action = catalog.build_action(
-            action_id, properties, kinds.checks.get("actions"), allow_placeholders=allow
+        return cast(
+            "Action", self._put("actions", "put_action", "build_action", action_id, properties)
         )
-        try:
-            pipeline.put(action)
-        except TrackerClosedError:
-            raise TrackerClosedError("put_action() called on a closed Tracker") from None
-        return action
 
     def track_action(
         self,
