@@ -245,8 +245,9 @@ class DatasetCalls:
             timeout: seconds to wait at most, for all kinds together; ``None`` waits until done
                 (retries are bounded by ``retry_deadline``). Records still pending then go to
                 the spool (with ``overflow="spill"``), or fail with reason ``closed`` (sender
-                threads get up to 1 s more to record the batches they were retrying); a call
-                already on the wire finishes on its own and is accounted for when it does.
+                threads get up to 0.1 s more to record the batches they were retrying); a
+                call already on the wire finishes on its own and is accounted for when it does
+                (a second ``close()`` waits for it, within its timeout, without retrying it).
 
         After ``close()``, ``track()``, ``put_item()``... and ``flush()`` raise
         :class:`TrackerClosedError`.

@@ -507,6 +507,47 @@ def test_a_second_close_finishes_what_an_interrupted_one_left() -> None:
     assert pipeline.stats().pending == 0
 
 
+class DownAfterGate(FakeTransport):
+    """Every call fails as an outage does (503), each once ``answer`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer = threading.Event()
+
+    def send(self, key: str, records: Sequence[Note]) -> None:
+        self.started.release()
+        assert self.answer.wait(10)
+        with self.lock:
+            self.calls.append((key, []))
+        raise SendError("ServiceUnavailable", "down", retryable=True)
+
+
+def test_a_second_close_waits_for_the_call_left_on_the_wire_without_retrying_it() -> None:
+    transport = DownAfterGate()
+    failures: list[FailedEvent] = []
+    pipeline = make(
+        transport, failures, max_workers=1, flush_interval=3600, max_attempts=1000, max_backoff=0.01
+    )
+    for n in range(3):
+        pipeline.put(Note("a", n))  # a full batch: its call waits for ``answer``
+    assert transport.started.acquire(timeout=10)
+    pipeline.close(timeout=0.05)  # returns with the call still on the wire
+    assert pipeline.stats().pending == 3
+
+    original = pipeline.idle.wait_for
+
+    def answer_then_wait(*args: Any, **kwargs: Any) -> Any:
+        transport.answer.set()  # the call fails once the second close() waits for it
+        return original(*args, **kwargs)
+
+    pipeline.idle.wait_for = answer_then_wait  # type: ignore[method-assign]
+    pipeline.close(timeout=5)  # before: its retry waits began again, retrying for 5 s
+    assert len(transport.calls) == 1
+    assert [f.reason.value for f in failures] == ["closed"] * 3  # no spool: reason closed
+    assert pipeline.stats().pending == 0
+    assert balanced(pipeline)
+
+
 def test_sync_flush_returns_by_its_timeout_and_keeps_the_rest_pending() -> None:
     transport = DownFor(10**9)  # down for good
     failures: list[FailedEvent] = []

@@ -236,7 +236,7 @@ class Closing(Generic[K, R]):
     def _shutdown(self, timeout: float | None) -> None:
         p = self._p
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
-        p.sender.stop_waiting_at(deadline)  # retry waits end at the deadline (None: no limit)
+        self._stop_waits_at(deadline)
         flushed = self.flush(timeout)
         if not flushed:
             p.sender.stop_waiting_at(time.monotonic())  # and any still waiting, now
@@ -273,6 +273,13 @@ class Closing(Generic[K, R]):
             self.finished = p.wire.count == 0 and p.keeper.refilling == 0
         if self.finished:
             _lifecycle.unregister(p)
+
+    def _stop_waits_at(self, deadline: float | None) -> None:
+        """Make retry waits end at ``deadline`` (None: no limit), or at once when an earlier
+        close already drained the queue: resuming it only waits for the calls it left on the
+        wire, and starts no retry of theirs (their records go to the spool, or fail ``closed``)."""
+        p = self._p
+        p.sender.stop_waiting_at(time.monotonic() if p.stopping else deadline)
 
     def _drain_left(self) -> list[FailedEvent]:
         """Everything still in the buffer (the timeout passed) goes to the spool, or fails with
@@ -333,7 +340,7 @@ class Closing(Generic[K, R]):
                 # Sender threads (daemons) may still run; either way this thread helps deliver,
                 # since Python 3.12+ refuses to start threads at shutdown. Each call it makes
                 # ends by the deadline (abandoned past it: see BatchSender.send).
-                p.sender.stop_waiting_at(deadline)
+                self._stop_waits_at(deadline)
                 self.pump(force=True, deadline=deadline)
                 self._shutdown(max(0.0, deadline - time.monotonic()))
             finally:
