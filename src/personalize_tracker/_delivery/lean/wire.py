@@ -3,31 +3,38 @@
 The pool is the one the boto3 client would send through (``client._endpoint.http_session``,
 botocore's ``URLLib3Session``): its CA bundle (``AWS_CA_BUNDLE``, the config's ``ca_bundle``,
 certifi), client certificate, proxies (the config's and ``HTTP(S)_PROXY``/``NO_PROXY``) and
-proxy settings, connect and read timeouts, socket options (TCP keep-alive) and pool size. A
-request is sent as ``URLLib3Session.send`` sends it, and urllib3's errors become the botocore
-exceptions that method raises, so that they classify the same (``putevents.send_error``).
+proxy settings, connect and read timeouts, socket options (TCP keep-alive) and pool size. Without a
+proxy, a request is one write and one strict read on a connection of that pool
+(``exchange.py``: ~30 µs against ~220 µs through ``urlopen``); through a proxy it is sent as
+``URLLib3Session.send`` sends it. Either way, errors become the botocore exceptions that method
+raises for the same failure, so that they classify the same (``putevents.send_error``).
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
 import botocore.exceptions as bce
+from botocore.awsrequest import HeadersDict
 from botocore.httpsession import mask_proxy_url
 from urllib3.exceptions import ConnectTimeoutError as _ConnectTimeout
 from urllib3.exceptions import NewConnectionError, ProtocolError, ProxyError
 from urllib3.exceptions import ReadTimeoutError as _ReadTimeout
 from urllib3.exceptions import SSLError as _SSLError
 from urllib3.util.retry import Retry
+from urllib3.util.timeout import Timeout
 
 from .endpoint import LeanUnsupported
+from .exchange import AnswerError, ReadTimeout, exchange, host_header, request_head
 
 __all__ = ["Wire"]
 
 _NO_RETRY = Retry(False)  # retries are ours (tenacity), as for the client
+_NO_HEADERS: HeadersDict = HeadersDict()
 
 
 class Wire:
@@ -42,7 +49,7 @@ class Wire:
             reads it, or an option asks for what only that session does per request.
     """
 
-    __slots__ = ("_manager", "_pool", "_setup", "proxy_url", "target", "url")
+    __slots__ = ("_host", "_manager", "_pool", "_setup", "_timeouts", "proxy_url", "target", "url")
 
     def __init__(self, client: Any, url: str) -> None:
         if os.environ.get("BOTO_EXPERIMENTAL__ADD_PROXY_HOST_HEADER", "").lower() == "true":
@@ -55,6 +62,14 @@ class Wire:
             self._pool = self._manager.connection_from_url(url)
             session._setup_ssl_cert(self._pool, url, session._verify)
             self._setup = (session, session._verify)
+            pool = self._pool
+            self._timeouts: tuple[float | None, float | None] | None = None
+            if self.proxy_url is None and hasattr(pool, "_get_conn"):
+                timeout = pool.timeout
+                connect = Timeout.resolve_default_timeout(timeout.connect_timeout)
+                read = Timeout.resolve_default_timeout(timeout.read_timeout)
+                self._timeouts = (connect, read)  # the one-write exchange (no proxy)
+                self._host = host_header(pool.host, pool.port, pool.ConnectionCls.default_port)
         except AttributeError as exc:
             raise LeanUnsupported(f"cannot read the client's HTTP session ({exc})") from None
         self.url = url
@@ -71,13 +86,37 @@ class Wire:
         """Send one ``POST`` and read the whole answer.
 
         Returns:
-            tuple: the status, the answer's headers (case-insensitive) and its body.
+            tuple: the status, the answer's headers (case-insensitive; with the one-write
+                exchange, empty for a status below 300, which nothing reads) and its body.
 
         Raises:
             botocore.exceptions.SSLError, EndpointConnectionError, ProxyConnectionError,
             ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError, HTTPClientError: as
-                ``URLLib3Session.send`` raises them for the same urllib3 error.
+                ``URLLib3Session.send`` raises them for the same failure.
         """
+        timeouts = self._timeouts
+        if timeouts is None:
+            return self._urlopen(headers, body)
+        url = self.url
+        try:
+            head = request_head(self.target, self._host, headers)
+            status, lines, data = exchange(self._current_pool(), timeouts, head, body)
+        except ReadTimeout as e:
+            raise bce.ReadTimeoutError(endpoint_url=url, error=e) from e
+        except (ssl.SSLError, ssl.CertificateError) as e:
+            raise bce.SSLError(endpoint_url=url, error=e) from e
+        except (NewConnectionError, socket.gaierror) as e:
+            raise bce.EndpointConnectionError(endpoint_url=url, error=e) from e
+        except _ConnectTimeout as e:
+            raise bce.ConnectTimeoutError(endpoint_url=url, error=e) from e
+        except (AnswerError, OSError) as e:
+            raise bce.ConnectionClosedError(error=e, request=None, endpoint_url=url) from e
+        except Exception as e:
+            raise bce.HTTPClientError(error=e) from e
+        return status, (HeadersDict(lines) if status >= 300 else _NO_HEADERS), data
+
+    def _urlopen(self, headers: Mapping[str, str], body: bytes) -> tuple[int, Any, bytes]:
+        """``post`` through urllib3's ``urlopen``, as ``URLLib3Session.send`` sends."""
         url = self.url
         try:
             response = self._current_pool().urlopen(
