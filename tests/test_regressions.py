@@ -226,7 +226,8 @@ def test_flush_ends_under_steady_traffic_and_covers_what_came_before(
         "t",
         client=fake_client,
         flush_interval=3600,
-        max_queue_size=5_000,  # full at times: the producer outruns the senders, and drops
+        max_queue_size=5_000,  # full at times: the producer outruns the senders
+        overflow="block",  # so that none of ``mine`` is dropped when they come at a full queue
         max_requests_per_second=None,
         on_failure=lambda failed: None,
     )
