@@ -606,3 +606,22 @@ def test_tracking_alone_imports_no_other_kind_schema_session_or_recommendations(
     assert modules == str([catalog] * 4 + [schema] * 3 + [
         "personalize_tracker.recommendations", "personalize_tracker.session"
     ])  # fmt: skip
+
+
+def test_the_lean_transport_is_imported_with_the_first_client_the_tracker_builds() -> None:
+    # Issue 18 (import time): ``import personalize_tracker`` leaves it out.
+    script = (
+        "import sys\n"
+        "import personalize_tracker\n"
+        "print('personalize_tracker._delivery.lean' in sys.modules)\n"
+        "tracker = personalize_tracker.Tracker('t', region_name='us-east-1',\n"
+        "    endpoint_url='http://127.0.0.1:9', on_failure=lambda failed: None)\n"
+        "print('personalize_tracker._delivery.lean' in sys.modules)\n"
+        "tracker.close(timeout=0)\n"
+    )
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.stdout.split() == ["False", "True"], done.stderr

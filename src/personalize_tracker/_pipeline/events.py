@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, cast
 import boto3
 
 from .._config import Options
-from .._delivery.lean import LeanUnsupported, lean_put_events
 from .._delivery.putevents import PutEventsTransport, build_client
 from .._failure import FailedEvent
 from .._limits import LIMITS
@@ -221,6 +220,8 @@ def _built_transport(client: Any, tracking_id: str, mode: str | None) -> Transpo
     ``mode`` is ``"lean"``, a ``ValueError`` saying why)."""
     if mode == "boto3":
         return PutEventsTransport(client, tracking_id)
+    from .._delivery.lean import LeanUnsupported, lean_put_events  # once a client is built
+
     try:
         return lean_put_events(client, tracking_id)
     except LeanUnsupported as exc:
