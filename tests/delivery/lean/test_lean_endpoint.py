@@ -94,7 +94,9 @@ def test_the_endpoint_and_the_proxy_are_botocores(
             monkeypatch.setenv(name, value)
         client = tracker_client(None, region="eu-west-1")
         outcomes = []
-        for transport in (lean_put_events(client, "t"), PutEventsTransport(client, "t")):
+        lean = lean_put_events(client, "t")
+        assert lean.http_path == "urlopen"  # a proxy: urllib3 opens the tunnel
+        for transport in (lean, PutEventsTransport(client, "t")):
             with pytest.raises(SendError) as caught:
                 transport.send(("u", "s"), events(1))
             e = caught.value

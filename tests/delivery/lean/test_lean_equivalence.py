@@ -129,7 +129,9 @@ def send_both(
     server: RecordingServer, key: GroupKey, records: list[Event]
 ) -> tuple[Received, Received]:
     client = tracker_client(server.url)
-    lean_put_events(client, "tracking-1").send(key, records)
+    lean = lean_put_events(client, "tracking-1")
+    assert lean.http_path == "exchange"  # the one-write exchange, not urlopen (no proxy)
+    lean.send(key, records)
     PutEventsTransport(client, "tracking-1").send(key, records)
     lean, boto = server.received[-2:]
     return lean, boto

@@ -29,7 +29,8 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\
 class Scripted:
     """Accepts connections on 127.0.0.1; for each request read (head and ``Content-Length``
     body), sends the next answer of ``answers`` (``None``: closes the connection instead; a
-    tuple ``(answer, "close")``: sends it, then closes; once they run out, ``OK``).
+    tuple ``(answer, "close")``: sends it, then closes; ``(answer, "early")``: sends it as
+    soon as the head is read, without reading the body, then closes; once they run out, ``OK``).
     ``requests`` holds each request's bytes, ``connections`` counts accepted connections."""
 
     def __init__(self, answers: list[bytes | tuple[bytes, str] | None]) -> None:
@@ -64,8 +65,12 @@ class Scripted:
                 for line in head.split(b"\r\n"):
                     if line.lower().startswith(b"content-length:"):
                         length = int(line.split(b":")[1])
-                self.requests.append(head + reader.read(length))
                 answer = self.answers.pop(0) if self.answers else OK
+                if isinstance(answer, tuple) and answer[1] == "early":
+                    self.requests.append(head)
+                    conn.sendall(answer[0])
+                    return
+                self.requests.append(head + reader.read(length))
                 if answer is None:
                     return
                 if isinstance(answer, tuple):
@@ -125,8 +130,20 @@ def test_a_kept_connection_is_used_again(pool: urllib3.HTTPConnectionPool) -> No
         (CHUNKED, b'{"a"}'),
         (b"HTTP/1.1 100 Continue\r\n\r\n" + OK, b"{}"),
         (b"HTTP/1.1 204 No Content\r\n\r\n", b""),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}", b"{}"),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"2\r\n{}\r\n0\r\n\r\n",
+            b"{}",
+        ),
     ],
-    ids=["chunked with a trailer", "after 100 Continue", "204 without a body"],
+    ids=[
+        "chunked with a trailer",
+        "after 100 Continue",
+        "204 without a body",
+        "the same Content-Length twice",
+        "chunked in a second Transfer-Encoding line",
+    ],
 )  # fmt: skip
 def test_answers_are_read_whole_and_the_connection_kept(
     pool: urllib3.HTTPConnectionPool, answer: bytes, body: bytes
@@ -141,9 +158,10 @@ def test_answers_are_read_whole_and_the_connection_kept(
     "answer",
     [
         b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nConnection: TE, Close\r\nContent-Length: 2\r\n\r\n{}",
         b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}",
     ],
-    ids=["Connection: close", "HTTP/1.0"],
+    ids=["Connection: close", "close among other tokens", "HTTP/1.0"],
 )
 def test_a_connection_the_answer_does_not_keep_is_closed(
     pool: urllib3.HTTPConnectionPool, answer: bytes
@@ -172,9 +190,10 @@ def test_a_body_without_length_runs_to_the_close(pool: urllib3.HTTPConnectionPoo
         (b"SSH-2.0-OpenSSH\r\n\r\n", "not an HTTP/1.x status line"),
         (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "bad header line"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "bad Content-Length"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\n{}", "bad Content-Length"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size"),
     ],
-    ids=["closed", "cut short", "not http", "bad header", "bad length", "bad chunk"],
+    ids=["closed", "cut short", "not http", "bad header", "bad length", "two lengths", "bad chunk"],
 )
 def test_a_broken_answer_fails_and_the_connection_is_not_kept(
     pool: urllib3.HTTPConnectionPool, answer: bytes | tuple[bytes, str] | None, problem: str
@@ -206,3 +225,11 @@ def test_host_as_http_client_writes_it() -> None:
     assert host_header("example.com", None, 443) == "example.com"
     assert host_header("127.0.0.1", 8080, 80) == "127.0.0.1:8080"
     assert host_header("::1", 8080, 80) == "[::1]:8080"
+
+
+def test_an_answer_sent_before_the_body_was_read_is_read(pool: urllib3.HTTPConnectionPool) -> None:
+    # The server refuses a body too large after its head and closes: the write fails (a reset
+    # or a broken pipe), the answer is still there to read, as urllib3 reads it.
+    answer = b"HTTP/1.1 413 Too Large\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbig"
+    serve(pool, [(answer, "early")])
+    assert post(pool, body=b"x" * 8_000_000)[::2] == (413, b"big")

@@ -110,6 +110,12 @@ class LeanTransport(Generic[R, K]):
         self._wire = Wire(client, captured.url)
         self._answers = Answers(client, operation, captured.url)
 
+    @property
+    def http_path(self) -> str:
+        """How requests go on the client's pool: ``"exchange"`` or ``"urlopen"`` (see
+        ``wire.py``)."""
+        return self._wire.path
+
     def send(self, key: K, records: Sequence[R]) -> None:
         """Make the call once for ``records``.
 

@@ -80,8 +80,11 @@ def exchange(
     Raises:
         urllib3.exceptions.NewConnectionError, ConnectTimeoutError: no connection could be
             made (urllib3's ``connect()``).
-        ssl.SSLError, ssl.CertificateError: the TLS handshake failed.
-        ReadTimeout: the answer did not come within the read timeout.
+        ssl.SSLError, ssl.CertificateError, urllib3.exceptions.SSLError,
+            urllib3.util.ssl_match_hostname.CertificateError: the TLS handshake or the
+            certificate's check failed.
+        ReadTimeout: the TLS handshake or the answer did not come within its timeout (as
+            urllib3 reports both).
         OSError: the connection failed while writing (a timeout included) or reading.
         AnswerError: the answer was cut short or is not HTTP/1.x.
     """
@@ -90,17 +93,31 @@ def exchange(
     try:
         if conn.sock is None:  # new, or dropped by the pool: connect as urlopen would
             conn.timeout = timeouts[0]
-            conn.connect()
+            try:
+                pool._validate_conn(conn)  # HTTPS: connects, warns when not verified
+                if conn.sock is None:
+                    conn.connect()  # plain HTTP
+            except TimeoutError as exc:  # the TLS handshake (TCP's is ConnectTimeoutError)
+                raise ReadTimeout(str(exc)) from exc
         sock = conn.sock
         sock.settimeout(timeouts[1])
-        sock.sendall(head + body)
+        unsent: OSError | None = None
+        try:
+            sock.sendall(head + body)
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            unsent = exc  # the server may have answered (413) and closed: read it, as urllib3
         reader = sock.makefile("rb")
         try:
             status, headers, data, keep = _read_answer(reader)
         except TimeoutError as exc:  # socket.timeout
-            raise ReadTimeout(str(exc)) from exc
+            raise ReadTimeout(str(exc)) from (unsent or exc)
+        except (AnswerError, OSError):
+            if unsent is not None:
+                raise unsent from None  # no answer either: the write's error
+            raise
         finally:
             reader.close()  # the socket stays open (makefile's reference is dropped)
+        keep = keep and unsent is None
     finally:
         if not keep:
             conn.close()
@@ -129,8 +146,12 @@ def _read_answer(reader: Any) -> tuple[int, list[tuple[str, str]], bytes, bool]:
         headers = _read_headers(reader)
         if status >= 200:
             break  # 1xx (100 Continue, 103 Early Hints) precede the answer: read on
-    fields = {name.lower(): value for name, value in headers}
-    keep = version == "HTTP/1.1" and fields.get("connection", "").lower() != "close"
+    fields: dict[str, str] = {}
+    for name, value in headers:  # repeated fields are one list (RFC 9110, 5.3)
+        key = name.lower()
+        fields[key] = f"{fields[key]}, {value}" if key in fields else value
+    tokens = {t.strip() for t in fields.get("connection", "").lower().split(",")}
+    keep = version == "HTTP/1.1" and "close" not in tokens
     if status in (204, 304):
         return status, headers, b"", keep
     if "chunked" in fields.get("transfer-encoding", "").lower():
@@ -138,9 +159,11 @@ def _read_answer(reader: Any) -> tuple[int, list[tuple[str, str]], bytes, bool]:
     length = fields.get("content-length")
     if length is None:  # the body runs to the close
         return status, headers, reader.read(), False
-    if not length.strip().isdigit():
+    sizes = {value.strip() for value in length.split(",")}  # repeated: the same value only
+    size_text = sizes.pop()
+    if sizes or not size_text.isdigit():
         raise AnswerError(f"bad Content-Length: {length!r}")
-    size = int(length)
+    size = int(size_text)
     data: bytes = reader.read(size)
     if len(data) != size:
         raise AnswerError(f"answer cut short: {len(data)} of {size} bytes")

@@ -29,6 +29,11 @@ from urllib3.util.retry import Retry
 from urllib3.util.timeout import Timeout
 
 from .endpoint import LeanUnsupported
+
+try:  # urllib3's own hostname check (botocore's SSL context leaves it to urllib3)
+    from urllib3.util.ssl_match_hostname import CertificateError as _HostnameMismatch
+except ImportError:  # urllib3 < 1.26 (botocore allows 1.25.4): ssl's own, already caught
+    _HostnameMismatch = ssl.CertificateError  # type: ignore[misc,assignment]
 from .exchange import AnswerError, ReadTimeout, exchange, host_header, request_head
 
 __all__ = ["Wire"]
@@ -74,6 +79,12 @@ class Wire:
             raise LeanUnsupported(f"cannot read the client's HTTP session ({exc})") from None
         self.url = url
 
+    @property
+    def path(self) -> str:
+        """How requests go: ``"exchange"`` (one write, one strict read: no proxy) or
+        ``"urlopen"`` (through a proxy)."""
+        return "urlopen" if self._timeouts is None else "exchange"
+
     def _current_pool(self) -> Any:
         pool = self._pool
         if pool.pool is None:  # closed: evicted from the manager or closed with it
@@ -103,7 +114,7 @@ class Wire:
             status, lines, data = exchange(self._current_pool(), timeouts, head, body)
         except ReadTimeout as e:
             raise bce.ReadTimeoutError(endpoint_url=url, error=e) from e
-        except (ssl.SSLError, ssl.CertificateError) as e:
+        except (ssl.SSLError, ssl.CertificateError, _SSLError, _HostnameMismatch) as e:
             raise bce.SSLError(endpoint_url=url, error=e) from e
         except (NewConnectionError, socket.gaierror) as e:
             raise bce.EndpointConnectionError(endpoint_url=url, error=e) from e
