@@ -192,8 +192,18 @@ def test_a_body_without_length_runs_to_the_close(pool: urllib3.HTTPConnectionPoo
         (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "bad Content-Length"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\n{}", "bad Content-Length"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-2\r\n{}\r\n", "bad chunk size"),
     ],
-    ids=["closed", "cut short", "not http", "bad header", "bad length", "two lengths", "bad chunk"],
+    ids=[
+        "closed",
+        "cut short",
+        "not http",
+        "bad header",
+        "bad length",
+        "two lengths",
+        "bad chunk",
+        "negative chunk",
+    ],
 )
 def test_a_broken_answer_fails_and_the_connection_is_not_kept(
     pool: urllib3.HTTPConnectionPool, answer: bytes | tuple[bytes, str] | None, problem: str

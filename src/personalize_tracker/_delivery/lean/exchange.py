@@ -2,14 +2,14 @@
 and read without urllib3's and ``http.client``'s per-request machinery.
 
 The pool still owns the connection (``_get_conn`` drops one the server closed while idle, as
-for ``urlopen``; ``connect()`` applies the client's TLS settings, CA bundle and connect
-timeout, and its socket options), so only the exchange is ours: the request line and headers
-in one write with the body, as ``http.client`` would write them (``Host``, then
-``Accept-Encoding: identity``, then the given headers), and a strict reading of the answer
-(status line, headers, a body sized by ``Content-Length``, chunked, or up to the close). That
-is ~30 µs of CPU per call against ~220 µs through ``urlopen`` on loopback
-(``docs/performance.md``), most of it ``http.client``'s header parsing by the ``email``
-package and urllib3's response wrapper.
+for ``urlopen``; its ``_validate_conn`` and urllib3's ``connect()`` apply the client's TLS
+settings, CA bundle, connect timeout and socket options), so only the exchange is ours: the
+request line and headers in one write with the body, as ``http.client`` would write them
+(``Host``, then ``Accept-Encoding: identity``, then the given headers), and a strict reading of
+the answer (status line, headers, a body sized by ``Content-Length``, chunked, or up to the
+close). That is ~30 µs of CPU per call against ~220 µs through ``urlopen`` on loopback
+(``docs/performance.md``), most of it ``http.client``'s header parsing by the ``email`` package
+and urllib3's response wrapper.
 
 Used only where nothing more is asked of a request than that: without a proxy (``wire.py``
 sends through ``urlopen`` otherwise).
@@ -196,9 +196,11 @@ def _read_chunked(reader: Any) -> bytes:
     while True:
         size_line = _line(reader).split(b";", 1)[0].strip()
         try:
-            size = int(size_line, 16)
+            size = int(size_line, 16) if size_line.isalnum() else -1
         except ValueError:
-            raise AnswerError(f"bad chunk size: {size_line[:20]!r}") from None
+            size = -1
+        if size < 0:
+            raise AnswerError(f"bad chunk size: {size_line[:20]!r}")
         if size == 0:
             _read_headers(reader)  # the trailer, if any
             return b"".join(parts)
