@@ -49,11 +49,16 @@ def test_starts_with_one_sender_and_a_window_ends_only_when_its_time_is_up() -> 
 def test_calls_that_mostly_wait_get_senders_in_proportion_to_the_wait() -> None:
     clock = FakeClock()
     c = SenderConcurrency(32, clock=clock, adaptive=True)
-    # 20 ms of waiting for 1 ms of CPU: the knee is at 1 + 20 calls in flight, plus headroom.
-    assert _window(c, clock, [(0.021, 0.001)] * 3)
-    assert c.adjust(backlog=True) == 31
+    # 20 ms of waiting for 1 ms of CPU: the knee is at 1 + 20 calls in flight, plus headroom;
+    # the limit gets there doubling per window while the senders keep busy.
+    limits = []
+    for _ in range(6):
+        assert _window(c, clock, [(0.021, 0.001)] * (2 * c.limit))
+        limits.append(c.adjust(backlog=True))
+    assert limits == [2, 4, 8, 16, 31, 31]
     c2 = SenderConcurrency(8, clock=clock, adaptive=True)
-    _window(c2, clock, [(0.021, 0.001)] * 3)
+    c2.limit = 6
+    _window(c2, clock, [(0.021, 0.001)] * 12)
     assert c2.adjust(backlog=True) == 8  # never beyond max_workers
 
 

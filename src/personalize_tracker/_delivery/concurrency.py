@@ -14,10 +14,14 @@ Both quantities are measured on the calls themselves: ``c`` is the sender thread
 window's calls (the call that waited least for the GIL shows the network's share best; contention
 only ever adds to it). That gives a target of ``1 + round(_HEADROOM * d / c)`` senders; the
 headroom covers the soft knee of real traffic (calls do not arrive at the GIL evenly spaced).
-The limit moves to the target only while the allowed senders are busy (in calls for most of the
-window): senders that keep up with the traffic are enough, and each extra runnable thread takes
-GIL time from the application's request threads. Above the target it falls (at most halving per
-window); below it, with senders mostly idle, it falls by one. When application threads hold the
+The limit moves towards the target only while the allowed senders are busy (in calls for most of
+the window), at most doubling per window: senders that keep up with the traffic are enough, each
+extra runnable thread takes GIL time from the application's request threads, and one window whose
+calls waited long (on a starved machine, where a runnable sender's wait for a CPU or for the GIL
+counts as waiting) must not start a dozen threads at once (measured: a web worker at 2,000
+requests/s on one CPU had its only slow blocks where the limit jumped from 1 to 11). Above the
+target it falls (at most halving per window); below it, with senders mostly idle, it falls by
+one. When application threads hold the
 GIL and delivery falls behind, the senders' calls wait longer, ``d`` grows and so does the
 target: delivery gets its share.
 
@@ -162,8 +166,8 @@ class SenderConcurrency:
             busy = (self._busy + stalled * elapsed) / (elapsed * limit)
             if target < limit:  # more senders than where the time goes calls for
                 limit = max(target, limit // 2)  # at most halve at once: one odd window
-            elif busy >= _BUSY:  # the senders keep busy: as many as the round trip needs
-                limit = target
+            elif busy >= _BUSY:  # the senders keep busy: towards what the round trip needs
+                limit = min(target, 2 * limit + stalled)
             elif busy < _IDLE:  # the senders keep up with time to spare: one fewer
                 limit -= 1
         elif backlog:
