@@ -551,3 +551,28 @@ def test_the_exit_flush_of_every_kind_takes_exit_timeout_in_all(tmp_path: Path) 
     assert float(took.removeprefix("took=")) < 2.5, result.stdout  # 1 s, plus moments
     kinds = ["PutActionInteractions", "PutActions", "PutEvents", "PutItems", "PutUsers"]
     assert called == f"calls={kinds}"  # every kind had its chance
+
+
+def test_a_constructor_that_fails_on_a_kinds_spool_leaves_no_pipeline_behind(
+    endpoint: PersonalizeEventsMock, tmp_path: Path
+) -> None:
+    from personalize_tracker import _lifecycle
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    (spool / "users").write_text("a file where the users' spool folder would go")
+    before = len(_lifecycle.owners())
+    with pytest.raises(FileExistsError, match="users"):
+        Tracker(
+            "tid", region_name="us-east-1", overflow="spill", spool_path=spool,
+            items_dataset_arn=ITEMS, users_dataset_arn=USERS,
+        )  # fmt: skip
+    # Before: the events' and the items' pipelines stayed registered for the exit flush.
+    assert len(_lifecycle.owners()) == before
+    # Their spools are released: a Tracker on the same folder (without the users') opens them.
+    with Tracker(
+        "tid", region_name="us-east-1", overflow="spill", spool_path=spool,
+        items_dataset_arn=ITEMS,
+    ) as tracker:  # fmt: skip
+        tracker.put_item("i1", {"PRICE": 1})
+    assert len(calls(endpoint, "PutItems")) == 1

@@ -119,6 +119,8 @@ class KindPipelines:
     Raises:
         InvalidEventError: an ARN is not a Personalize dataset ARN (naming its option).
         ValueError: a schema is of another kind's dataset; no AWS region for a built client.
+        OSError: a kind's spool cannot be opened (the pipelines built so far, ``events``
+            included, are closed first).
     """
 
     def __init__(
@@ -142,9 +144,14 @@ class KindPipelines:
         self._lock = threading.Lock()
         self.closed = False
         self.checks, checked = check_kinds(arns, schemas, dataset_rate)
-        self.pipelines: dict[str, Pipeline[Any, str]] = {
-            kind: self._build(kind, arn) for kind, arn in checked.items()
-        }
+        try:
+            self.pipelines: dict[str, Pipeline[Any, str]] = {
+                kind: self._build(kind, arn) for kind, arn in checked.items()
+            }
+        except BaseException:  # no Tracker: the pipelines built so far (events' too) are closed
+            for pipeline in self.group.members():
+                pipeline.close(0)  # nothing queued yet: unregistered, spool released
+            raise
 
     def _build(self, kind: str, key: str) -> Pipeline[Any, str]:
         _load()
