@@ -94,6 +94,22 @@ class RecordingServer:
         self.thread.join()
 
 
+def read_request(reader: Any) -> tuple[bytes, int] | None:
+    """The head of the next request on ``reader`` (a socket's binary file) and its
+    ``Content-Length`` (0 without one), or None when the client closed the connection."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = reader.readline()
+        if not line:
+            return None
+        head += line
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return head, length
+
+
 CREDENTIALS = {"aws_access_key_id": "AKIDEXAMPLE", "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG"}
 
 

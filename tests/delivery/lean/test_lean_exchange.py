@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 import urllib3
+from lean_recording import read_request
 
 from personalize_tracker._delivery.lean.exchange import (
     AnswerError,
@@ -54,17 +55,8 @@ class Scripted:
     def _talk(self, conn: socket.socket) -> None:
         reader = conn.makefile("rb")
         with conn, reader:
-            while True:
-                head = b""
-                while not head.endswith(b"\r\n\r\n"):
-                    line = reader.readline()
-                    if not line:
-                        return
-                    head += line
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
+            while (request := read_request(reader)) is not None:
+                head, length = request
                 answer = self.answers.pop(0) if self.answers else OK
                 if isinstance(answer, tuple) and answer[1] == "early":
                     self.requests.append(head)

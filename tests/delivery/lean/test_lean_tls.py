@@ -23,6 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from lean_recording import read_request
 
 from personalize_tracker import Event
 from personalize_tracker._delivery.lean import lean_put_events
@@ -124,19 +125,8 @@ class TLSServer:
             return
         try:
             with self.context.wrap_socket(conn, server_side=True) as tls, tls.makefile("rb") as f:
-                while True:
-                    head = b""
-                    while not head.endswith(b"\r\n\r\n"):
-                        line = f.readline()
-                        if not line:
-                            return
-                        head += line
-                    length = next(
-                        int(line.split(b":")[1])
-                        for line in head.split(b"\r\n")
-                        if line.lower().startswith(b"content-length:")
-                    )
-                    f.read(length)
+                while (request := read_request(f)) is not None:
+                    f.read(request[1])
                     tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
         except (OSError, ssl.SSLError):
             return  # the client refused the certificate
