@@ -108,27 +108,15 @@ class Wire:
         timeouts = self._timeouts
         if timeouts is None:
             return self._urlopen(headers, body)
-        url = self.url
         try:
             head = request_head(self.target, self._host, headers)
             status, lines, data = exchange(self._current_pool(), timeouts, head, body)
-        except ReadTimeout as e:
-            raise bce.ReadTimeoutError(endpoint_url=url, error=e) from e
-        except (ssl.SSLError, ssl.CertificateError, _SSLError, _HostnameMismatch) as e:
-            raise bce.SSLError(endpoint_url=url, error=e) from e
-        except (NewConnectionError, socket.gaierror) as e:
-            raise bce.EndpointConnectionError(endpoint_url=url, error=e) from e
-        except _ConnectTimeout as e:
-            raise bce.ConnectTimeoutError(endpoint_url=url, error=e) from e
-        except (AnswerError, OSError) as e:
-            raise bce.ConnectionClosedError(error=e, request=None, endpoint_url=url) from e
         except Exception as e:
-            raise bce.HTTPClientError(error=e) from e
+            raise self._botocore_error(e) from e
         return status, (HeadersDict(lines) if status >= 300 else _NO_HEADERS), data
 
     def _urlopen(self, headers: Mapping[str, str], body: bytes) -> tuple[int, Any, bytes]:
         """``post`` through urllib3's ``urlopen``, as ``URLLib3Session.send`` sends."""
-        url = self.url
         try:
             response = self._current_pool().urlopen(
                 method="POST",
@@ -143,17 +131,23 @@ class Wire:
                 enforce_content_length=False,
             )
             return response.status, response.headers, response.data
-        except _SSLError as e:
-            raise bce.SSLError(endpoint_url=url, error=e) from e
-        except (NewConnectionError, socket.gaierror) as e:
-            raise bce.EndpointConnectionError(endpoint_url=url, error=e) from e
-        except ProxyError as e:
-            raise bce.ProxyConnectionError(proxy_url=mask_proxy_url(self.proxy_url), error=e) from e
-        except _ConnectTimeout as e:
-            raise bce.ConnectTimeoutError(endpoint_url=url, error=e) from e
-        except _ReadTimeout as e:
-            raise bce.ReadTimeoutError(endpoint_url=url, error=e) from e
-        except ProtocolError as e:
-            raise bce.ConnectionClosedError(error=e, request=None, endpoint_url=url) from e
         except Exception as e:
-            raise bce.HTTPClientError(error=e) from e
+            raise self._botocore_error(e) from e
+
+    def _botocore_error(self, error: Exception) -> Exception:
+        """The botocore exception ``URLLib3Session.send`` raises for ``error``, one from
+        urllib3's ``urlopen`` or from the one-write exchange (``exchange.py``)."""
+        url = self.url
+        if isinstance(error, (ReadTimeout, _ReadTimeout)):
+            return bce.ReadTimeoutError(endpoint_url=url, error=error)
+        if isinstance(error, (ssl.SSLError, ssl.CertificateError, _SSLError, _HostnameMismatch)):
+            return bce.SSLError(endpoint_url=url, error=error)
+        if isinstance(error, (NewConnectionError, socket.gaierror)):
+            return bce.EndpointConnectionError(endpoint_url=url, error=error)
+        if isinstance(error, ProxyError):
+            return bce.ProxyConnectionError(proxy_url=mask_proxy_url(self.proxy_url), error=error)
+        if isinstance(error, _ConnectTimeout):
+            return bce.ConnectTimeoutError(endpoint_url=url, error=error)
+        if isinstance(error, (ProtocolError, AnswerError, OSError)):
+            return bce.ConnectionClosedError(error=error, request=None, endpoint_url=url)
+        return bce.HTTPClientError(error=error)
