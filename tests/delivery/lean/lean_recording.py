@@ -94,6 +94,33 @@ class RecordingServer:
         self.thread.join()
 
 
+class SocketServer:
+    """Accepts connections on 127.0.0.1 (at ``port``), each handled by :meth:`talk` on a
+    thread of its own; ``connections`` counts them. Subclasses set their own attributes before
+    calling ``__init__``, which starts accepting."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            self.connections += 1
+            threading.Thread(target=self.talk, args=(conn,), daemon=True).start()
+
+    def talk(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.listener.close()
+
+
 def read_request(reader: Any) -> tuple[bytes, int] | None:
     """The head of the next request on ``reader`` (a socket's binary file) and its
     ``Content-Length`` (0 without one), or None when the client closed the connection."""

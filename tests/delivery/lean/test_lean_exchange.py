@@ -5,12 +5,11 @@ chunked, to the close, after 1xx), when the connection is kept, and how a broken
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
 import urllib3
-from lean_recording import read_request
+from lean_recording import SocketServer, read_request
 
 from personalize_tracker._delivery.lean.exchange import (
     AnswerError,
@@ -27,7 +26,7 @@ CHUNKED = (
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 
 
-class Scripted:
+class Scripted(SocketServer):
     """Accepts connections on 127.0.0.1; for each request read (head and ``Content-Length``
     body), sends the next answer of ``answers`` (``None``: closes the connection instead; a
     tuple ``(answer, "close")``: sends it, then closes; ``(answer, "early")``: sends it as
@@ -37,22 +36,9 @@ class Scripted:
     def __init__(self, answers: list[bytes | tuple[bytes, str] | None]) -> None:
         self.answers = answers
         self.requests: list[bytes] = []
-        self.connections = 0
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
-
-    def _talk(self, conn: socket.socket) -> None:
+    def talk(self, conn: socket.socket) -> None:
         reader = conn.makefile("rb")
         with conn, reader:
             while (request := read_request(reader)) is not None:
@@ -69,9 +55,6 @@ class Scripted:
                     conn.sendall(answer[0])
                     return
                 conn.sendall(answer)
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 @pytest.fixture

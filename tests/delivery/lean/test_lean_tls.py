@@ -23,7 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from lean_recording import read_request
+from lean_recording import SocketServer, read_request
 
 from personalize_tracker import Event
 from personalize_tracker._delivery.lean import lean_put_events
@@ -97,7 +97,7 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-class TLSServer:
+class TLSServer(SocketServer):
     """Serves 200 ``{}`` over TLS on 127.0.0.1 with ``stem``'s certificate; with ``handshake``
     False it accepts connections and never starts TLS."""
 
@@ -105,20 +105,10 @@ class TLSServer:
         self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.context.load_cert_chain(certs / f"{stem}.pem", certs / f"{stem}.key")
         self.handshake = handshake
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
         self.stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
-
-    def _talk(self, conn: socket.socket) -> None:
+    def talk(self, conn: socket.socket) -> None:
         if not self.handshake:
             self.stop.wait(30)
             conn.close()
@@ -133,7 +123,7 @@ class TLSServer:
 
     def close(self) -> None:
         self.stop.set()
-        self.listener.close()
+        super().close()
 
 
 @pytest.fixture
