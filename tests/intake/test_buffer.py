@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -184,11 +185,34 @@ def test_requeued_records_of_an_emptied_group_wait_as_fresh_arrivals() -> None:
         batch_size=3, flush_interval=3600.0, keep_times=True
     )
     buffer.requeue("a", [1, 2], [5.0, 6.0])
-    assert buffer.take(now=buffer.groups["a"].since + 1) is None  # not due yet
+    assert buffer.take(now=time.monotonic() + 1) is None  # not due yet
     assert not buffer.forced
     batch = buffer.take(now=0.0, force=True)
     assert batch is not None
     assert batch.times == [5.0, 6.0]  # their age still counts from track()
+
+
+def test_a_group_of_one_requeued_is_due_from_its_return_not_from_its_old_group() -> None:
+    # A group of one is held as its bare record; taken and put back, the same record starts a
+    # new group while the old group's place in the order is still queued behind an older group.
+    buffer: GroupBuffer[str, object] = GroupBuffer(batch_size=3, flush_interval=10.0)
+    record = object()
+    buffer.add("old", object(), 0.0)
+    buffer.add("b", record, 1.0)
+    buffer.add("b", object(), 1.0)
+    buffer.add("b", object(), 1.0)  # full
+    taken = buffer.take(now=1.5)
+    assert taken is not None
+    assert taken.key == "b"
+    assert taken.records[0] is record
+    buffer.requeue("b", [record])  # back, as a fresh arrival (now)
+    first = buffer.take(now=10.5)
+    assert first is not None
+    assert first.key == "old"
+    assert buffer.take(now=time.monotonic()) is None  # waits flush_interval from its return
+    again = buffer.take(now=time.monotonic() + 10.0)
+    assert again is not None
+    assert again.records == [record]
 
 
 def test_groups_created_within_a_millisecond_are_due_together() -> None:

@@ -54,11 +54,17 @@ class _Group(list[T]):
     costs ~760 bytes, against ~180 for a list of 10. ``times`` exists only when the buffer keeps
     arrival times. Batches are taken from the front by moving ``head``; the taken prefix is cut
     off once it is half the list, so a long group (one busy session) stays linear, not quadratic.
+
+    A group of one record, not forced, without arrival times, is not a ``_Group`` at all: the
+    buffer holds the bare record (one session per event is common: a session per request, and
+    a ``_Group`` and its list cost ~130 bytes). It becomes a ``_Group`` when a second record
+    arrives, a flush forces it, records are put back in front of it or its record's position
+    is asked for; ``origin`` is then that record, the group's mark in the creation order.
     """
 
-    __slots__ = ("base", "forced", "head", "since", "times")
+    __slots__ = ("base", "forced", "head", "origin", "times")
 
-    def __init__(self, record: T, since: float, keep_times: bool, tracked_at: float) -> None:
+    def __init__(self, record: T, keep_times: bool, tracked_at: float) -> None:
         super().__init__((record,))
         self.forced = 0  # records at the front that a flush is waiting for
         self.times: list[float] | None = [tracked_at] if keep_times else None
@@ -66,26 +72,9 @@ class _Group(list[T]):
         # Records cut off the front (minus those put back): a record's position, base + index,
         # stays the same while it is in the group (see GroupBuffer.position).
         self.base = 0
-        # Monotonic time the oldest pending record arrived. Kept when part of the group is taken:
-        # the rest arrived later, so they go no later than flush_interval after their arrival.
-        self.since = since
-
-
-class _One(Generic[T]):
-    """A group of one record, not forced, without arrival times: the record and its arrival, in
-    48 bytes against ~130 for a :class:`_Group` and its list (one session per event is common:
-    a session per request). It becomes a ``_Group`` when a second record arrives, a flush forces
-    it, records are put back in front of it or its record's position is asked for."""
-
-    __slots__ = ("record", "since")
-
-    def __init__(self, record: T, since: float) -> None:
-        self.record = record
-        self.since = since
-
-    def grown(self) -> _Group[T]:
-        """The same group as a :class:`_Group` (no arrival times: a ``_One`` keeps none)."""
-        return _Group(self.record, self.since, False, self.since)
+        # What stands for the group in the creation order (GroupBuffer._firsts): the group
+        # itself, or the bare record it grew from.
+        self.origin: object = self
 
 
 class GroupBuffer(Generic[K, T]):
@@ -116,17 +105,21 @@ class GroupBuffer(Generic[K, T]):
         self.gate = gate
         self.size = 0  #: records held
         self.forced = 0  #: records held that a flush is waiting for
-        #: Groups in the order they were created, which is the order of their ``since``.
-        self.groups: dict[K, _Group[T] | _One[T]] = {}
-        # The groups' keys and ``since`` floats in creation order: the first live pair is the
-        # next group due (see _oldest). A plain dict and these deques, not an OrderedDict: ~16
-        # bytes per group here against ~50 for an ordered dict's node (a plain dict alone
-        # finds its first group by scanning past every group deleted before it: quadratic with
-        # many short sessions). Stale pairs (groups taken) are dropped when they reach the
-        # front; those behind a live group are of groups created within its flush_interval or
-        # taken by a flush.
+        #: Each group: a :class:`_Group`, or the bare record of a group of one (see _Group).
+        self.groups: dict[K, _Group[T] | T] = {}
+        # Each group's key, ``since`` (the monotonic time its oldest pending record arrived)
+        # and origin (the group or the bare record it started as), in creation order: the first
+        # live entry is the next group due (see _oldest). A plain dict and these deques, not an
+        # OrderedDict: ~24 bytes per group here against ~50 for an ordered dict's node (a plain
+        # dict alone finds its first group by scanning past every group deleted before it:
+        # quadratic with many short sessions). A group keeps its ``since`` when part of it is
+        # taken: the rest arrived later, so they go no later than flush_interval after their
+        # arrival. Stale entries (groups taken) are dropped when they reach the front; those
+        # behind a live group are of groups created within its flush_interval or taken by a
+        # flush.
         self._keys: deque[K] = deque()
         self._sinces: deque[float] = deque()
+        self._firsts: deque[object] = deque()
         # Keys of groups that reached a full batch; may hold stale keys, checked when taken.
         self._full: deque[K] = deque()
         # Keys of groups holding forced records, in the order they were forced; may be stale.
@@ -162,17 +155,18 @@ class GroupBuffer(Generic[K, T]):
             self.size += 1
             tracked = arrived if tracked_at is None else tracked_at
             if self.batch_size == 1 or self.keep_times:
-                self.groups[key] = _Group(record, since, self.keep_times, tracked)
+                held: object = _Group(record, self.keep_times, tracked)
             else:
-                self.groups[key] = _One(record, since)
+                held = record  # a group of one: the bare record
+            self.groups[key] = held  # type: ignore[assignment]
             self._keys.append(key)
             self._sinces.append(since)
+            self._firsts.append(held)
             if self.batch_size == 1:
                 return self._mark_full(key)
             return first
-        if type(group) is _One:
+        if type(group) is not _Group:
             group = self._grown(key)
-        assert isinstance(group, _Group)
         group.append(record)
         if group.times is not None:
             if tracked_at is None:
@@ -193,7 +187,7 @@ class GroupBuffer(Generic[K, T]):
     def position(self, key: K) -> tuple[object, int]:
         """Where the record last added to group ``key`` is: a handle for :meth:`replace` (the
         group and the record's position in it, stable while the record is held)."""
-        group = self._grown(key)  # a handle on the group that stays: never a _One
+        group = self._grown(key)  # a handle on the group that stays: never a bare record
         return group, group.base + len(group) - 1
 
     def holds(self, key: K, where: tuple[object, int], record: T) -> bool:
@@ -230,9 +224,13 @@ class GroupBuffer(Generic[K, T]):
             times = [now] * len(records)
         if key not in self.groups:
             # A new group, due as a fresh arrival: it waits flush_interval for company.
-            for record, tracked in zip(records, times, strict=True):
-                self.add(key, record, now, tracked)
+            self.add(key, records[0], now, times[0])
             group = self._grown(key)
+            # Its entry in the creation order (the last, just made) names the group itself, not
+            # its first record: that record may be the origin of its old group's stale entry.
+            group.origin = self._firsts[-1] = group
+            for record, tracked in zip(records[1:], times[1:], strict=True):
+                self.add(key, record, now, tracked)
         else:
             group = self._grown(key)
             head = group.head
@@ -257,7 +255,7 @@ class GroupBuffer(Generic[K, T]):
         Forced records are taken before anything else, and :attr:`forced` counts those not yet
         taken. Items added afterwards are not forced.
         """
-        for key in [key for key, group in self.groups.items() if type(group) is _One]:
+        for key in [key for key, group in self.groups.items() if type(group) is not _Group]:
             self._grown(key)  # a forced group counts its forced records: a _Group
         for key, group in self.groups.items():
             assert isinstance(group, _Group)
@@ -289,9 +287,10 @@ class GroupBuffer(Generic[K, T]):
             self._forced.clear()
             self._keys.clear()
             self._sinces.clear()
+            self._firsts.clear()
             return None
-        key, group = self._oldest()
-        if force or now - group.since >= self.flush_interval:
+        key, group, since = self._oldest()
+        if force or now - since >= self.flush_interval:
             return self._take_from(key, group)
         while self._full:
             key = self._full.popleft()
@@ -329,7 +328,7 @@ class GroupBuffer(Generic[K, T]):
             forced.popleft()
         if full or forced:
             return 0.0
-        since = self._oldest()[1].since
+        since = self._oldest()[2]
         return max(0.0, since + self.flush_interval - now)
 
     def has_ready(self, now: float, force: bool = False) -> bool:
@@ -341,41 +340,48 @@ class GroupBuffer(Generic[K, T]):
         """Remove and return everything, as batches of at most ``batch_size`` records."""
         batches: list[Batch[K, T]] = []
         while self.groups:
-            key, group = self._oldest()
+            key, group, _ = self._oldest()
             batches.append(self._take_from(key, group))
         self._full.clear()
         self._forced.clear()
         self._keys.clear()
         self._sinces.clear()
+        self._firsts.clear()
         return batches
 
-    def _oldest(self) -> tuple[K, _Group[T] | _One[T]]:
-        """The group created first of those held (there is one), and its key: the front key
-        whose group has the ``since`` beside it (the same float object: a group of the same key
-        created later has its own pair, unless within the same millisecond, when it shares the
-        float and is as old). Amortised O(1): each pair is dropped once."""
-        keys, sinces, groups = self._keys, self._sinces, self.groups
+    def _oldest(self) -> tuple[K, _Group[T] | T, float]:
+        """The group created first of those held (there is one), its key and its ``since``:
+        the front entry whose group is the origin beside it (a group of the same key created
+        later is another object, with its own entry). Amortised O(1): each entry is dropped
+        once."""
+        keys, firsts, groups = self._keys, self._firsts, self.groups
         while True:
             key = keys[0]
             group = groups.get(key)
-            if group is not None and group.since is sinces[0]:
-                return key, group
+            first = firsts[0]
+            if group is not None and (
+                group is first or (type(group) is _Group and group.origin is first)
+            ):
+                return key, group, self._sinces[0]
             keys.popleft()
-            sinces.popleft()
+            self._sinces.popleft()
+            firsts.popleft()
 
     def _grown(self, key: K) -> _Group[T]:
         """The group of ``key`` as a :class:`_Group`, in its place in the order."""
         group = self.groups[key]
-        if isinstance(group, _Group):
+        if type(group) is _Group:
             return group
-        grown = self.groups[key] = group.grown()  # an existing key keeps its place
+        grown: _Group[T] = _Group(group, False, 0.0)  # type: ignore[arg-type]
+        grown.origin = group  # its entry in the creation order names the bare record
+        self.groups[key] = grown  # an existing key keeps its place
         return grown
 
-    def _take_from(self, key: K, group: _Group[T] | _One[T]) -> Batch[K, T]:
-        if type(group) is _One:
+    def _take_from(self, key: K, group: _Group[T] | T) -> Batch[K, T]:
+        if type(group) is not _Group:  # a group of one: the bare record
             del self.groups[key]
             self.size -= 1
-            return Batch(key, [group.record], [])
+            return Batch(key, [group], [])  # type: ignore[list-item]
         assert isinstance(group, _Group)
         records, times, head = group, group.times, group.head
         count = self.batch_size
