@@ -215,6 +215,20 @@ def test_a_group_of_one_requeued_is_due_from_its_return_not_from_its_old_group()
     assert again.records == [record]
 
 
+def test_a_group_made_after_the_buffer_emptied_is_due_from_its_own_arrival() -> None:
+    # The creation order is forgotten once the buffer is empty; a group created within a
+    # millisecond of the last one before it still gets its own arrival time, not an older one.
+    buffer: GroupBuffer[str, int] = GroupBuffer(batch_size=2, flush_interval=10.0)
+    buffer.add("x", 1, 5.0)
+    buffer.add("x", 2, 5.0)  # a full batch, taken before it is due
+    taken = buffer.take(now=5.0)
+    assert taken is not None
+    assert taken.records == [1, 2]
+    assert buffer.take(now=5.0) is None
+    buffer.add("y", 3, 5.0005)
+    assert buffer.seconds_until_due(5.0005) == pytest.approx(10.0)
+
+
 def test_groups_created_within_a_millisecond_are_due_together() -> None:
     # They share the first one's ``since`` (one float object: memory); each record keeps its
     # own arrival time.

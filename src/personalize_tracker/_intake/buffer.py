@@ -72,9 +72,19 @@ class _Group(list[T]):
         # Records cut off the front (minus those put back): a record's position, base + index,
         # stays the same while it is in the group (see GroupBuffer.position).
         self.base = 0
-        # What stands for the group in the creation order (GroupBuffer._firsts): the group
+        # What stands for the group in the creation order (GroupBuffer._order): the group
         # itself, or the bare record it grew from.
         self.origin: object = self
+
+
+class _Since:
+    """A mark in a buffer's creation order: the groups after it, up to the next mark, were
+    created at ``value`` (monotonic seconds; those within a millisecond of it share it)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: float) -> None:
+        self.value = value
 
 
 class GroupBuffer(Generic[K, T]):
@@ -107,25 +117,25 @@ class GroupBuffer(Generic[K, T]):
         self.forced = 0  #: records held that a flush is waiting for
         #: Each group: a :class:`_Group`, or the bare record of a group of one (see _Group).
         self.groups: dict[K, _Group[T] | T] = {}
-        # Each group's key, ``since`` (the monotonic time its oldest pending record arrived)
-        # and origin (the group or the bare record it started as), in creation order: the first
-        # live entry is the next group due (see _oldest). A plain dict and these deques, not an
-        # OrderedDict: ~24 bytes per group here against ~50 for an ordered dict's node (a plain
+        # The creation order: each group's key and origin (the group, or the bare record it
+        # started as), after a :class:`_Since` mark giving the ``since`` (the monotonic time its
+        # oldest pending record arrived) of the groups up to the next mark. The first live
+        # entry is the next group due (see _oldest). A plain dict and this deque, not an
+        # OrderedDict: ~16 bytes per group here against ~50 for an ordered dict's node (a plain
         # dict alone finds its first group by scanning past every group deleted before it:
         # quadratic with many short sessions). A group keeps its ``since`` when part of it is
         # taken: the rest arrived later, so they go no later than flush_interval after their
         # arrival. Stale entries (groups taken) are dropped when they reach the front; those
         # behind a live group are of groups created within its flush_interval or taken by a
         # flush.
-        self._keys: deque[K] = deque()
-        self._sinces: deque[float] = deque()
-        self._firsts: deque[object] = deque()
+        self._order: deque[object] = deque()
+        self._front = 0.0  # the ``since`` of the mark last dropped from the front of _order
         # Keys of groups that reached a full batch; may hold stale keys, checked when taken.
         self._full: deque[K] = deque()
         # Keys of groups holding forced records, in the order they were forced; may be stale.
         self._forced: deque[K] = deque()
-        # The ``since`` of the group created last: groups created within a millisecond of it
-        # share its float object (24 bytes less per group; due at most 1 ms early).
+        # The ``since`` of the last mark: groups created within a millisecond of it share it
+        # (no mark of their own: 8 bytes less per group; due at most 1 ms early).
         self._since = -1.0
 
     def __len__(self) -> int:
@@ -148,10 +158,10 @@ class GroupBuffer(Generic[K, T]):
         if group is None:
             first = not self.groups
             arrived = _monotonic() if now is None else now
-            if 0.0 <= arrived - self._since < _SHARED_SINCE:
-                since = self._since
-            else:
-                since = self._since = arrived
+            order = self._order
+            if not 0.0 <= arrived - self._since < _SHARED_SINCE:
+                self._since = arrived
+                order.append(_Since(arrived))
             self.size += 1
             tracked = arrived if tracked_at is None else tracked_at
             if self.batch_size == 1 or self.keep_times:
@@ -159,9 +169,8 @@ class GroupBuffer(Generic[K, T]):
             else:
                 held = record  # a group of one: the bare record
             self.groups[key] = held  # type: ignore[assignment]
-            self._keys.append(key)
-            self._sinces.append(since)
-            self._firsts.append(held)
+            order.append(key)
+            order.append(held)
             if self.batch_size == 1:
                 return self._mark_full(key)
             return first
@@ -228,7 +237,7 @@ class GroupBuffer(Generic[K, T]):
             group = self._grown(key)
             # Its entry in the creation order (the last, just made) names the group itself, not
             # its first record: that record may be the origin of its old group's stale entry.
-            group.origin = self._firsts[-1] = group
+            group.origin = self._order[-1] = group
             for record, tracked in zip(records[1:], times[1:], strict=True):
                 self.add(key, record, now, tracked)
         else:
@@ -285,9 +294,7 @@ class GroupBuffer(Generic[K, T]):
         if not self.groups:
             self._full.clear()  # stale keys only: their groups were taken by another path
             self._forced.clear()
-            self._keys.clear()
-            self._sinces.clear()
-            self._firsts.clear()
+            self._clear_order()
             return None
         key, group, since = self._oldest()
         if force or now - since >= self.flush_interval:
@@ -344,9 +351,7 @@ class GroupBuffer(Generic[K, T]):
             batches.append(self._take_from(key, group))
         self._full.clear()
         self._forced.clear()
-        self._keys.clear()
-        self._sinces.clear()
-        self._firsts.clear()
+        self._clear_order()
         return batches
 
     def _oldest(self) -> tuple[K, _Group[T] | T, float]:
@@ -354,18 +359,26 @@ class GroupBuffer(Generic[K, T]):
         the front entry whose group is the origin beside it (a group of the same key created
         later is another object, with its own entry). Amortised O(1): each entry is dropped
         once."""
-        keys, firsts, groups = self._keys, self._firsts, self.groups
+        order, groups = self._order, self.groups
         while True:
-            key = keys[0]
-            group = groups.get(key)
-            first = firsts[0]
+            key = order[0]
+            if type(key) is _Since:  # the groups after it were created at its time
+                self._front = key.value
+                order.popleft()
+                continue
+            group = groups.get(key)  # type: ignore[arg-type]
+            first = order[1]
             if group is not None and (
                 group is first or (type(group) is _Group and group.origin is first)
             ):
-                return key, group, self._sinces[0]
-            keys.popleft()
-            self._sinces.popleft()
-            firsts.popleft()
+                return key, group, self._front  # type: ignore[return-value]
+            order.popleft()
+            order.popleft()
+
+    def _clear_order(self) -> None:
+        """Forget the creation order (no group is held, or none will be)."""
+        self._order.clear()
+        self._since = -1.0  # the next group brings a mark
 
     def _grown(self, key: K) -> _Group[T]:
         """The group of ``key`` as a :class:`_Group`, in its place in the order."""
