@@ -482,18 +482,22 @@ def _fresh(text: str) -> str:
 
 def test_queued_events_of_a_session_share_id_strings(fake_client: FakeClient) -> None:
     # Memory per queued event: events of one (user, session) and of one item share strings.
+    # A session's strings are kept from its second event (a session of one has none to share).
     with Tracker("tid", client=fake_client, flush_interval=60) as tracker:
         a = tracker.track("click", _fresh("session-1"), _fresh("user-1"), _fresh("item-1"))
         b = tracker.track("click", _fresh("session-1"), _fresh("user-1"), _fresh("item-1"))
+        c = tracker.track("click", _fresh("session-1"), _fresh("user-1"), _fresh("item-1"))
         other = tracker.track("view", _fresh("session-2"), _fresh("user-1"), _fresh("item-1"))
-        assert a.session_id is b.session_id
-        assert a.user_id is b.user_id
+        assert b.session_id is c.session_id
+        assert a.user_id is b.user_id is c.user_id is other.user_id  # a user's, from the first
         assert a.item_id is b.item_id is other.item_id
         assert other.session_id == "session-2"
+        d = tracker.track("click", _fresh("session-1"), _fresh("user-1"), _fresh("item-1"))
+        assert d.session_id is b.session_id  # kept while its events are pending
         session = tracker.session(user_id="user-2", session_id="session-3")
         assert session.track("click", _fresh("item-1")).item_id is a.item_id
         assert tracker.flush(timeout=10)
-    assert [e["itemId"] for e in fake_client.delivered_events] == ["item-1"] * 4
+    assert [e["itemId"] for e in fake_client.delivered_events] == ["item-1"] * 6
 
 
 def test_events_of_many_items_are_delivered_with_a_small_queue(fake_client: FakeClient) -> None:

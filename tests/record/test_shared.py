@@ -31,6 +31,42 @@ def test_the_sessions_of_one_user_share_its_user_id_string() -> None:
     second = ids.remember_session(fresh("u1"), "s2")
     assert second[0] is first[0]
     assert ids.remember_session(None, "s3") == (None, "s3")
+    assert ids.check_session("s4", fresh("u1"), allow_placeholders=False)[0] is first[0]
+
+
+def test_a_session_is_kept_from_its_second_event_in_a_row() -> None:
+    ids = SharedIds(max_size=10)
+    first = ids.check_session(fresh("s1"), "u1", allow_placeholders=False)
+    assert ids.sessions == {}  # a session of one event has nothing to share
+    second = ids.check_session(fresh("s1"), "u1", allow_placeholders=False)
+    assert ids.sessions == {"s1": second}
+    assert second == first
+    ids.check_session("s2", "u1", allow_placeholders=False)
+    ids.check_session("s3", "u1", allow_placeholders=False)
+    assert set(ids.sessions) == {"s1"}  # not in a row, and no group watched
+
+
+def test_a_session_is_kept_when_its_group_holds_an_event_already() -> None:
+    ids = SharedIds(max_size=10)
+    held: set[tuple[str | None, str]] = set()
+    ids.watch(held)
+    first = ids.key_of(Event("click", fresh("s1"), 1.0, "e1", user_id="u1"))
+    assert ids.sessions == {}
+    held.add(first)  # the buffer holds its group
+    second = ids.key_of(Event("click", fresh("s1"), 1.0, "e2", user_id="u1"))
+    assert second == first
+    assert ids.sessions == {"s1": second}
+    user_id, session_id = second  # the strings the next events share (track() reads them)
+    assert ids.key_of(Event("click", session_id, 1.0, "e3", user_id=user_id)) is second
+    ids.forget(first)  # the group emptied: forgotten by its own key, an equal tuple
+    assert ids.sessions == {}
+
+
+def test_a_transport_grouping_its_own_way_keeps_every_session_checked() -> None:
+    ids = SharedIds(max_size=10)
+    ids.keep_checked = True  # (no key_of: nothing else would keep them)
+    key = ids.check_session("s1", "u1", allow_placeholders=False)
+    assert ids.sessions == {"s1": key}
 
 
 def test_the_tables_start_over_when_full() -> None:

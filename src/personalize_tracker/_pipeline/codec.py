@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Container, Hashable, Mapping
 from typing import Any, Generic, TypeVar
 
 __all__ = ["Codec", "nothing"]
@@ -28,6 +28,9 @@ class Codec(Generic[R, K]):
             ``reason``, ``errorCode`` and ``message``).
         record_id: a record's id, for log lines: no user data.
         forget: called when a key's group emptied (to drop shared strings), or None.
+        watch: called with the keys of the groups held (the buffer's live mapping, read with
+            the pipeline's lock held) each time the buffer is built (in a forked child too), or
+            None: for a key function that asks whether a record's group holds one already.
         identity: a record's identity within its group, for a kind whose later record replaces
             an earlier one still waiting (an item's id: the dataset keeps the last write), or
             None (every record is sent). See ``_intake/coalesce.py``. Such a kind has one
@@ -45,6 +48,7 @@ class Codec(Generic[R, K]):
         "letter",
         "noun",
         "record_id",
+        "watch",
     )
 
     def __init__(
@@ -57,6 +61,7 @@ class Codec(Generic[R, K]):
         letter: Callable[[R], dict[str, Any]],
         record_id: Callable[[R], str],
         forget: Callable[[K], None] | None = None,
+        watch: Callable[[Container[K]], None] | None = None,
         identity: Callable[[R], Hashable] | None = None,
         noun: str = "event",
     ) -> None:
@@ -68,4 +73,5 @@ class Codec(Generic[R, K]):
         self.letter = letter
         self.record_id = record_id
         self.forget = forget
+        self.watch = watch
         self.identity = identity

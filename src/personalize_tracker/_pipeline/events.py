@@ -173,6 +173,7 @@ def _put_events_pipeline(
         letter=event_letter(tracking_id),
         record_id=operator.attrgetter("event_id"),
         forget=ids.forget,
+        watch=ids.watch,
     )
 
     def on_fork() -> None:
@@ -278,6 +279,7 @@ def _transport_pipeline(
         record_id=operator.attrgetter("event_id"),
     )
     current = [transport]
+    ids.keep_checked = True  # its groups are the transport's, not sessions: keep them all
 
     def rebuild() -> Transport[Event, Any]:
         current[0] = current[0].renewed()

@@ -161,6 +161,8 @@ class Pipeline(Generic[R, K]):
             else AdaptiveRateLimiter(options.max_requests_per_second)
         )
         self.buffer: GroupBuffer[K, R] = _buffer(codec, options, limiter)
+        if codec.watch is not None:
+            codec.watch(self.buffer.groups)
         self.inbox: Inbox[R] = Inbox(
             options.max_queue_size,
             self.buffer,
