@@ -682,3 +682,38 @@ def test_close_finishes_after_an_interrupt_at_any_line_of_a_first_close() -> Non
         pipeline.close(5)  # before: after an interrupt between the flag and its try, it waited
         assert sorted(transport.delivered()) == list(range(5)), f"interrupted at line {target}"
         assert pipeline.stats().pending == 0
+
+
+def test_the_codec_watches_the_groups_held_in_this_process() -> None:
+    # Codec.watch: the key function may ask whether a key's group holds a record already (the
+    # session table keeps a session from its second event); a forked child hands in its own.
+    watched: list[Any] = []
+    codec: Codec[Note, str] = Codec(
+        key=CODEC.key,
+        batch_size=3,
+        encode=CODEC.encode,
+        decode=CODEC.decode,
+        letter=CODEC.letter,
+        record_id=CODEC.record_id,
+        watch=watched.append,
+    )
+    options = Options(max_requests_per_second=None, flush_interval=3600)
+    pipeline = Pipeline(options, FakeTransport(), codec)
+    assert len(watched) == 1
+    pipeline.put(Note("a", 1))  # pending in the parent when it forks
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a buffer of its own, the one its key function now reads
+        try:
+            pipeline.put(Note("b", 2))  # no sender collects yet: taken in on this thread
+            report = {"watched": len(watched), "a": "a" in watched[-1], "b": "b" in watched[-1]}
+            os.write(write, json.dumps(report).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        report = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    assert report == {"watched": 2, "a": False, "b": True}
+    assert pipeline.flush(timeout=10)
+    pipeline.close(None)

@@ -69,14 +69,18 @@ def _buffer(
     codec: Codec[R, K], options: Options, limiter: AdaptiveRateLimiter | None
 ) -> GroupBuffer[K, R]:
     """The group buffer; for a kind whose records are coalesced (``codec.identity``) under a
-    rate limit, gated by the limit's next free slot (see ``GroupBuffer.gate``)."""
+    rate limit, gated by the limit's next free slot (see ``GroupBuffer.gate``). Its groups are
+    handed to ``codec.watch``."""
     gate = None if codec.identity is None or limiter is None else limiter.wait_time
-    return GroupBuffer(
+    buffer: GroupBuffer[K, R] = GroupBuffer(
         codec.batch_size,
         options.flush_interval,
         keep_times=options.max_event_age is not None,
         gate=gate,
     )
+    if codec.watch is not None:
+        codec.watch(buffer.groups)
+    return buffer
 
 
 class Pipeline(Generic[R, K]):
@@ -161,8 +165,6 @@ class Pipeline(Generic[R, K]):
             else AdaptiveRateLimiter(options.max_requests_per_second)
         )
         self.buffer: GroupBuffer[K, R] = _buffer(codec, options, limiter)
-        if codec.watch is not None:
-            codec.watch(self.buffer.groups)
         self.inbox: Inbox[R] = Inbox(
             options.max_queue_size,
             self.buffer,
