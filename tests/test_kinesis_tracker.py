@@ -67,6 +67,17 @@ def test_events_written_to_the_stream_count_as_delivered() -> None:
     assert stream.calls == stats.requests == 3  # 500 + 500 + 200: any sessions in one call
 
 
+def test_a_sessions_id_strings_are_shared_from_its_first_event() -> None:
+    # Kinesis groups records its own way (no session keys): the session table keeps every
+    # session track() checks, so later events of a session share its first event's strings.
+    stream = Stream()
+    with Tracker("t", transport=KinesisTransport("events", stream), flush_interval=60) as tracker:
+        first = tracker.track("click", "".join(["s", "-1"]), "u-1")
+        tracker.track("click", "s-2", "u-1")
+        again = tracker.track("click", "".join(["s", "-1"]), "u-1")
+    assert again.session_id is first.session_id
+
+
 def test_throttled_records_alone_are_written_again() -> None:
     stream = Stream("ProvisionedThroughputExceededException", {"e-3", "e-7"})
     with Tracker(

@@ -14,6 +14,7 @@ import attrs
 import pytest
 
 from personalize_tracker import (
+    Event,
     FailedEvent,
     FailureReason,
     InvalidEventError,
@@ -498,6 +499,32 @@ def test_queued_events_of_a_session_share_id_strings(fake_client: FakeClient) ->
         assert session.track("click", _fresh("item-1")).item_id is a.item_id
         assert tracker.flush(timeout=10)
     assert [e["itemId"] for e in fake_client.delivered_events] == ["item-1"] * 6
+
+
+def test_a_session_is_shared_once_its_group_holds_an_event(fake_client: FakeClient) -> None:
+    # Sessions interleaved: the third event of session 1 finds its group holding an event when
+    # it reaches the buffer (at once here: an age limit takes records in on the caller's
+    # thread), and the session's strings are shared from then on.
+    with Tracker("tid", client=fake_client, flush_interval=60, max_event_age=3600) as tracker:
+        tracker.track("click", _fresh("session-1"), "user-1")
+        tracker.track("click", _fresh("session-2"), "user-1")
+        kept = tracker.track("click", _fresh("session-1"), "user-1")
+        tracker.track("click", _fresh("session-2"), "user-1")
+        again = tracker.track("click", _fresh("session-1"), "user-1")
+        assert again.session_id is kept.session_id
+        assert tracker.flush(timeout=10)
+    assert len(fake_client.delivered_events) == 5
+
+
+def test_ids_of_enqueued_events_are_not_trusted_by_track(fake_client: FakeClient) -> None:
+    # Events enqueued as built (or read back from a spool) were never checked: their session
+    # must not become one track() trusts without checking.
+    with Tracker("tid", client=fake_client, flush_interval=60, max_event_age=3600) as tracker:
+        for n in range(2):
+            tracker.enqueue(Event("click", "null", 1_700_000_000.0, f"e{n}", user_id="u1"))
+        with pytest.raises(InvalidEventError, match="session_id"):
+            tracker.track("click", "null", "u1")
+        assert tracker.flush(timeout=10)
 
 
 def test_events_of_many_items_are_delivered_with_a_small_queue(fake_client: FakeClient) -> None:

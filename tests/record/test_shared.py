@@ -62,6 +62,19 @@ def test_a_session_is_kept_when_its_group_holds_an_event_already() -> None:
     assert ids.sessions == {}
 
 
+def test_key_of_keeps_no_session_track_would_refuse() -> None:
+    # An event may reach the key function unchecked (enqueue, the spool): a kept session is one
+    # track() trusts without checking.
+    ids = SharedIds(max_size=10)
+    refused = ["null", "s" * 257, "s\u00e9", "s\ud800"]
+    held = {("u1", session_id) for session_id in refused} | {("null", "s1")}
+    ids.watch(held)
+    for session_id in refused:
+        ids.key_of(Event("click", session_id, 1.0, "e", user_id="u1"))
+    ids.key_of(Event("click", "s1", 1.0, "e", user_id="null"))
+    assert ids.sessions == {}
+
+
 def test_a_transport_grouping_its_own_way_keeps_every_session_checked() -> None:
     ids = SharedIds(max_size=10)
     ids.keep_checked = True  # (no key_of: nothing else would keep them)

@@ -36,6 +36,15 @@ __all__ = ["GroupKey", "SharedIds"]
 GroupKey = tuple["str | None", str]
 
 
+def _trusted(text: str, limit: int) -> bool:
+    """Whether ``track()``'s fast path may trust ``text`` as an id without checking it: 1 to
+    ``limit`` ASCII characters, not the text of a missing value. (An event may reach the key
+    function unchecked: ``Tracker.enqueue``, the spool.)"""
+    return (
+        type(text) is str and 0 < len(text) <= limit and text.isascii() and not is_placeholder(text)
+    )
+
+
 class SharedIds:
     """The tables of shared id strings of one Tracker.
 
@@ -75,8 +84,7 @@ class SharedIds:
         shared = self.items.get(item_id)
         if shared is not None:
             return shared
-        # The hot path trusts the ids kept: valid ones only.
-        if 0 < len(item_id) <= MAX_ITEM_ID and item_id.isascii() and not is_placeholder(item_id):
+        if _trusted(item_id, MAX_ITEM_ID):  # the hot path trusts the ids kept: valid ones only
             self.remember_item(item_id)
         return item_id
 
@@ -174,7 +182,11 @@ class SharedIds:
         key = self.sessions.get(session_id)
         if key is None or key[1] is not session_id or key[0] is not user_id:
             key = (user_id, session_id)
-            if key in self.held:
+            if (  # track() skips every check for a kept session: only ids it would accept
+                key in self.held
+                and _trusted(session_id, MAX_SESSION_ID)
+                and (user_id is None or _trusted(user_id, MAX_USER_ID))
+            ):
                 self.remember(key)
         return key
 
