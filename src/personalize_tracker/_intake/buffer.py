@@ -14,6 +14,7 @@ The buffer is a plain data structure: the pipeline holds its lock around every c
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -136,7 +137,7 @@ class GroupBuffer(Generic[K, T]):
         self._forced: deque[K] = deque()
         # The ``since`` of the last mark: groups created within a millisecond of it share it
         # (no mark of their own: 8 bytes less per group; due at most 1 ms early).
-        self._since = -1.0
+        self._since = -math.inf
 
     def __len__(self) -> int:
         return self.size
@@ -378,7 +379,7 @@ class GroupBuffer(Generic[K, T]):
     def _clear_order(self) -> None:
         """Forget the creation order (no group is held, or none will be)."""
         self._order.clear()
-        self._since = -1.0  # the next group brings a mark
+        self._since = -math.inf  # the next group brings a mark
 
     def _grown(self, key: K) -> _Group[T]:
         """The group of ``key`` as a :class:`_Group`, in its place in the order."""
