@@ -485,7 +485,12 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(SECTIONS),
         help=f"comma-separated sections to run (default: all): {', '.join(SECTIONS)}",
     )
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="results JSON path")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help="results JSON path (the tables go beside it, as .md; a .md path is taken as both)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--params", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -523,12 +528,13 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(doc)
     print()
     print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_suffix(".json.tmp")
+    output = args.output.with_suffix(".json")  # never the .md beside it: it would be overwritten
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n")
-    tmp.replace(args.output)
-    args.output.with_suffix(".md").write_text(text)
-    print(f"Results: {args.output}")
+    tmp.replace(output)
+    output.with_suffix(".md").write_text(text)
+    print(f"Results: {output}")
     return 1 if network["blocked"] else 0
 
 
