@@ -99,11 +99,16 @@ def test_an_event_with_the_tables_strings_gets_the_tables_key() -> None:
     key = ids.remember_session("u1", "s1")
     user_id, session_id = key
     assert ids.key_of(Event("click", session_id, 1.0, "e1", user_id=user_id)) is key
-    # equal strings that are other objects, or another user: a key of their own
-    other = ids.key_of(Event("click", fresh("s1"), 1.0, "e2", user_id=user_id))
-    assert other == key
-    assert other is not key
+    # equal strings that are other objects (tracked before the session was kept): the same key,
+    # and the table keeps its own strings; another user: a key of its own
+    other = ids.key_of(Event("click", fresh("s1"), 1.0, "e2", user_id=fresh("u1")))
+    assert other is key
+    assert ids.sessions["s1"] is key
     assert ids.key_of(Event("click", session_id, 1.0, "e3", user_id=None)) == (None, "s1")
+    assert ids.sessions["s1"] is key
+    ids.watch({key})  # its group held: still the table's own strings, not replaced
+    assert ids.key_of(Event("click", fresh("s1"), 1.0, "e4", user_id=fresh("u1"))) is key
+    assert ids.sessions["s1"] is key
 
 
 def test_a_session_is_forgotten_only_by_its_own_key() -> None:

@@ -179,15 +179,18 @@ class SharedIds:
         session), else a new one, kept in the table when that group holds an event already (the
         session's later events share its strings)."""
         session_id, user_id = event.session_id, event.user_id
-        key = self.sessions.get(session_id)
-        if key is None or key[1] is not session_id or key[0] is not user_id:
-            key = (user_id, session_id)
-            if (  # track() skips every check for a kept session: only ids it would accept
-                key in self.held
-                and _trusted(session_id, MAX_SESSION_ID)
-                and (user_id is None or _trusted(user_id, MAX_USER_ID))
-            ):
-                self.remember(key)
+        kept = self.sessions.get(session_id)
+        if kept is not None and kept[1] is session_id and kept[0] is user_id:
+            return kept
+        key = (user_id, session_id)
+        if key == kept:  # equal strings, other objects (tracked before it was kept): the same
+            return kept
+        if (  # track() skips every check for a kept session: only ids it would accept
+            key in self.held
+            and _trusted(session_id, MAX_SESSION_ID)
+            and (user_id is None or _trusted(user_id, MAX_USER_ID))
+        ):
+            self.remember(key)
         return key
 
     def forget(self, key: GroupKey) -> None:
