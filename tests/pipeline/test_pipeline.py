@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -337,6 +337,24 @@ def test_the_exit_flush_delivers_without_sender_threads_and_closes() -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def in_forked_child(child: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``child`` in a forked child and return what it returned (JSON through a pipe); the
+    child leaves without exit handlers."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write, json.dumps(child()).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        text = pipe.read()
+    os.waitpid(pid, 0)
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
 def test_a_forked_child_starts_empty_with_a_new_transport_and_never_sends_the_parents() -> None:
     parents = FakeTransport()
     built: list[FakeTransport] = []
@@ -353,27 +371,19 @@ def test_a_forked_child_starts_empty_with_a_new_transport_and_never_sends_the_pa
         on_fork=lambda: built.append(FakeTransport()) or None,
     )
     pipeline.put(Note("parent", 1))  # pending in the parent when it forks
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report what it sees, then leave without exit handlers
-        try:
-            before = pipeline.stats()
-            pipeline.put(Note("child", 2))
-            pipeline.flush(timeout=10)
-            child = built[-1]
-            report = {
-                "before": [before.tracked, before.pending],
-                "hooks": len(built),
-                "sent": child.delivered(),
-                "parents_sent": parents.delivered(),
-            }
-            os.write(write, json.dumps(report).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        report = json.loads(pipe.read())
-    os.waitpid(pid, 0)
+
+    def child() -> dict[str, Any]:
+        before = pipeline.stats()
+        pipeline.put(Note("child", 2))
+        pipeline.flush(timeout=10)
+        return {
+            "before": [before.tracked, before.pending],
+            "hooks": len(built),
+            "sent": built[-1].delivered(),
+            "parents_sent": parents.delivered(),
+        }
+
+    report = in_forked_child(child)
     assert report == {"before": [0, 0], "hooks": 2, "sent": [2], "parents_sent": []}
     assert pipeline.flush(timeout=10)
     pipeline.close(None)
@@ -701,19 +711,12 @@ def test_the_codec_watches_the_groups_held_in_this_process() -> None:
     pipeline = Pipeline(options, FakeTransport(), codec)
     assert len(watched) == 1
     pipeline.put(Note("a", 1))  # pending in the parent when it forks
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: a buffer of its own, the one its key function now reads
-        try:
-            pipeline.put(Note("b", 2))  # no sender collects yet: taken in on this thread
-            report = {"watched": len(watched), "a": "a" in watched[-1], "b": "b" in watched[-1]}
-            os.write(write, json.dumps(report).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        report = json.loads(pipe.read())
-    os.waitpid(pid, 0)
+
+    def child() -> dict[str, Any]:  # a buffer of its own, the one its key function now reads
+        pipeline.put(Note("b", 2))  # no sender collects yet: taken in on this thread
+        return {"watched": len(watched), "a": "a" in watched[-1], "b": "b" in watched[-1]}
+
+    report = in_forked_child(child)
     assert report == {"watched": 2, "a": False, "b": True}
     assert pipeline.flush(timeout=10)
     pipeline.close(None)
